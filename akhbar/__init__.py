@@ -1,0 +1,3 @@
+"""akhbar: Arabic news → named entities → a DuckDB warehouse."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,74 @@
+"""One typed settings object for the whole pipeline.
+
+Every field is read from an ``AKHBAR_``-prefixed environment variable (or a
+``.env`` file), except the Stanza model folder, which keeps Stanza's own
+``STANZA_RESOURCES_DIR`` so that one variable serves both akhbar and Stanza.
+Defaults make a fresh clone work: the sample articles in, a DuckDB file out.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class DownloadPolicy(str, Enum):
+    """What to do when no Arabic model is found in the resources folder."""
+
+    auto = "auto"  # download Stanza's official model; fail clearly when offline
+    never = "never"  # fail clearly at once (tests, air-gapped machines)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="AKHBAR_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    inbox: Path = Field(
+        default=PROJECT_ROOT / "seeds" / "articles",
+        description="Folder of article files to take in.",
+    )
+    warehouse: Path = Field(
+        default=PROJECT_ROOT / "warehouse" / "akhbar.duckdb",
+        description="The DuckDB file; its folder also holds the Parquet lake and staging.",
+    )
+    stanza_resources_dir: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("STANZA_RESOURCES_DIR", "AKHBAR_STANZA_RESOURCES_DIR"),
+        description="Stanza model folder; unset means Stanza's default (~/stanza_resources).",
+    )
+    stanza_download: DownloadPolicy = DownloadPolicy.auto
+    ner_batch_articles: int = Field(
+        default=32, ge=1, description="Articles handed to Stanza per call (one bulk_process)."
+    )
+    ner_batch_size: int = Field(
+        default=32, ge=1, description="Stanza's ner_batch_size: sentences per NER forward pass."
+    )
+    torch_threads: int = Field(
+        default=0, ge=0, description="torch intra-op threads; 0 keeps torch's own default."
+    )
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.warehouse.parent
+
+    @property
+    def lake_dir(self) -> Path:
+        """Published Parquet files, one folder per table, one file per run."""
+        return self.warehouse_dir / "lake"
+
+    @property
+    def staging_dir(self) -> Path:
+        """Parquet written by a run before it is published."""
+        return self.warehouse_dir / "staging"
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit (e.g. command-line) values on top."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**given)

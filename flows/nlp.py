@@ -1,0 +1,167 @@
+"""The Stanza Arabic NER model: where it lives, what it is, one pipeline per process.
+
+Nothing here imports stanza or torch until a pipeline is really needed, so a
+run with nothing new never pays for the model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from akhbar.settings import DownloadPolicy, Settings
+
+LANG = "ar"
+# Official Arabic models split clitics with an MWT step; our offline model keeps
+# clitics attached and has no MWT. Either way the NER spans index the raw text.
+WANTED = ("tokenize", "mwt", "ner")
+ENV_VAR = "STANZA_RESOURCES_DIR"
+
+log = logging.getLogger(__name__)
+
+
+class ModelUnavailable(RuntimeError):
+    """No usable Arabic model, and none could be downloaded."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    resources_dir: Path
+    processors: tuple[str, ...]
+    packages: dict[str, str]
+    name: str
+    version: str
+    labels: tuple[str, ...] = ("PER", "LOC", "ORG", "MISC")
+
+
+def default_resources_dir() -> Path:
+    # Stanza's own default, without importing stanza (and torch with it).
+    return Path.home() / "stanza_resources"
+
+
+def resources_dir(settings: Settings) -> Path:
+    return Path(settings.stanza_resources_dir or default_resources_dir()).expanduser()
+
+
+def _read_arabic_index(folder: Path) -> dict[str, Any] | None:
+    index = folder / "resources.json"
+    if not index.is_file():
+        return None
+    try:
+        resources = json.loads(index.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    arabic = resources.get(LANG)
+    if not isinstance(arabic, dict):
+        return None
+    arabic = dict(arabic)
+    arabic["_stanza_version"] = resources.get("stanza_version", "")
+    return arabic
+
+
+def _installed_package(folder: Path, arabic: dict[str, Any], processor: str) -> str | None:
+    package = (arabic.get("default_processors") or {}).get(processor)
+    if isinstance(package, dict):  # some official entries map to {"package": ...}
+        package = package.get("package")
+    if not package or not (folder / LANG / processor / f"{package}.pt").is_file():
+        return None
+    return package
+
+
+def inspect_model(folder: Path) -> ModelInfo | None:
+    """What the folder holds for Arabic NER, read from files only (no torch)."""
+    arabic = _read_arabic_index(folder)
+    if arabic is None:
+        return None
+    packages = {
+        proc: pkg
+        for proc in WANTED
+        if (pkg := _installed_package(folder, arabic, proc)) is not None
+    }
+    if "tokenize" not in packages or "ner" not in packages:
+        return None
+    ner_md5 = str(arabic.get("ner", {}).get(packages["ner"], {}).get("md5", ""))[:12]
+    return ModelInfo(
+        resources_dir=folder,
+        processors=tuple(p for p in WANTED if p in packages),
+        packages=packages,
+        name="stanza-ar/" + "+".join(f"{p}={packages[p]}" for p in WANTED if p in packages),
+        version=f"stanza {arabic['_stanza_version'] or 'unknown'}; ner md5 {ner_md5 or 'unknown'}",
+    )
+
+
+def _download_official(folder: Path) -> None:
+    import stanza
+
+    log.warning("No Arabic Stanza model in %s; downloading Stanza's official one.", folder)
+    try:
+        stanza.download(LANG, model_dir=str(folder), processors=",".join(WANTED), logging_level="WARN")
+    except Exception as err:  # requests, HTTP and file errors all mean the same thing here
+        raise ModelUnavailable(
+            f"No Arabic Stanza model in {folder}, and downloading Stanza's official model "
+            f"failed ({type(err).__name__}: {err}). Set {ENV_VAR} to a folder that holds "
+            f"Stanza's Arabic tokenize and ner models (for this project's offline model: "
+            f"{ENV_VAR}=../shared/stanza_resources)."
+        ) from err
+
+
+def ensure_model(settings: Settings) -> ModelInfo:
+    """The model to use, downloading the official one only if allowed and needed."""
+    folder = resources_dir(settings)
+    info = inspect_model(folder)
+    if info is not None:
+        return info
+    if settings.stanza_download is DownloadPolicy.never:
+        raise ModelUnavailable(
+            f"No Arabic Stanza model (tokenize + ner) in {folder}. Set {ENV_VAR} to a folder "
+            f"that holds one (for this project's offline model: {ENV_VAR}=../shared/stanza_resources), "
+            f"or set AKHBAR_STANZA_DOWNLOAD=auto on a machine with network access."
+        )
+    _download_official(folder)
+    info = inspect_model(folder)
+    if info is None:
+        raise ModelUnavailable(
+            f"Stanza's download into {folder} finished, but no Arabic tokenize + ner model is there. "
+            f"Set {ENV_VAR} to a folder that holds one."
+        )
+    return info
+
+
+_pipelines: dict[tuple[Any, ...], Any] = {}
+_lock = threading.Lock()
+pipelines_built = 0  # how many stanza.Pipeline objects this process has constructed
+
+
+def get_pipeline(info: ModelInfo, settings: Settings) -> Any:
+    """The process-wide pipeline for this model, built on first use."""
+    global pipelines_built
+    key = (str(info.resources_dir), info.processors, settings.ner_batch_size)
+    with _lock:
+        if key not in _pipelines:
+            import stanza
+            import torch
+
+            if settings.torch_threads:
+                torch.set_num_threads(settings.torch_threads)
+            _pipelines[key] = stanza.Pipeline(
+                LANG,
+                dir=str(info.resources_dir),
+                processors=",".join(info.processors),
+                download_method=None,
+                ner_batch_size=settings.ner_batch_size,
+                logging_level="WARN",
+                use_gpu=False,
+            )
+            pipelines_built += 1
+        return _pipelines[key]
+
+
+def annotate(pipeline: Any, texts: Sequence[str]) -> list[Any]:
+    """Run the pipeline over several texts in one bulk call (Stanza batches across them)."""
+    from stanza import Document
+
+    return pipeline.bulk_process([Document([], text=t) for t in texts])

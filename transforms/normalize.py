@@ -1,0 +1,95 @@
+"""Arabic orthographic normalization for keys and matching.
+
+Each function does one thing and takes and returns a ``str``, so they compose
+(see :func:`normalize_text` and :func:`normalize_key`). None of them is ever
+applied to the stored article text: offsets always point into the original
+text, and normalized forms live in their own columns.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Harakat, tanween, shadda, sukun, dagger alef, Quranic annotation marks.
+_TASHKEEL = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed]")
+_TATWEEL = "\u0640"
+# Bidi embedding/override/isolate controls and marks (incl. the Arabic letter mark).
+_BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+# Zero-width space/non-joiner/joiner, word joiner, BOM used as ZWNBSP.
+_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+_INVISIBLES = re.compile(f"[{_BIDI_CONTROLS}{_ZERO_WIDTH}]")
+
+_ALEF_FORMS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"})
+_ALEF_MAQSURA = str.maketrans({"ى": "ي"})
+_DIGITS = str.maketrans(
+    "٠١٢٣٤٥٦٧٨٩" "۰۱۲۳۴۵۶۷۸۹",
+    "0123456789" "0123456789",
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def nfkc(text: str) -> str:
+    """Unicode NFKC: folds presentation forms (e.g. the lam-alef ligature) and width variants."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def strip_tashkeel(text: str) -> str:
+    return _TASHKEEL.sub("", text)
+
+
+def strip_tatweel(text: str) -> str:
+    return text.replace(_TATWEEL, "")
+
+
+def unify_alef(text: str) -> str:
+    """أ إ آ ٱ → ا: writers and OCR use these interchangeably in names."""
+    return text.translate(_ALEF_FORMS)
+
+
+def unify_alef_maqsura(text: str) -> str:
+    """ى → ي: Egyptian orthography writes final yeh without dots (شى / شي)."""
+    return text.translate(_ALEF_MAQSURA)
+
+
+def ascii_digits(text: str) -> str:
+    """Eastern Arabic (٠-٩) and Persian (۰-۹) digits → 0-9."""
+    return text.translate(_DIGITS)
+
+
+def drop_invisibles(text: str) -> str:
+    """Remove bidi controls and zero-width characters, which split otherwise equal strings."""
+    return _INVISIBLES.sub("", text)
+
+
+def collapse_whitespace(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def normalize_text(text: str) -> str:
+    """The article-level normal form: the basis of the content hash (article id).
+
+    Whitespace runs collapse so that re-wrapped copies of the same story hash
+    the same; the letters themselves keep their case.
+    """
+    for step in (
+        nfkc,
+        drop_invisibles,
+        strip_tashkeel,
+        strip_tatweel,
+        unify_alef,
+        unify_alef_maqsura,
+        ascii_digits,
+        collapse_whitespace,
+    ):
+        text = step(text)
+    return text
+
+
+def normalize_key(text: str) -> str:
+    """The matching key for a name: :func:`normalize_text` plus case folding.
+
+    ``"Xi Jinping"`` and ``"XI  JINPING"`` share a key; so do ``"كازاخستان"``
+    with and without tashkeel.
+    """
+    return normalize_text(text).casefold()

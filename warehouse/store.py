@@ -1,0 +1,117 @@
+"""The DuckDB file and the Parquet files around it.
+
+A run writes Parquet into ``staging/<run_id>/`` and touches the DuckDB file
+only twice, briefly: once to ask which articles it already has, once to
+publish. Publishing loads every staged file in one transaction, so a reader
+sees the whole batch or none of it, then moves the files into ``lake/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from warehouse.tables import TABLES, create_table_sql, duckdb_type
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create missing tables, and add columns that newer code defines (never drop)."""
+    for name, schema in TABLES.items():
+        con.execute(create_table_sql(name))
+        present = {
+            row[0]
+            for row in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]
+            ).fetchall()
+        }
+        for f in schema:
+            if f.name not in present:
+                con.execute(f"ALTER TABLE {name} ADD COLUMN {f.name} {duckdb_type(f.type)}")
+
+
+def known_article_ids(path: Path, candidate_ids: Sequence[str]) -> set[str]:
+    """Which of these ids are already published."""
+    if not path.exists() or not candidate_ids:
+        return set()
+    with connect(path, read_only=True) as con:
+        has_table = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'articles'"
+        ).fetchall()[0][0]
+        if not has_table:
+            return set()
+        con.register("candidates", pa.table({"article_id": list(candidate_ids)}))
+        rows = con.execute(
+            "SELECT a.article_id FROM articles a JOIN candidates c USING (article_id)"
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+class Staging:
+    """One run's staged Parquet files: ``staging/<run_id>/<table>/part-NNNNN.parquet``."""
+
+    def __init__(self, staging_dir: Path, run_id: str):
+        self.root = staging_dir / run_id
+        self.run_id = run_id
+
+    def write(self, table: str, part: int, data: pa.Table) -> Path | None:
+        if data.num_rows == 0:
+            return None
+        folder = self.root / table
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"part-{part:05d}.parquet"
+        tmp = target.with_suffix(".parquet.tmp")
+        pq.write_table(data.cast(TABLES[table]), tmp)
+        tmp.replace(target)  # a crash never leaves a half-written part under its final name
+        return target
+
+    def files(self, table: str) -> list[Path]:
+        return sorted((self.root / table).glob("part-*.parquet"))
+
+    def discard(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _insert_parquet(con: duckdb.DuckDBPyConnection, table: str, files: Iterable[Path]) -> None:
+    paths = [str(p) for p in files]
+    if paths:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)", [paths])
+
+
+def publish(path: Path, staging: Staging, run_row: dict, lake_dir: Path) -> None:
+    """Load the staged batch and its run record in one transaction, then file it in the lake."""
+    staging.write("runs", 0, pa.Table.from_pylist([run_row], schema=TABLES["runs"]))
+    with connect(path) as con:
+        ensure_schema(con)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table in TABLES:
+                _insert_parquet(con, table, staging.files(table))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    for table in TABLES:
+        for part in staging.files(table):
+            target = lake_dir / table / f"run={staging.run_id}" / part.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            part.replace(target)
+    staging.discard()
+
+
+def record_run(path: Path, run_row: dict) -> None:
+    """Record a run that published nothing (no new articles, or a failure)."""
+    with connect(path) as con:
+        ensure_schema(con)
+        con.register("run_row", pa.Table.from_pylist([run_row], schema=TABLES["runs"]))
+        con.execute("INSERT INTO runs BY NAME SELECT * FROM run_row")
