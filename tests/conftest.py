@@ -1,0 +1,69 @@
+"""Shared test setup: the offline Stanza model, a real Prefect API, sample articles.
+
+Tests never download a model: STANZA_RESOURCES_DIR defaults to the project's
+offline model beside the checkout, and AKHBAR_STANZA_DOWNLOAD is `never`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "seeds" / "articles"
+OFFLINE_MODEL = ROOT.parent / "shared" / "stanza_resources"
+
+os.environ.setdefault("STANZA_RESOURCES_DIR", str(OFFLINE_MODEL))
+os.environ["AKHBAR_STANZA_DOWNLOAD"] = "never"
+# Settings read .env from the working directory; tests must not pick up a developer's.
+os.environ.setdefault("AKHBAR_INBOX", str(SAMPLES))
+
+import akhbar.prefect_env  # noqa: E402,F401  (before prefect)
+
+
+def sample_paths() -> list[Path]:
+    return sorted(SAMPLES.glob("*.txt"))
+
+
+def sample_text(prefix: str) -> str:
+    """The sample article whose file name starts with ``prefix`` (e.g. "003")."""
+    (path,) = [p for p in sample_paths() if p.name.startswith(prefix)]
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """A real Prefect API (temporary server on 127.0.0.1) for the whole session; yields its URL."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield PREFECT_API_URL.value()
+
+
+@pytest.fixture
+def inbox(tmp_path) -> Path:
+    """A fresh inbox holding copies of the five sample articles."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    for path in sample_paths():
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture
+def warehouse_path(tmp_path) -> Path:
+    return tmp_path / "wh" / "akhbar.duckdb"
+
+
+def require_model():
+    from akhbar.settings import get_settings
+    from flows import nlp
+
+    info = nlp.inspect_model(nlp.resources_dir(get_settings()))
+    if info is None:
+        pytest.fail(f"no Arabic Stanza model in STANZA_RESOURCES_DIR={os.environ['STANZA_RESOURCES_DIR']}")
+    return info

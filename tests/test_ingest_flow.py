@@ -1,0 +1,138 @@
+"""The real flow, with the real model, over the five samples into a temporary warehouse."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from tests.conftest import require_model, sample_paths
+from transforms.normalize import normalize_key
+
+
+@pytest.fixture
+def first_run(prefect_api, inbox, warehouse_path):
+    from flows.ingest import ingest
+
+    model = require_model()
+    summary = ingest(inbox=str(inbox), warehouse=str(warehouse_path))
+    return model, summary
+
+
+def _query(path, sql):
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_five_articles_with_exact_mentions(first_run, inbox, warehouse_path):
+    model, summary = first_run
+    assert summary.status == "succeeded"
+    assert (summary.n_seen, summary.n_new, summary.n_failed) == (5, 5, 0)
+
+    articles = _query(warehouse_path, "SELECT article_id, source_path, text, n_mentions FROM articles")
+    assert len(articles) == 5
+    originals = {str(inbox / p.name): p.read_text(encoding="utf-8") for p in sample_paths()}
+    for article_id, source_path, text, _ in articles:
+        assert text == originals[source_path], "the text is stored exactly as received"
+        assert len(article_id) == 32
+
+    mentions = _query(
+        warehouse_path,
+        "SELECT a.text, m.start_char, m.end_char, m.surface, m.label, m.norm_key "
+        "FROM mentions m JOIN articles a USING (article_id)",
+    )
+    assert len(mentions) >= 100, "five news articles carry well over a hundred entity mentions"
+    for text, start, end, surface, label, norm_key in mentions:
+        assert text[start:end] == surface
+        assert label in model.labels
+        assert norm_key == normalize_key(surface)
+    assert sum(a[3] for a in articles) == len(mentions)
+
+
+def test_well_known_entities_are_found(first_run, warehouse_path):
+    keys = set(_query(warehouse_path, "SELECT DISTINCT norm_key, label FROM mentions"))
+    assert (normalize_key("كازاخستان"), "LOC") in keys
+    assert (normalize_key("الصين"), "LOC") in keys
+    assert (normalize_key("بكين"), "LOC") in keys
+    per = {k for k, label in keys if label == "PER"}
+    assert normalize_key("توكاييف") in per
+
+
+def test_sentences_cover_the_mentions(first_run, warehouse_path):
+    bad = _query(
+        warehouse_path,
+        """
+        SELECT count(*) FROM mentions m
+        JOIN sentences s USING (article_id, sentence_index)
+        WHERE NOT (m.start_char >= s.start_char AND m.end_char <= s.end_char)
+        """,
+    )
+    assert bad == [(0,)]
+    orphans = _query(
+        warehouse_path,
+        "SELECT count(*) FROM mentions m ANTI JOIN sentences s USING (article_id, sentence_index)",
+    )
+    assert orphans == [(0,)]
+
+
+def test_run_is_recorded_with_the_model(first_run, warehouse_path):
+    model, summary = first_run
+    runs = _query(
+        warehouse_path,
+        "SELECT run_id, flow_run_id, n_seen, n_new, n_skipped, n_failed, model, model_version, status, "
+        "finished_at >= started_at FROM runs",
+    )
+    assert runs == [
+        (summary.run_id, summary.flow_run_id, 5, 5, 0, 0, model.name, model.version, "succeeded", True)
+    ]
+    assert summary.flow_run_id  # a real Prefect flow run
+
+
+def test_second_run_adds_nothing_and_never_builds_a_pipeline(first_run, inbox, warehouse_path, monkeypatch):
+    import stanza
+
+    from flows import nlp
+    from flows.ingest import ingest
+
+    def counts():
+        return _query(
+            warehouse_path,
+            "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM sentences), "
+            "(SELECT count(*) FROM mentions)",
+        )[0]
+
+    before = counts()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a run with nothing new constructed a stanza.Pipeline")
+
+    # Forget the process-wide pipeline so that any NER would have to build one.
+    monkeypatch.setattr(nlp, "_pipelines", {})
+    monkeypatch.setattr(stanza, "Pipeline", refuse)
+    summary = ingest(inbox=str(inbox), warehouse=str(warehouse_path))
+
+    assert (summary.n_new, summary.n_skipped, summary.model_loaded) == (0, 5, False)
+    assert "0 new" in summary.line()
+    assert counts() == before
+    statuses = _query(warehouse_path, "SELECT n_new, status FROM runs ORDER BY started_at")
+    assert statuses == [(5, "succeeded"), (0, "succeeded")]
+
+
+def test_a_copy_under_another_name_is_skipped(first_run, inbox, warehouse_path):
+    from flows.ingest import ingest
+
+    original = sample_paths()[1]
+    # Same story, re-saved with different line wrapping and a zero-width space.
+    text = original.read_text(encoding="utf-8").replace("\n", "\n\n").replace("كازاخستان", "كازا\u200bخستان", 1)
+    (inbox / "resaved.txt").write_text(text, encoding="utf-8")
+    summary = ingest(inbox=str(inbox), warehouse=str(warehouse_path))
+    assert (summary.n_seen, summary.n_new, summary.n_skipped) == (6, 0, 6)
+
+
+def test_an_undecodable_file_fails_alone(prefect_api, inbox, warehouse_path):
+    from flows.ingest import ingest
+
+    require_model()
+    (inbox / "legacy.txt").write_bytes("بكين".encode("utf-8") + b"\xff\xfe\xfa broken")
+    summary = ingest(inbox=str(inbox), warehouse=str(warehouse_path))
+    assert (summary.n_new, summary.n_failed) == (5, 1)
+    assert [(r.reason) for r in summary.rejected] == ["undecodable"]

@@ -1,0 +1,54 @@
+"""Finding the Stanza model: the offline folder, and a clear stop when there is none."""
+
+from __future__ import annotations
+
+import pytest
+
+from akhbar.settings import get_settings
+from flows import nlp
+from tests.conftest import OFFLINE_MODEL
+
+
+def test_offline_model_is_described_from_its_files():
+    info = nlp.inspect_model(OFFLINE_MODEL)
+    assert info is not None
+    assert info.processors == ("tokenize", "ner")  # no MWT: clitics stay attached
+    assert info.name == "stanza-ar/tokenize=newstok+ner=anercorp"
+    assert info.version.startswith("stanza 1.15.0; ner md5 a3276318")
+
+
+def test_missing_model_stops_with_a_message_naming_the_variable(tmp_path):
+    settings = get_settings(stanza_resources_dir=tmp_path / "empty", stanza_download="never")
+    with pytest.raises(nlp.ModelUnavailable) as err:
+        nlp.ensure_model(settings)
+    assert "STANZA_RESOURCES_DIR" in str(err.value)
+    assert str(tmp_path / "empty") in str(err.value)
+
+
+def test_a_folder_without_the_ner_model_is_not_usable(tmp_path):
+    (tmp_path / "ar" / "tokenize").mkdir(parents=True)
+    (tmp_path / "ar" / "tokenize" / "newstok.pt").write_bytes(b"")
+    (tmp_path / "resources.json").write_text(
+        (OFFLINE_MODEL / "resources.json").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    assert nlp.inspect_model(tmp_path) is None
+
+
+def test_resources_dir_defaults_to_stanzas_own(monkeypatch, tmp_path):
+    monkeypatch.delenv("STANZA_RESOURCES_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert nlp.resources_dir(get_settings()) == tmp_path / "stanza_resources"
+
+
+def test_download_failure_is_reported_clearly(monkeypatch, tmp_path):
+    """With the network unavailable, the official download fails: the error says what to set."""
+    import stanza
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("network is unreachable")
+
+    monkeypatch.setattr(stanza, "download", offline)
+    settings = get_settings(stanza_resources_dir=tmp_path, stanza_download="auto")
+    with pytest.raises(nlp.ModelUnavailable) as err:
+        nlp.ensure_model(settings)
+    assert "STANZA_RESOURCES_DIR" in str(err.value) and "network is unreachable" in str(err.value)
