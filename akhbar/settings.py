@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import Enum
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     torch_threads: int = Field(
         default=0, ge=0, description="torch intra-op threads; 0 keeps torch's own default."
     )
+    alert_webhook: SecretStr | None = Field(
+        default=None, description="Slack-compatible incoming webhook for alerts (a secret: never logged)."
+    )
 
     @field_validator("stanza_resources_dir", mode="before")
     @classmethod
@@ -71,6 +74,21 @@ class Settings(BaseSettings):
     def staging_dir(self) -> Path:
         """Parquet written by a run before it is published."""
         return self.warehouse_dir / "staging"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Items held back, each with its original bytes and its reason."""
+        return self.warehouse_dir / "quarantine"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        """Great Expectations Data Docs: open data_docs/index.html in a browser."""
+        return self.warehouse_dir / "data_docs"
+
+    @property
+    def gx_dir(self) -> Path:
+        """The Great Expectations project (validation results, checkpoint definitions)."""
+        return self.warehouse_dir / "gx"
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -67,3 +67,42 @@ def require_model():
     if info is None:
         pytest.fail(f"no Arabic Stanza model in STANZA_RESOURCES_DIR={os.environ['STANZA_RESOURCES_DIR']}")
     return info
+
+
+class WebhookReceiver:
+    """A Slack-compatible webhook endpoint on 127.0.0.1 that records what it receives."""
+
+    def __init__(self):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received = self.received = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                received.append({"path": self.path, "json": json.loads(body)})
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/services/T000/B000/secret-token"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    receiver = WebhookReceiver()
+    monkeypatch.setenv("AKHBAR_ALERT_WEBHOOK", receiver.url)
+    yield receiver
+    receiver.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from transforms.normalize import normalize_text
 
@@ -24,6 +24,7 @@ class Article:
     text: str
     text_norm: str
     raw_sha256: str
+    raw: bytes = field(repr=False, compare=False, default=b"")
 
     @property
     def text_chars(self) -> int:
@@ -56,4 +57,5 @@ def parse_article(raw: bytes, source_path: str) -> Article:
         text=text,
         text_norm=text_norm,
         raw_sha256=hashlib.sha256(raw).hexdigest(),
+        raw=raw,
     )

@@ -44,7 +44,8 @@ def known_article_ids(path: Path, candidate_ids: Sequence[str]) -> set[str]:
     """Which of these ids are already published."""
     if not path.exists() or not candidate_ids:
         return set()
-    with connect(path, read_only=True) as con:
+    # Read-write, like publishing: in one process DuckDB refuses to mix the two modes on a file.
+    with connect(path) as con:
         has_table = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'articles'"
         ).fetchall()[0][0]
@@ -64,9 +65,8 @@ class Staging:
         self.root = staging_dir / run_id
         self.run_id = run_id
 
-    def write(self, table: str, part: int, data: pa.Table) -> Path | None:
-        if data.num_rows == 0:
-            return None
+    def write(self, table: str, part: int, data: pa.Table) -> Path:
+        # Empty parts are written too: every staged table then exists for the gate.
         folder = self.root / table
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"part-{part:05d}.parquet"
@@ -109,9 +109,32 @@ def publish(path: Path, staging: Staging, run_row: dict, lake_dir: Path) -> None
     staging.discard()
 
 
-def record_run(path: Path, run_row: dict) -> None:
-    """Record a run that published nothing (no new articles, or a failure)."""
-    with connect(path) as con:
-        ensure_schema(con)
-        con.register("run_row", pa.Table.from_pylist([run_row], schema=TABLES["runs"]))
-        con.execute("INSERT INTO runs BY NAME SELECT * FROM run_row")
+def drop_articles(staging: Staging, article_ids: set[str]) -> None:
+    """Remove these articles' rows from every staged table (they go to quarantine instead)."""
+    if not article_ids:
+        return
+    import pyarrow.compute as pc
+
+    drop = pa.array(sorted(article_ids), type=pa.string())
+    for table in ("articles", "sentences", "mentions"):
+        for part in staging.files(table):
+            data = pq.read_table(part)
+            kept = data.filter(pc.invert(pc.is_in(data["article_id"], value_set=drop)))
+            if kept.num_rows == data.num_rows:
+                continue
+            if kept.num_rows == 0:
+                part.unlink()
+            else:
+                tmp = part.with_suffix(".parquet.tmp")
+                pq.write_table(kept, tmp)
+                tmp.replace(part)
+
+
+def hold_back(staging: Staging, destination: Path) -> None:
+    """Move a rejected batch's data files aside, for inspection; they are never published."""
+    for table in ("articles", "sentences", "mentions"):
+        folder = staging.root / table
+        if folder.exists():
+            destination.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(destination / table, ignore_errors=True)
+            folder.replace(destination / table)

@@ -76,12 +76,27 @@ RUNS = pa.schema(
     ]
 )
 
+QUARANTINE = pa.schema(
+    [
+        _field("item_id", pa.string(), False),
+        _field("source_path", pa.string(), False),
+        _field("reason", pa.string(), False),
+        _field("run_id", pa.string(), False),
+        _field("quarantined_at", _TS, False),
+        _field("detail", pa.string()),
+        _field("level", pa.string(), False),
+        _field("stored_path", pa.string()),
+        _field("status", pa.string(), False),
+    ]
+)
+
 # Publication order: parents before children.
 TABLES: dict[str, pa.Schema] = {
     "articles": ARTICLES,
     "sentences": SENTENCES,
     "mentions": MENTIONS,
     "runs": RUNS,
+    "quarantine": QUARANTINE,
 }
 
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
@@ -89,6 +104,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "sentences": ("article_id", "sentence_index"),
     "mentions": ("article_id", "mention_index"),
     "runs": ("run_id",),
+    "quarantine": ("item_id", "run_id", "status"),
 }
 
 _DUCKDB_TYPES = {

@@ -1,0 +1,99 @@
+"""Audit frames: staged rows plus the derived columns the suites check.
+
+Cross-table facts are computed here, in DuckDB over the staged Parquet and the
+published tables, because that is fast (a million rows in well under a
+second) and exact; Great Expectations then checks them as plain columns.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+# Arabic letters proper (hamza..yeh, extended letters): diacritics and digits do not count.
+_ARABIC_LETTER = r"[\x{0621}-\x{063A}\x{0641}-\x{064A}\x{0671}-\x{06D3}\x{06FA}-\x{06FF}]"
+
+ARTICLES_SQL = """
+WITH a AS (SELECT * FROM read_parquet($articles, union_by_name = true)),
+     s AS (SELECT article_id, count(*) AS n FROM read_parquet($sentences) GROUP BY ALL),
+     m AS (SELECT article_id, count(*) AS n FROM read_parquet($mentions) GROUP BY ALL),
+     letters AS (
+        SELECT article_id,
+               length(regexp_replace(text, '[^\\p{{L}}]', '', 'g')) AS n_letters,
+               length(regexp_replace(text, '{not_arabic_letter}', '', 'g')) AS n_arabic
+        FROM a)
+SELECT a.*,
+       coalesce(letters.n_arabic / nullif(letters.n_letters, 0), 0.0) AS arabic_ratio,
+       a.article_id IN (SELECT article_id FROM articles) AS already_published,
+       coalesce(m.n, 0) = a.n_mentions AS mentions_consistent,
+       coalesce(s.n, 0) = a.n_sentences AS sentences_consistent,
+       {published_date_days_ahead} AS published_date_days_ahead,
+       {published_date_year} AS published_date_year
+FROM a
+LEFT JOIN letters USING (article_id)
+LEFT JOIN s USING (article_id)
+LEFT JOIN m USING (article_id)
+"""
+
+SENTENCES_SQL = """
+WITH a AS (SELECT article_id, text_chars FROM read_parquet($articles))
+SELECT s.*,
+       a.article_id IS NOT NULL AS has_article,
+       coalesce(s.start_char >= 0 AND s.start_char < s.end_char AND s.end_char <= a.text_chars, false)
+           AS within_text
+FROM read_parquet($sentences) s
+LEFT JOIN a USING (article_id)
+"""
+
+MENTIONS_SQL = """
+WITH a AS (SELECT article_id, text, text_chars FROM read_parquet($articles)),
+     s AS (SELECT article_id, sentence_index FROM read_parquet($sentences))
+SELECT m.*,
+       a.article_id IS NOT NULL AS has_article,
+       s.article_id IS NOT NULL AS has_sentence,
+       coalesce(m.start_char >= 0 AND m.start_char < m.end_char AND m.end_char <= a.text_chars, false)
+           AS within_text,
+       -- DuckDB's substr is 1-based and counts characters; our offsets are 0-based code points.
+       coalesce(substr(a.text, m.start_char + 1, m.end_char - m.start_char) = m.surface, false)
+           AS surface_matches
+FROM read_parquet($mentions) m
+LEFT JOIN a USING (article_id)
+LEFT JOIN s USING (article_id, sentence_index)
+"""
+
+
+def _files(staging_dir: Path, table: str) -> list[str]:
+    return [str(p) for p in sorted((staging_dir / table).glob("part-*.parquet"))]
+
+
+def _columns(con: duckdb.DuckDBPyConnection, files: list[str]) -> set[str]:
+    if not files:
+        return set()
+    described = con.execute("DESCRIBE SELECT * FROM read_parquet($files, union_by_name = true)",
+                            {"files": files}).fetchall()
+    return {row[0] for row in described}
+
+
+def audit_frames(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> dict[str, pd.DataFrame]:
+    """One pandas frame per staged table, with the derived audit columns.
+
+    ``con`` is a connection to the published warehouse (its ``articles``
+    table is what "already published" and "existing article" mean).
+    """
+    files = {t: _files(staging_dir, t) for t in ("articles", "sentences", "mentions")}
+    for table, paths in files.items():
+        if not paths:
+            raise ValueError(f"no staged {table} under {staging_dir}")
+    has_date = "published_date" in _columns(con, files["articles"])
+    articles_sql = ARTICLES_SQL.format(
+        not_arabic_letter=_ARABIC_LETTER.replace("[", "[^", 1),
+        published_date_days_ahead="date_diff('day', current_date, a.published_date)" if has_date else "NULL::INTEGER",
+        published_date_year="year(a.published_date)" if has_date else "NULL::INTEGER",
+    )
+    return {
+        "articles": con.execute(articles_sql, files).df(),
+        "sentences": con.execute(SENTENCES_SQL, {k: files[k] for k in ("articles", "sentences")}).df(),
+        "mentions": con.execute(MENTIONS_SQL, files).df(),
+    }

@@ -1,0 +1,138 @@
+"""The expectation suites, one per table, as readable Great Expectations objects.
+
+Each suite validates an *audit frame*: the staged rows of one table plus a few
+derived columns computed in DuckDB (see ``expectations/audit.py``), so that
+cross-table rules (a mention's surface equals its slice of the article, every
+row has a parent, nothing duplicates a published article) become plain column
+expectations.
+
+Every expectation carries ``meta.level``:
+- ``article``: a failure belongs to the articles named in the unexpected rows;
+  those articles are quarantined and the rest of the batch is validated again;
+- ``batch``: a broken invariant; the whole batch is held back.
+``meta.reason`` is the quarantine reason for article-level failures.
+
+Bump SUITE_VERSION when a rule changes: it is recorded with every result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Sequence
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+SUITE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class GateLimits:
+    min_arabic_ratio: float = 0.5  # share of letters that are Arabic script
+    min_chars: int = 40
+    max_chars: int = 200_000
+    oldest_date: str = "1990-01-01"  # Arabic online news archives start in the late 1990s
+    clock_skew: timedelta = timedelta(minutes=10)
+
+
+def _article(reason: str, **meta) -> dict:
+    return {"level": "article", "reason": reason, **meta}
+
+
+def _batch(**meta) -> dict:
+    return {"level": "batch", **meta}
+
+
+def articles_suite(limits: GateLimits, expected_rows: int, now: datetime | None = None) -> gx.ExpectationSuite:
+    now = now or datetime.now(timezone.utc)
+    suite = gx.ExpectationSuite(name="articles", meta={"version": SUITE_VERSION})
+    for expectation in (
+        gxe.ExpectTableRowCountToEqual(value=expected_rows, meta=_batch(rule="row count matches the run record")),
+        gxe.ExpectColumnValuesToNotBeNull(column="article_id", meta=_batch(rule="key not null")),
+        gxe.ExpectColumnValuesToBeUnique(column="article_id", meta=_batch(rule="key unique in the batch")),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="already_published", value_set=[False],
+            meta=_batch(rule="no duplicate of a published article"),
+        ),
+        gxe.ExpectColumnValuesToNotBeNull(column="text", meta=_article("empty")),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="text_chars", min_value=limits.min_chars, max_value=limits.max_chars,
+            meta=_article("length_out_of_bounds", rule=f"{limits.min_chars}..{limits.max_chars} characters"),
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="arabic_ratio", min_value=limits.min_arabic_ratio,
+            meta=_article("not_mostly_arabic", rule=f"Arabic share of letters >= {limits.min_arabic_ratio}"),
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="mentions_consistent", value_set=[True],
+            meta=_batch(rule="n_mentions equals the article's mention rows"),
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="sentences_consistent", value_set=[True],
+            meta=_batch(rule="n_sentences equals the article's sentence rows"),
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="ingested_at", min_value=datetime(2000, 1, 1, tzinfo=timezone.utc),
+            max_value=now + limits.clock_skew, meta=_batch(rule="ingested_at not in the future"),
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="published_date_days_ahead", max_value=1, mostly=1.0,
+            meta=_article("date_in_future", rule="published_date not after tomorrow"),
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="published_date_year", min_value=int(limits.oldest_date[:4]),
+            meta=_article("date_implausibly_old", rule=f"published_date after {limits.oldest_date}"),
+        ),
+    ):
+        suite.add_expectation(expectation)
+    return suite
+
+
+def sentences_suite(expected_rows: int) -> gx.ExpectationSuite:
+    suite = gx.ExpectationSuite(name="sentences", meta={"version": SUITE_VERSION})
+    for expectation in (
+        gxe.ExpectTableRowCountToEqual(value=expected_rows, meta=_batch(rule="row count matches the run record")),
+        gxe.ExpectCompoundColumnsToBeUnique(
+            column_list=["article_id", "sentence_index"], meta=_batch(rule="key unique")
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="has_article", value_set=[True], meta=_batch(rule="refers to an existing article")
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="within_text", value_set=[True],
+            meta=_article("sentence_offsets_invalid", rule="0 <= start < end <= len(text)"),
+        ),
+    ):
+        suite.add_expectation(expectation)
+    return suite
+
+
+def mentions_suite(expected_rows: int, labels: Sequence[str]) -> gx.ExpectationSuite:
+    suite = gx.ExpectationSuite(name="mentions", meta={"version": SUITE_VERSION})
+    for expectation in (
+        gxe.ExpectTableRowCountToEqual(value=expected_rows, meta=_batch(rule="row count matches the run record")),
+        gxe.ExpectCompoundColumnsToBeUnique(
+            column_list=["article_id", "mention_index"], meta=_batch(rule="key unique")
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="label", value_set=list(labels), meta=_batch(rule="label from the model's label set")
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="has_article", value_set=[True], meta=_batch(rule="refers to an existing article")
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="has_sentence", value_set=[True], meta=_batch(rule="refers to an existing sentence")
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="within_text", value_set=[True],
+            meta=_article("mention_offsets_invalid", rule="0 <= start < end <= len(text)"),
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="surface_matches", value_set=[True],
+            meta=_article("mention_surface_mismatch", rule="surface equals text[start:end]"),
+        ),
+        gxe.ExpectColumnValuesToNotBeNull(column="norm_key", meta=_batch(rule="normalized key present")),
+    ):
+        suite.add_expectation(expectation)
+    return suite
