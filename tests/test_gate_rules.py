@@ -1,0 +1,147 @@
+"""The gate on hand-built staged batches: which rule fails, and at which level."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from expectations.gate import run_gate
+from tests.conftest import sample_text
+from transforms.articles import content_id
+from transforms.normalize import normalize_key, normalize_text
+from warehouse import store
+from warehouse.tables import TABLES, to_arrow
+
+NOW = datetime.now(timezone.utc)
+LABELS = ("PER", "LOC", "ORG", "MISC")
+
+
+def article(text: str, n_mentions: int, n_sentences: int = 1, source: str = "a.txt") -> dict:
+    norm = normalize_text(text)
+    return {"article_id": content_id(norm), "source_path": source, "text": text, "text_norm": norm,
+            "text_chars": len(text), "text_norm_chars": len(norm), "n_sentences": n_sentences,
+            "n_tokens": len(text.split()), "n_mentions": n_mentions, "raw_sha256": "0" * 64,
+            "run_id": "r", "ingested_at": NOW}
+
+
+def mention(a: dict, surface: str, index: int, label: str = "LOC", start: int | None = None) -> dict:
+    start = a["text"].index(surface) if start is None else start
+    return {"article_id": a["article_id"], "mention_index": index, "sentence_index": 0,
+            "start_char": start, "end_char": start + len(surface), "surface": surface,
+            "label": label, "norm_key": normalize_key(surface)}
+
+
+def sentence(a: dict) -> dict:
+    return {"article_id": a["article_id"], "sentence_index": 0, "start_char": 0,
+            "end_char": len(a["text"]), "n_tokens": 1}
+
+
+@pytest.fixture
+def lead():
+    return sample_text("001").splitlines()[0]  # Xinhua lead: Astana, Tokayev, Kazakhstan, China
+
+
+def stage(tmp_path, articles, sentences, mentions) -> store.Staging:
+    staging = store.Staging(tmp_path / "staging", "r")
+    staging.write("articles", 0, to_arrow("articles", articles))
+    staging.write("sentences", 0, to_arrow("sentences", sentences))
+    staging.write("mentions", 0, to_arrow("mentions", mentions))
+    return staging
+
+
+def gate(tmp_path, staging, expected):
+    return run_gate(staging.root, "r", tmp_path / "wh.duckdb", tmp_path / "gx", tmp_path / "docs",
+                    expected, LABELS, now=NOW)
+
+
+def counts(articles, sentences, mentions):
+    return {"articles": len(articles), "sentences": len(sentences), "mentions": len(mentions)}
+
+
+def test_clean_batch_passes_and_writes_data_docs(tmp_path, lead):
+    a = article(lead, 2)
+    rows = ([a], [sentence(a)], [mention(a, "أستانا", 0), mention(a, "توكاييف", 1, "PER")])
+    result = gate(tmp_path, stage(tmp_path, *rows), counts(*rows))
+    assert result.success, [f.as_dict() for f in result.failures]
+    assert result.data_docs_index == tmp_path / "docs" / "index.html"
+    assert result.data_docs_index.read_text(encoding="utf-8").count("articles") >= 1
+
+
+def test_duplicate_key_fails_the_batch(tmp_path, lead):
+    a = article(lead, 2)
+    m = mention(a, "أستانا", 0)
+    rows = ([a], [sentence(a)], [m, dict(m)])
+    result = gate(tmp_path, stage(tmp_path, *rows), counts(*rows))
+    assert not result.success and not result.article_failures
+    (failure,) = result.batch_failures
+    assert (failure.suite, failure.expectation) == ("mentions", "expect_compound_columns_to_be_unique")
+
+
+def test_surface_that_is_not_its_slice_fails_that_article_only(tmp_path, lead):
+    good = article(lead, 1, source="good.txt")
+    other_text = sample_text("003").splitlines()[7]
+    bad = article(other_text, 1, source="bad.txt")
+    shifted = mention(bad, "ألماتي", 0, start=other_text.index("ألماتي") + 1)
+    shifted["surface"] = "ألماتي"
+    rows = ([good, bad], [sentence(good), sentence(bad)], [mention(good, "أستانا", 0), shifted])
+    result = gate(tmp_path, stage(tmp_path, *rows), counts(*rows))
+    assert result.article_failures == {bad["article_id"]: "mention_surface_mismatch"}
+    assert result.batch_failures == []
+
+
+def test_non_arabic_article_is_an_article_level_failure(tmp_path, lead):
+    good = article(lead, 0, source="good.txt")
+    english = article("Astana, 1 July 2024 (Xinhua) -- President Tokayev met Xi Jinping in Astana.", 0,
+                      source="en.txt")
+    rows = ([good, english], [sentence(good), sentence(english)], [])
+    result = gate(tmp_path, stage(tmp_path, *rows), counts(*rows))
+    assert result.article_failures == {english["article_id"]: "not_mostly_arabic"}
+
+
+def test_orphan_mention_fails_the_batch(tmp_path, lead):
+    a = article(lead, 1)
+    orphan = mention(a, "أستانا", 0) | {"article_id": "f" * 32}
+    rows = ([a], [sentence(a)], [orphan])
+    result = gate(tmp_path, stage(tmp_path, *rows), counts(*rows))
+    failed = {(f.suite, f.column) for f in result.batch_failures}
+    assert ("mentions", "has_article") in failed
+
+
+def test_article_already_published_fails_the_batch(tmp_path, lead):
+    a = article(lead, 0)
+    with store.connect(tmp_path / "wh.duckdb") as con:
+        store.ensure_schema(con)
+        con.register("one", to_arrow("articles", [a]))
+        con.execute("INSERT INTO articles BY NAME SELECT * FROM one")
+    rows = ([a], [sentence(a)], [])
+    result = gate(tmp_path, stage(tmp_path, *rows), counts(*rows))
+    assert [(f.suite, f.column) for f in result.batch_failures] == [("articles", "already_published")]
+
+
+def test_counts_must_match_the_run_record(tmp_path, lead):
+    a = article(lead, 1)
+    rows = ([a], [sentence(a)], [mention(a, "أستانا", 0)])
+    result = gate(tmp_path, stage(tmp_path, *rows), {"articles": 1, "sentences": 1, "mentions": 2})
+    assert [(f.suite, f.expectation) for f in result.batch_failures] == [
+        ("mentions", "expect_table_row_count_to_equal")]
+
+
+def test_label_outside_the_models_set_fails(tmp_path, lead):
+    a = article(lead, 1)
+    rows = ([a], [sentence(a)], [mention(a, "أستانا", 0, label="GPE")])
+    result = gate(tmp_path, stage(tmp_path, *rows), counts(*rows))
+    assert [(f.suite, f.column, f.sample) for f in result.batch_failures] == [("mentions", "label", ["GPE"])]
+
+
+def test_schema_change_is_refused_before_validation(tmp_path, lead):
+    a = article(lead, 0)
+    staging = stage(tmp_path, [a], [sentence(a)], [])
+    renamed = to_arrow("articles", [a]).rename_columns(
+        ["id" if n == "article_id" else n for n in TABLES["articles"].names])
+    import pyarrow.parquet as pq
+
+    pq.write_table(renamed, staging.files("articles")[0])
+    result = gate(tmp_path, staging, {"articles": 1, "sentences": 1, "mentions": 0})
+    (failure,) = result.failures
+    assert failure.expectation == "schema_matches_warehouse" and "article_id" in failure.rule
