@@ -86,3 +86,27 @@ def test_sql_on_a_missing_warehouse_says_what_to_do(cli_env, tmp_path):
     result = akhbar("sql", "SELECT 1", "--warehouse", str(tmp_path / "none.duckdb"), env=cli_env)
     assert result.returncode == 1
     assert "akhbar run" in result.stderr
+
+
+def test_quarantine_list_show_and_retry(cli_env, inbox):
+    require_model()
+    (inbox / "blank.txt").write_text(" \n\u200b\n", encoding="utf-8")
+    run = akhbar("run", env=cli_env)
+    assert run.returncode == 0, run.stderr
+    assert "1 quarantined" in run.stdout and "blank.txt: empty" in run.stdout
+
+    listed = akhbar("quarantine", "list", env=cli_env)
+    assert "1 item(s) in quarantine" in listed.stdout and "empty" in listed.stdout
+    rows = json.loads(akhbar("sql", "SELECT item_id, reason FROM quarantine", "-f", "json", env=cli_env).stdout)
+    assert [r["reason"] for r in rows] == ["empty"]
+    item_id = rows[0]["item_id"]
+
+    shown = akhbar("quarantine", "show", item_id[:6], env=cli_env)
+    assert shown.returncode == 0, shown.stderr
+    assert '"reason": "empty"' in shown.stdout and "blank.txt" in shown.stdout
+
+    # Nothing was fixed, so the retry quarantines it again and it stays open.
+    retried = akhbar("quarantine", "retry", env=cli_env)
+    assert retried.returncode == 0, retried.stderr
+    assert "1 seen, 0 new" in retried.stdout and "empty" in retried.stdout
+    assert "1 item(s) in quarantine" in akhbar("quarantine", "list", env=cli_env).stdout
