@@ -17,7 +17,7 @@ app = typer.Typer(help="Arabic news → Stanza NER → a DuckDB warehouse.", no_
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
-InboxOpt = typer.Option(None, "--inbox", help="Folder of articles [env AKHBAR_INBOX; default seeds/articles].")
+InboxOpt = typer.Option(None, "--inbox", help="Read this one folder instead of the sources registry [env AKHBAR_INBOX].")
 WarehouseOpt = typer.Option(
     None, "--warehouse", help="DuckDB file [env AKHBAR_WAREHOUSE; default warehouse/akhbar.duckdb]."
 )
@@ -71,7 +71,7 @@ def _print_summary(summary) -> None:
 
 @app.command()
 def run(inbox: Optional[Path] = InboxOpt, warehouse: Optional[Path] = WarehouseOpt) -> None:
-    """Take in every new article from the inbox (one Prefect flow run)."""
+    """Take in every new article from every source (one Prefect flow run)."""
     _run_flow(inbox=str(inbox) if inbox else None, warehouse=str(warehouse) if warehouse else None)
 
 

@@ -29,9 +29,24 @@ class Settings(BaseSettings):
         env_prefix="AKHBAR_", env_file=".env", extra="ignore", populate_by_name=True
     )
 
-    inbox: Path = Field(
-        default=PROJECT_ROOT / "seeds" / "articles",
-        description="Folder of article files to take in.",
+    inbox: Path | None = Field(
+        default=None,
+        description="One folder to take in instead of the sources registry (ad-hoc runs).",
+    )
+    sources: Path = Field(
+        default=PROJECT_ROOT / "seeds" / "sources.csv",
+        description="The sources registry: every enabled row is read by a run.",
+    )
+    agencies: Path = Field(
+        default=PROJECT_ROOT / "seeds" / "agencies.csv",
+        description="Agency markers (dateline, source line, lead) that name an article's agency.",
+    )
+    max_item_bytes: int = Field(
+        default=20_000_000, ge=1, description="Files and feed bodies larger than this are quarantined."
+    )
+    fetch_timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for a feed.")
+    near_duplicate_threshold: float = Field(
+        default=0.7, gt=0, le=1, description="Estimated Jaccard similarity of word 3-grams for a near copy."
     )
     warehouse: Path = Field(
         default=PROJECT_ROOT / "warehouse" / "akhbar.duckdb",
@@ -56,7 +71,7 @@ class Settings(BaseSettings):
         default=None, description="Slack-compatible incoming webhook for alerts (a secret: never logged)."
     )
 
-    @field_validator("stanza_resources_dir", mode="before")
+    @field_validator("stanza_resources_dir", "inbox", mode="before")
     @classmethod
     def _empty_means_default(cls, value: object) -> object:
         return None if value == "" else value

@@ -29,8 +29,13 @@ SELECT a.*,
        a.article_id IN (SELECT article_id FROM articles) AS already_published,
        coalesce(m.n, 0) = a.n_mentions AS mentions_consistent,
        coalesce(s.n, 0) = a.n_sentences AS sentences_consistent,
-       {published_date_days_ahead} AS published_date_days_ahead,
-       {published_date_year} AS published_date_year
+       date_diff('day', current_date, a.published_date) AS published_date_days_ahead,
+       year(a.published_date) AS published_date_year,
+       coalesce(a.body = substr(a.text, a.body_start + 1, a.body_end - a.body_start), false) AS body_is_slice,
+       (a.published_date IS NULL) = (a.date_source = 'none') AS date_has_source,
+       a.duplicate_of IS NULL
+           OR a.duplicate_of IN (SELECT article_id FROM articles)
+           OR a.duplicate_of IN (SELECT article_id FROM a WHERE duplicate_of IS NULL) AS duplicate_of_exists
 FROM a
 LEFT JOIN letters USING (article_id)
 LEFT JOIN s USING (article_id)
@@ -68,14 +73,6 @@ def _files(staging_dir: Path, table: str) -> list[str]:
     return [str(p) for p in sorted((staging_dir / table).glob("part-*.parquet"))]
 
 
-def _columns(con: duckdb.DuckDBPyConnection, files: list[str]) -> set[str]:
-    if not files:
-        return set()
-    described = con.execute("DESCRIBE SELECT * FROM read_parquet($files, union_by_name = true)",
-                            {"files": files}).fetchall()
-    return {row[0] for row in described}
-
-
 def audit_frames(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> dict[str, pd.DataFrame]:
     """One pandas frame per staged table, with the derived audit columns.
 
@@ -86,12 +83,7 @@ def audit_frames(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> dict[str,
     for table, paths in files.items():
         if not paths:
             raise ValueError(f"no staged {table} under {staging_dir}")
-    has_date = "published_date" in _columns(con, files["articles"])
-    articles_sql = ARTICLES_SQL.format(
-        not_arabic_letter=_ARABIC_LETTER.replace("[", "[^", 1),
-        published_date_days_ahead="date_diff('day', current_date, a.published_date)" if has_date else "NULL::INTEGER",
-        published_date_year="year(a.published_date)" if has_date else "NULL::INTEGER",
-    )
+    articles_sql = ARTICLES_SQL.format(not_arabic_letter=_ARABIC_LETTER.replace("[", "[^", 1))
     return {
         "articles": con.execute(articles_sql, files).df(),
         "sentences": con.execute(SENTENCES_SQL, {k: files[k] for k in ("articles", "sentences")}).df(),

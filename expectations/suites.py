@@ -24,7 +24,9 @@ from typing import Sequence
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
-SUITE_VERSION = "1"
+SUITE_VERSION = "2"  # 2: body slice, date provenance, duplicate_of
+
+DATE_SOURCES = ("dateline", "timestamp", "metadata", "lead", "none")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,22 @@ def articles_suite(limits: GateLimits, expected_rows: int, now: datetime | None 
         gxe.ExpectColumnValuesToBeInSet(
             column="sentences_consistent", value_set=[True],
             meta=_batch(rule="n_sentences equals the article's sentence rows"),
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="body_is_slice", value_set=[True],
+            meta=_batch(rule="body equals text[body_start:body_end]"),
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="date_has_source", value_set=[True],
+            meta=_batch(rule="a published_date always records its date_source, and only then"),
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="duplicate_of_exists", value_set=[True],
+            meta=_batch(rule="duplicate_of names a published article or a first copy in the batch"),
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="date_source", value_set=list(DATE_SOURCES),
+            meta=_batch(rule="date_source is one of the known ways"),
         ),
         gxe.ExpectColumnValuesToBeBetween(
             column="ingested_at", min_value=datetime(2000, 1, 1, tzinfo=timezone.utc),

@@ -1,4 +1,4 @@
-"""The ingest flow: inbox → Stanza NER → staged Parquet → quality gate → DuckDB.
+"""The ingest flow: sources → metadata and duplicates → Stanza NER → staged Parquet → quality gate → DuckDB.
 
 Write–audit–publish: a run writes its rows to staging, Great Expectations
 validates the staging area, and only a passing batch is published, in one
@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import akhbar.prefect_env  # noqa: F401  (Prefect defaults, before prefect is imported)
@@ -25,33 +25,30 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from akhbar.settings import Settings, get_settings
-from flows import nlp
+from flows import intake, nlp
 from flows.alerts import Alert, send_alert
-from transforms.articles import Article, ArticleRejected, parse_article
+from flows.intake import Collected, Rejected, SourceSpec
+from transforms import dedup
+from transforms.articles import Article, ArticleRejected, build_article
 from transforms.ner import OffsetMismatch, document_rows
 from warehouse import store
 from warehouse.quarantine import QuarantineItem, QuarantineStore, item_id_for
 from warehouse.tables import to_arrow
 
+# Staging part numbers: NER chunks count up from 0; these stay clear of them.
+NEAR_COPIES_PART = 90_000
+COPIES_PART = 90_001
+
 
 @dataclass
-class Rejected:
-    """An item held back from publication, on its way to the quarantine."""
+class Selection:
+    """What a batch holds once published stories and repeats are set aside."""
 
-    source_path: str
-    reason: str
-    detail: str
-    raw: bytes | None = field(default=None, repr=False)
-    level: str = "article"
-    validation: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where to read an item's bytes, and the source path to record for it."""
-
-    read_path: Path
-    source_path: str
+    to_annotate: list[Article] = field(default_factory=list)
+    near_copies: list[tuple[Article, dedup.NearMatch]] = field(default_factory=list)
+    exact_copies: list[tuple[Article, str]] = field(default_factory=list)  # (copy, first copy's id)
+    fingerprints: dict[str, bytes] = field(default_factory=dict)  # first copies' MinHash signatures
+    n_skipped: int = 0
 
 
 @dataclass
@@ -60,6 +57,7 @@ class ChunkResult:
     n_sentences: int = 0
     n_mentions: int = 0
     rejected: list[Rejected] = field(default_factory=list)
+    article_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -73,6 +71,7 @@ class RunSummary:
     n_failed: int
     n_sentences: int
     n_mentions: int
+    n_duplicates: int
     model: str | None
     model_version: str | None
     model_loaded: bool
@@ -81,6 +80,7 @@ class RunSummary:
     gate_failures: list[dict] = field(default_factory=list)
     data_docs: str | None = None
     resolved_items: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # sources that could not be read at all
 
     def line(self) -> str:
         text = (
@@ -89,13 +89,17 @@ class RunSummary:
         )
         if self.n_new:
             text += f"; {self.n_sentences} sentences, {self.n_mentions} mentions"
+        if self.n_duplicates:
+            text += f"; {self.n_duplicates} duplicates"
         if self.rejected:
             text += f"; {len(self.rejected)} quarantined"
+        if self.problems:
+            text += f"; {len(self.problems)} source(s) unreadable"
         if self.status != "succeeded":
             text += f" [{self.status}]"
         return text
 
-    def run_row(self, started_at: datetime, inbox: Path) -> dict:
+    def run_row(self, started_at: datetime, inbox: str) -> dict:
         return {
             "run_id": self.run_id,
             "flow_run_id": self.flow_run_id,
@@ -107,11 +111,12 @@ class RunSummary:
             "n_failed": self.n_failed,
             "n_sentences": self.n_sentences,
             "n_mentions": self.n_mentions,
+            "n_duplicates": self.n_duplicates,
             "model": self.model,
             "model_version": self.model_version,
             "status": self.status,
-            "inbox": str(inbox),
-            "message": "; ".join(f["expectation"] for f in self.gate_failures) or None,
+            "inbox": inbox,
+            "message": "; ".join([f["expectation"] for f in self.gate_failures] + self.problems) or None,
         }
 
 
@@ -131,70 +136,111 @@ def new_run_id(started_at: datetime) -> str:
     return f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
+def sources_for(settings: Settings) -> tuple[list[SourceSpec], str]:
+    """The sources a run reads, and how to describe them in the run record."""
+    if settings.inbox is not None:
+        if not settings.inbox.is_dir():
+            raise FileNotFoundError(f"inbox folder not found: {settings.inbox} (set --inbox or AKHBAR_INBOX)")
+        return [intake.folder_source(settings.inbox)], str(settings.inbox)
+    return intake.load_sources(settings.sources), str(settings.sources)
+
+
 @task(cache_policy=NO_CACHE)
-def list_inbox(inbox: Path) -> list[Source]:
-    """Regular, visible files under the inbox, in a stable order."""
-    if not inbox.is_dir():
-        raise FileNotFoundError(f"inbox folder not found: {inbox} (set --inbox or AKHBAR_INBOX)")
-    return [
-        Source(p, str(p))
-        for p in sorted(inbox.rglob("*"))
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(inbox).parts)
-    ]
+def collect_items(settings: Settings, specs: list[SourceSpec]) -> Collected:
+    """Every item of every source: files read, feeds fetched, formats parsed."""
+    return intake.collect(specs, settings.max_item_bytes, settings.fetch_timeout)
 
 
-def quarantined_sources(settings: Settings, item_ids: list[str]) -> list[Source]:
+def quarantined_items(settings: Settings, item_ids: list[str]) -> Collected:
+    """Quarantined items read back from their stored bytes, as the format they came in."""
     quarantine = QuarantineStore(settings.quarantine_dir)
-    return [
-        Source(quarantine.folder(i) / "original", quarantine.meta(i)["source_path"]) for i in item_ids
-    ]
+    collected = Collected()
+    for item_id in item_ids:
+        meta = quarantine.meta(item_id)
+        spec = SourceSpec(meta.get("source_id") or "quarantine", "folder", str(quarantine.folder(item_id)))
+        items, errors = intake.reparse_quarantined(quarantine.original(item_id), meta["source_path"], meta.get("format"))
+        collected.n_files += 1
+        collected.items += [(item, spec) for item in items]
+        collected.rejected += [Rejected(e.source_path, e.reason, e.detail, raw=e.raw, format=meta.get("format"))
+                               for e in errors]
+    return collected
 
 
 @task(cache_policy=NO_CACHE)
-def read_articles(sources: list[Source]) -> tuple[list[Article], list[Rejected]]:
+def build_articles(collected: Collected, settings: Settings, not_after: date) -> tuple[list[Article], list[Rejected]]:
+    """Content ids, metadata and bodies; an item that cannot be an article is rejected alone."""
+    rules = intake.load_agency_rules(settings.agencies)
     articles, rejected = [], []
-    for source in sources:
+    for item, spec in collected.items:
         try:
-            raw = source.read_path.read_bytes()
-        except OSError as err:
-            rejected.append(Rejected(source.source_path, "unreadable", f"{type(err).__name__}: {err.strerror or err}"))
-            continue
-        try:
-            articles.append(parse_article(raw, source.source_path))
+            articles.append(build_article(item, rules, spec.agency, spec.source_id, not_after))
         except ArticleRejected as err:
-            rejected.append(Rejected(source.source_path, err.reason, err.detail, raw=raw))
+            rejected.append(Rejected(item.source_path, err.reason, err.detail, raw=item.raw,
+                                     format=item.format, source_id=spec.source_id))
     return articles, rejected
 
 
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 3, 10])
-def select_new(articles: list[Article], warehouse: Path) -> list[Article]:
-    """Drop articles already published and repeats within this batch (first copy wins)."""
-    known = store.known_article_ids(warehouse, [a.article_id for a in articles])
-    fresh: dict[str, Article] = {}
+def select_new(articles: list[Article], settings: Settings) -> Selection:
+    """Set aside published stories and repeats: exact copies by content id, near copies by MinHash.
+
+    The first copy wins: the published one, else the first in source order.
+    Copies are recorded, never NER-processed.
+    """
+    known = store.known_articles(settings.warehouse, [a.article_id for a in articles])
+    recorded = store.known_copies(settings.warehouse, [(a.source_path, a.article_id) for a in articles])
+    selection, first_path = Selection(), dict(known)
+    candidates: list[Article] = []
     for article in articles:
-        if article.article_id not in known and article.article_id not in fresh:
-            fresh[article.article_id] = article
-    return list(fresh.values())
+        first = first_path.get(article.article_id)
+        if first is None:
+            first_path[article.article_id] = article.source_path
+            candidates.append(article)
+            continue
+        selection.n_skipped += 1
+        if first != article.source_path and (article.source_path, article.article_id) not in recorded:
+            recorded.add((article.source_path, article.article_id))
+            selection.exact_copies.append((article, article.article_id))
+    if not candidates:
+        return selection
+    index = dedup.NearDuplicateIndex(settings.near_duplicate_threshold)
+    for article_id, blob in store.fingerprints(settings.warehouse):
+        index.add(article_id, dedup.from_bytes(blob))
+    for article in candidates:
+        signature = dedup.signature(article.body)
+        match = index.match(signature)
+        if match:
+            selection.near_copies.append((article, match))
+        else:
+            index.add(article.article_id, signature)
+            selection.fingerprints[article.article_id] = dedup.to_bytes(signature)
+            selection.to_annotate.append(article)
+    return selection
 
 
 def _annotate_isolating_failures(pipeline, articles: list[Article]):
     """Bulk NER; if the batch fails, retry one by one so a bad article fails alone."""
     try:
-        return list(zip(articles, nlp.annotate(pipeline, [a.text for a in articles]))), []
+        return list(zip(articles, nlp.annotate(pipeline, [a.body for a in articles]))), []
     except Exception:
         pass
     done, failed = [], []
     for article in articles:
         try:
-            done.append((article, nlp.annotate(pipeline, [article.text])[0]))
+            done.append((article, nlp.annotate(pipeline, [article.body])[0]))
         except Exception as err:  # a model error on one text must not sink the batch
             failed.append(
-                Rejected(article.source_path, "ner_failed", f"{type(err).__name__}: {err}", raw=article.raw)
+                Rejected(article.source_path, "ner_failed", f"{type(err).__name__}: {err}", raw=article.raw,
+                         format=article.format, source_id=article.source_id)
             )
     return done, failed
 
 
-def article_row(article: Article, rows, run_id: str, ingested_at: datetime) -> dict:
+def article_row(
+    article: Article, run_id: str, ingested_at: datetime, n_sentences: int = 0, n_tokens: int = 0,
+    n_mentions: int = 0, near: dedup.NearMatch | None = None,
+) -> dict:
+    meta = article.meta
     return {
         "article_id": article.article_id,
         "source_path": article.source_path,
@@ -202,12 +248,28 @@ def article_row(article: Article, rows, run_id: str, ingested_at: datetime) -> d
         "text_norm": article.text_norm,
         "text_chars": len(article.text),
         "text_norm_chars": len(article.text_norm),
-        "n_sentences": len(rows.sentences),
-        "n_tokens": rows.n_tokens,
-        "n_mentions": len(rows.mentions),
+        "n_sentences": n_sentences,
+        "n_tokens": n_tokens,
+        "n_mentions": n_mentions,
         "raw_sha256": article.raw_sha256,
         "run_id": run_id,
         "ingested_at": ingested_at,
+        "source_id": article.source_id,
+        "format": article.format,
+        "encoding": article.encoding,
+        "url": article.url,
+        "title": meta.title,
+        "title_source": meta.title_source,
+        "dateline_city": meta.dateline_city,
+        "published_date": meta.published_date,
+        "date_source": meta.date_source,
+        "agency": meta.agency,
+        "agency_source": meta.agency_source,
+        "body": article.body,
+        "body_start": meta.body_start,
+        "body_end": meta.body_end,
+        "duplicate_of": near.duplicate_of if near else None,
+        "duplicate_similarity": near.similarity if near else None,
     }
 
 
@@ -223,11 +285,13 @@ def annotate_chunk(
     article_rows, sentence_rows, mention_rows = [], [], []
     for article, doc in annotated:
         try:
-            rows = document_rows(doc, article.article_id, article.text)
+            rows = document_rows(doc, article.article_id, article.text, offset=article.meta.body_start)
         except OffsetMismatch as err:
-            result.rejected.append(Rejected(article.source_path, "offset_mismatch", str(err), raw=article.raw))
+            result.rejected.append(Rejected(article.source_path, "offset_mismatch", str(err), raw=article.raw,
+                                            format=article.format, source_id=article.source_id))
             continue
-        article_rows.append(article_row(article, rows, run_id, ingested_at))
+        article_rows.append(article_row(article, run_id, ingested_at, len(rows.sentences), rows.n_tokens,
+                                        len(rows.mentions)))
         sentence_rows += rows.sentences
         mention_rows += rows.mentions
     staging = store.Staging(settings.staging_dir, run_id)
@@ -235,9 +299,49 @@ def annotate_chunk(
     staging.write("sentences", part, to_arrow("sentences", sentence_rows))
     staging.write("mentions", part, to_arrow("mentions", mention_rows))
     result.n_articles = len(article_rows)
+    result.article_ids = [row["article_id"] for row in article_rows]
     result.n_sentences = len(sentence_rows)
     result.n_mentions = len(mention_rows)
     return result
+
+
+def set_aside_orphans(selection: Selection, kept_ids: set[str]) -> list[tuple[Article, dedup.NearMatch]]:
+    """Remove near copies whose first copy was rejected in this run; they are quarantined with it."""
+    orphans = [(a, m) for a, m in selection.near_copies
+               if m.duplicate_of in selection.fingerprints and m.duplicate_of not in kept_ids]
+    selection.near_copies = [pair for pair in selection.near_copies if pair not in orphans]
+    return orphans
+
+
+def first_copy_rejected(article: Article, match: dedup.NearMatch) -> Rejected:
+    return Rejected(article.source_path, "first_copy_rejected",
+                    f"near copy ({match.similarity:.2f}) of {match.duplicate_of}, which was quarantined "
+                    "in this run; retry them together", raw=article.raw, format=article.format,
+                    source_id=article.source_id)
+
+
+@task(cache_policy=NO_CACHE)
+def stage_copies(settings: Settings, run_id: str, selection: Selection, ingested_at: datetime,
+                 kept_ids: set[str]) -> None:
+    """Near copies as article rows (no NER), every copy in ``duplicates``, kept first copies' fingerprints."""
+    staging = store.Staging(settings.staging_dir, run_id)
+    near_rows = [article_row(a, run_id, ingested_at, near=match) for a, match in selection.near_copies]
+    copy_rows = [
+        {"source_path": a.source_path, "article_id": a.article_id, "duplicate_of": m.duplicate_of,
+         "kind": "near", "similarity": m.similarity, "run_id": run_id, "seen_at": ingested_at}
+        for a, m in selection.near_copies
+    ] + [
+        {"source_path": a.source_path, "article_id": a.article_id, "duplicate_of": first,
+         "kind": "exact", "similarity": 1.0, "run_id": run_id, "seen_at": ingested_at}
+        for a, first in selection.exact_copies
+    ]
+    staging.write("articles", NEAR_COPIES_PART, to_arrow("articles", near_rows))
+    staging.write("duplicates", COPIES_PART, to_arrow("duplicates", copy_rows))
+    staging.write("fingerprints", 0, to_arrow("fingerprints", [
+        {"article_id": i, "minhash": blob} for i, blob in selection.fingerprints.items() if i in kept_ids]))
+    # Every table the gate reads exists even when nothing was NER-processed.
+    staging.write("sentences", COPIES_PART, to_arrow("sentences", []))
+    staging.write("mentions", COPIES_PART, to_arrow("mentions", []))
 
 
 @task(cache_policy=NO_CACHE)
@@ -267,7 +371,7 @@ def quarantine_items(settings: Settings, run_id: str, rejected: list[Rejected]) 
         item_id = item_id_for(raw) if item.raw is not None else hashlib.sha256(
             item.source_path.encode()).hexdigest()[:32]
         record = QuarantineItem(item_id, item.source_path, item.reason, item.detail, item.level,
-                                run_id, now, item.validation)
+                                run_id, now, item.validation, item.format, item.source_id)
         rows.append(record.row(quarantine.put(record, raw)))
         ids.append(item_id)
     store.Staging(settings.staging_dir, run_id).write("quarantine", 0, to_arrow("quarantine", rows))
@@ -308,23 +412,35 @@ def _alert(settings: Settings, summary: RunSummary) -> None:
     send_alert(webhook, alert)
 
 
+def _expected_rows(totals: ChunkResult) -> dict[str, int]:
+    return {"articles": totals.n_articles, "sentences": totals.n_sentences, "mentions": totals.n_mentions}
+
+
 @flow(name="akhbar-ingest")
 def ingest(
     inbox: str | None = None, warehouse: str | None = None, retry_items: list[str] | None = None
 ) -> RunSummary:
-    """Take in every new article from the inbox (or retry quarantined items) and publish it."""
+    """Take in every new article from the sources (or retry quarantined items) and publish it."""
     logger = get_run_logger()
     settings = get_settings(inbox=inbox, warehouse=warehouse)
     started_at = _now()
     run_id = new_run_id(started_at)
     builds_before = nlp.pipelines_built
 
-    sources = quarantined_sources(settings, retry_items) if retry_items else list_inbox(settings.inbox)
-    articles, rejected = read_articles(sources)
-    new = select_new(articles, settings.warehouse)
-    n_skipped = len(articles) - len(new)
-    logger.info("%d items: %d new, %d already published or repeated, %d unreadable",
-                len(sources), len(new), n_skipped, len(rejected))
+    if retry_items:
+        collected, described = quarantined_items(settings, retry_items), "quarantine retry"
+    else:
+        specs, described = sources_for(settings)
+        collected = collect_items(settings, specs)
+    for problem in collected.problems:
+        logger.warning("source unreadable: %s", problem)
+    articles, rejected = build_articles(collected, settings, started_at.date() + timedelta(days=1))
+    rejected = collected.rejected + rejected
+    selection = select_new(articles, settings)
+    new = selection.to_annotate
+    logger.info("%d items: %d new, %d already published or repeated, %d near copies, %d rejected",
+                len(collected.items) + len(collected.rejected), len(new), selection.n_skipped,
+                len(selection.near_copies), len(rejected))
 
     # Even a run with nothing new records the model it would use (read from files, not loaded).
     model = nlp.ensure_model(settings) if new else nlp.inspect_model(nlp.resources_dir(settings))
@@ -336,25 +452,32 @@ def ingest(
             totals.n_articles += result.n_articles
             totals.n_sentences += result.n_sentences
             totals.n_mentions += result.n_mentions
+            totals.article_ids += result.article_ids
             rejected += result.rejected
             logger.info("NER %d/%d articles", min((part + 1) * settings.ner_batch_articles, len(new)), len(new))
+    rejected += [first_copy_rejected(a, m) for a, m in set_aside_orphans(selection, set(totals.article_ids))]
+    if selection.near_copies or selection.exact_copies or totals.article_ids:
+        stage_copies(settings, run_id, selection, started_at, set(totals.article_ids))
+        totals.n_articles += len(selection.near_copies)
 
     status, gate_failures, data_docs = "succeeded", [], None
     if totals.n_articles:
-        by_id = {a.article_id: a for a in new}
+        by_id = {a.article_id: a for a in new + [a for a, _ in selection.near_copies]}
         labels = model.labels if model else ("PER", "LOC", "ORG", "MISC")
-        expected = {"articles": totals.n_articles, "sentences": totals.n_sentences, "mentions": totals.n_mentions}
-        gate = validate_staging(settings, run_id, expected, labels)
+        gate = validate_staging(settings, run_id, _expected_rows(totals), labels)
         if gate.article_failures:
             for article_id, reason in gate.article_failures.items():
                 article = by_id[article_id]
                 failed = [f.as_dict() for f in gate.failures if article_id in f.article_ids]
                 rejected.append(Rejected(article.source_path, reason, "; ".join(f["rule"] for f in failed),
-                                         raw=article.raw, validation={"run_id": run_id, "failed": failed}))
-            store.drop_articles(store.Staging(settings.staging_dir, run_id), set(gate.article_failures))
+                                         raw=article.raw, validation={"run_id": run_id, "failed": failed},
+                                         format=article.format, source_id=article.source_id))
+            orphans = set_aside_orphans(selection, set(totals.article_ids) - set(gate.article_failures))
+            rejected += [first_copy_rejected(a, m) for a, m in orphans]
+            dropped = set(gate.article_failures) | {a.article_id for a, _ in orphans}
+            store.drop_articles(store.Staging(settings.staging_dir, run_id), dropped)
             totals = _recount(settings, run_id, totals)
-            expected = {"articles": totals.n_articles, "sentences": totals.n_sentences, "mentions": totals.n_mentions}
-            gate = validate_staging(settings, run_id, expected, labels) if totals.n_articles else None
+            gate = validate_staging(settings, run_id, _expected_rows(totals), labels) if totals.n_articles else None
         data_docs = str(gate.data_docs_index) if gate and gate.data_docs_index else None
         if gate is not None and not gate.success:
             status, gate_failures = "gate_failed", gate.failure_dicts()
@@ -365,22 +488,25 @@ def ingest(
             detail = "; ".join(f["expectation"] for f in gate_failures)
             rejected += [
                 Rejected(by_id[i].source_path, "batch_failed_gate", detail, raw=by_id[i].raw, level="batch",
-                         validation={"failed": gate_failures, "held_back": str(held)})
+                         validation={"failed": gate_failures, "held_back": str(held)},
+                         format=by_id[i].format, source_id=by_id[i].source_id)
                 for i in staged_ids
             ]
             totals = ChunkResult()
 
+    n_near = _staged_near_copies(settings, run_id) if status == "succeeded" else 0
     quarantined = quarantine_items(settings, run_id, rejected) if rejected else []
     summary = RunSummary(
         run_id=run_id,
         flow_run_id=str(flow_run.id) if flow_run.id else None,
         status=status,
-        n_seen=len(sources),
-        n_new=totals.n_articles,
-        n_skipped=n_skipped,
+        n_seen=len(collected.items) + len(collected.rejected),
+        n_new=totals.n_articles - n_near,
+        n_skipped=selection.n_skipped,
         n_failed=len(rejected),
         n_sentences=totals.n_sentences,
         n_mentions=totals.n_mentions,
+        n_duplicates=len(selection.exact_copies) + n_near if status == "succeeded" else 0,
         model=model.name if model else None,
         model_version=model.version if model else None,
         model_loaded=nlp.pipelines_built > builds_before,
@@ -388,11 +514,12 @@ def ingest(
         rejected=rejected,
         gate_failures=gate_failures,
         data_docs=data_docs,
+        problems=collected.problems,
     )
     if retry_items and status == "succeeded":
         summary.resolved_items = sorted(set(retry_items) - set(quarantined))
         _stage_resolutions(settings, run_id, summary.resolved_items)
-    publish_batch(settings, run_id, summary.run_row(started_at, settings.inbox))
+    publish_batch(settings, run_id, summary.run_row(started_at, described))
     for item in rejected:
         logger.warning("quarantined %s: %s (%s)", item.source_path, item.reason, item.detail)
     _alert(settings, summary)
@@ -400,6 +527,14 @@ def ingest(
     if status == "gate_failed":
         raise GateFailed(summary)
     return summary
+
+
+def _staged_near_copies(settings: Settings, run_id: str) -> int:
+    import pyarrow.parquet as pq
+
+    staging = store.Staging(settings.staging_dir, run_id)
+    columns = [pq.read_table(part, columns=["duplicate_of"])["duplicate_of"] for part in staging.files("articles")]
+    return sum(len(c) - c.null_count for c in columns)
 
 
 def _staged_article_ids(staging: store.Staging) -> list[str]:

@@ -22,7 +22,8 @@ def article(text: str, n_mentions: int, n_sentences: int = 1, source: str = "a.t
     return {"article_id": content_id(norm), "source_path": source, "text": text, "text_norm": norm,
             "text_chars": len(text), "text_norm_chars": len(norm), "n_sentences": n_sentences,
             "n_tokens": len(text.split()), "n_mentions": n_mentions, "raw_sha256": "0" * 64,
-            "run_id": "r", "ingested_at": NOW}
+            "run_id": "r", "ingested_at": NOW, "body": text, "body_start": 0, "body_end": len(text),
+            "date_source": "none"}
 
 
 def mention(a: dict, surface: str, index: int, label: str = "LOC", start: int | None = None) -> dict:
@@ -145,3 +146,28 @@ def test_schema_change_is_refused_before_validation(tmp_path, lead):
     result = gate(tmp_path, staging, {"articles": 1, "sentences": 1, "mentions": 0})
     (failure,) = result.failures
     assert failure.expectation == "schema_matches_warehouse" and "article_id" in failure.rule
+
+
+def test_body_that_is_not_its_slice_fails_the_batch(tmp_path, lead):
+    a = article(lead, 0) | {"body_start": 5}
+    rows = ([a], [sentence(a)], [])
+    result = gate(tmp_path, stage(tmp_path, *rows), counts(*rows))
+    assert [(f.suite, f.column) for f in result.batch_failures] == [("articles", "body_is_slice")]
+
+
+def test_a_date_without_its_source_fails_the_batch(tmp_path, lead):
+    a = article(lead, 0) | {"published_date": NOW.date()}
+    rows = ([a], [sentence(a)], [])
+    result = gate(tmp_path, stage(tmp_path, *rows), counts(*rows))
+    assert [(f.suite, f.column) for f in result.batch_failures] == [("articles", "date_has_source")]
+
+
+def test_duplicate_of_must_name_a_first_copy(tmp_path, lead):
+    first = article(lead, 0, source="first.txt")
+    near = article(lead + " وأضاف.", 0, n_sentences=0, source="near.txt") | {"duplicate_of": first["article_id"]}
+    stray = article(lead + " وتابع.", 0, n_sentences=0, source="stray.txt") | {"duplicate_of": "e" * 32}
+    ok = ([first, near], [sentence(first)], [])
+    assert gate(tmp_path, stage(tmp_path, *ok), counts(*ok)).success
+    bad = ([first, stray], [sentence(first)], [])
+    result = gate(tmp_path, stage(tmp_path, *bad), counts(*bad))
+    assert [(f.suite, f.column) for f in result.batch_failures] == [("articles", "duplicate_of_exists")]

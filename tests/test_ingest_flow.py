@@ -125,7 +125,12 @@ def test_a_copy_under_another_name_is_skipped(first_run, inbox, warehouse_path):
     text = original.read_text(encoding="utf-8").replace("\n", "\n\n").replace("كازاخستان", "كازا\u200bخستان", 1)
     (inbox / "resaved.txt").write_text(text, encoding="utf-8")
     summary = ingest(inbox=str(inbox), warehouse=str(warehouse_path))
-    assert (summary.n_seen, summary.n_new, summary.n_skipped) == (6, 0, 6)
+    assert (summary.n_seen, summary.n_new, summary.n_skipped, summary.n_duplicates) == (6, 0, 6, 1)
+    copies = _query(warehouse_path, "SELECT source_path, kind, duplicate_of FROM duplicates")
+    first = _query(warehouse_path, f"SELECT article_id FROM articles WHERE source_path = '{inbox / original.name}'")
+    assert copies == [(str(inbox / "resaved.txt"), "exact", first[0][0])]
+    again = ingest(inbox=str(inbox), warehouse=str(warehouse_path))
+    assert (again.n_new, again.n_duplicates) == (0, 0)  # a copy is recorded once
 
 
 def test_an_undecodable_file_fails_alone(prefect_api, inbox, warehouse_path):
@@ -135,4 +140,15 @@ def test_an_undecodable_file_fails_alone(prefect_api, inbox, warehouse_path):
     (inbox / "legacy.txt").write_bytes("بكين".encode("utf-8") + b"\xff\xfe\xfa broken")
     summary = ingest(inbox=str(inbox), warehouse=str(warehouse_path))
     assert (summary.n_new, summary.n_failed) == (5, 1)
-    assert [(r.reason) for r in summary.rejected] == ["undecodable"]
+    assert [r.reason for r in summary.rejected] == ["unknown_encoding"]
+
+
+def test_samples_carry_their_city_date_and_agency(first_run, warehouse_path):
+    from tests.test_metadata import SAMPLES
+
+    found = {
+        path.rsplit("/", 1)[-1][:3]: rest
+        for path, *rest in _query(warehouse_path, "SELECT source_path, dateline_city, published_date, date_source, "
+                                                  "agency, agency_source, title FROM articles")
+    }
+    assert found == {prefix: list(expected) for prefix, expected in SAMPLES.items()}

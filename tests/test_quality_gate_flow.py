@@ -63,8 +63,8 @@ def test_broken_invariant_holds_back_the_whole_batch(prefect_api, model, inbox, 
     run_flow(inbox=str(first_inbox), warehouse=str(warehouse_path))
     before = snapshot(warehouse_path)
 
-    def duplicated_mentions(doc, article_id, text):
-        rows = document_rows(doc, article_id, text)
+    def duplicated_mentions(doc, article_id, text, offset=0):
+        rows = document_rows(doc, article_id, text, offset)
         rows.mentions = rows.mentions + rows.mentions[:1]  # a repeated (article_id, mention_index) key
         return rows
 
@@ -129,20 +129,26 @@ def test_quarantined_item_keeps_its_bytes_and_retries_after_a_fix(prefect_api, m
                    for a in articles if a.source_path.endswith(target)]
         return done, failed
 
+    # A republished copy of the failing story: its first copy is quarantined, so it must wait with it.
+    republished = "مقابلة حصرية مع السفير الصيني\n\n" + (inbox / target).read_text(encoding="utf-8")
+    (inbox / "zz_republished.txt").write_text(republished, encoding="utf-8")
     monkeypatch.setattr(ingest_module, "_annotate_isolating_failures", ner_breaks_on_one)
     _, summary = run_flow(inbox=str(inbox), warehouse=str(warehouse_path))
-    assert summary.n_new == 4 and [r.reason for r in summary.rejected] == ["ner_failed"]
+    assert summary.n_new == 4
+    assert sorted(r.reason for r in summary.rejected) == ["first_copy_rejected", "ner_failed"]
 
     settings = get_settings(warehouse=warehouse_path)
-    (item_id,) = [r[0] for r in query(warehouse_path, "SELECT item_id FROM quarantine")]
+    ids = dict(query(warehouse_path, "SELECT reason, item_id FROM quarantine"))
+    item_id = ids["ner_failed"]
     store = QuarantineStore(settings.quarantine_dir)
     assert store.original(item_id) == (inbox / target).read_bytes()
     assert store.meta(item_id)["reason"] == "ner_failed"
 
     monkeypatch.setattr(ingest_module, "_annotate_isolating_failures", real_annotate)  # the fix
-    _, retried = run_flow(warehouse=str(warehouse_path), retry_items=[item_id])
-    assert retried.n_new == 1 and retried.resolved_items == [item_id]
-    assert query(warehouse_path, "SELECT count(*) FROM articles") == [(5,)]
+    _, retried = run_flow(warehouse=str(warehouse_path), retry_items=sorted(ids.values()))
+    assert (retried.n_new, retried.n_duplicates) == (1, 1)
+    assert retried.resolved_items == sorted(ids.values())
+    assert query(warehouse_path, "SELECT count(*), count(duplicate_of) FROM articles") == [(6, 1)]
     published = {r[0] for r in query(warehouse_path, "SELECT source_path FROM articles")}
     assert str(inbox / target) in published  # recorded under its original path
     from warehouse.quarantine import open_items

@@ -1,44 +1,38 @@
-"""From raw bytes to an article record: decoding, content id, basic checks."""
+"""From an intake item to an article record: content id, metadata, body."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Iterable
 
+from transforms.errors import ArticleRejected
+from transforms.formats import RawItem, parse_text
+from transforms.metadata import AgencyRule, KnownFields, Metadata, extract_metadata
 from transforms.normalize import normalize_text
 
-
-class ArticleRejected(ValueError):
-    """An article that cannot be processed; ``reason`` is a short, readable code."""
-
-    def __init__(self, reason: str, detail: str = ""):
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
+__all__ = ["Article", "ArticleRejected", "build_article", "content_id", "parse_article"]
 
 
 @dataclass(frozen=True)
 class Article:
     article_id: str
     source_path: str
-    text: str
+    text: str  # as received (decoded), never altered: every offset points into it
     text_norm: str
     raw_sha256: str
+    meta: Metadata
+    format: str = "text"
+    encoding: str | None = None
+    url: str | None = None
+    source_id: str | None = None
     raw: bytes = field(repr=False, compare=False, default=b"")
 
     @property
-    def text_chars(self) -> int:
-        return len(self.text)
-
-
-def decode_text(raw: bytes) -> str:
-    """UTF-8 with or without a byte-order mark; anything else is rejected, not guessed."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise ArticleRejected(
-            "undecodable", f"not valid UTF-8 at byte {err.start}"
-        ) from None
+    def body(self) -> str:
+        """The story without site furniture: ``text[body_start:body_end]``."""
+        return self.text[self.meta.body_start : self.meta.body_end]
 
 
 def content_id(text_norm: str) -> str:
@@ -46,16 +40,35 @@ def content_id(text_norm: str) -> str:
     return hashlib.sha256(text_norm.encode("utf-8")).hexdigest()[:32]
 
 
-def parse_article(raw: bytes, source_path: str) -> Article:
-    text = decode_text(raw)
-    text_norm = normalize_text(text)
+def build_article(
+    item: RawItem,
+    rules: Iterable[AgencyRule] = (),
+    default_agency: str | None = None,
+    source_id: str | None = None,
+    not_after: date | None = None,
+) -> Article:
+    text_norm = normalize_text(item.text)
     if not text_norm:
         raise ArticleRejected("empty", "no text after normalization")
+    known = KnownFields(item.title, item.published, item.agency, default_agency)
+    meta = extract_metadata(item.text, rules, known, not_after)
+    if meta.body_end <= meta.body_start:
+        raise ArticleRejected("no_body", "nothing left once the page header and footer are set aside")
     return Article(
         article_id=content_id(text_norm),
-        source_path=source_path,
-        text=text,
+        source_path=item.source_path,
+        text=item.text,
         text_norm=text_norm,
-        raw_sha256=hashlib.sha256(raw).hexdigest(),
-        raw=raw,
+        raw_sha256=hashlib.sha256(item.raw).hexdigest(),
+        meta=meta,
+        format=item.format,
+        encoding=item.encoding,
+        url=item.url,
+        source_id=source_id,
+        raw=item.raw,
     )
+
+
+def parse_article(raw: bytes, source_path: str, rules: Iterable[AgencyRule] = ()) -> Article:
+    """A plain-text article file (any supported encoding)."""
+    return build_article(parse_text(raw, source_path), rules)

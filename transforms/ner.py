@@ -47,18 +47,22 @@ class DocumentRows:
     n_tokens: int = 0
 
 
-def sentence_spans(doc: StanzaDocument) -> list[tuple[int, int, int]]:
+def sentence_spans(doc: StanzaDocument, offset: int = 0) -> list[tuple[int, int, int]]:
     """(start_char, end_char, n_tokens) of each non-empty sentence, in order."""
     return [
-        (s.tokens[0].start_char, s.tokens[-1].end_char, len(s.tokens))
+        (s.tokens[0].start_char + offset, s.tokens[-1].end_char + offset, len(s.tokens))
         for s in doc.sentences
         if s.tokens
     ]
 
 
-def document_rows(doc: StanzaDocument, article_id: str, text: str) -> DocumentRows:
-    """Sentence and mention rows of one article; offsets index ``text``."""
-    spans = sentence_spans(doc)
+def document_rows(doc: StanzaDocument, article_id: str, text: str, offset: int = 0) -> DocumentRows:
+    """Sentence and mention rows of one article; offsets index ``text``.
+
+    ``doc`` may cover a slice of ``text`` (the body) that starts at ``offset``:
+    rows are shifted so that they always point into the whole article text.
+    """
+    spans = sentence_spans(doc, offset)
     rows = DocumentRows(n_tokens=sum(n for _, _, n in spans))
     for index, (start, end, n_tokens) in enumerate(spans):
         rows.sentences.append(
@@ -72,19 +76,19 @@ def document_rows(doc: StanzaDocument, article_id: str, text: str) -> DocumentRo
         )
     starts = [start for start, _, _ in spans]
     for mention_index, ent in enumerate(doc.ents):
-        surface = text[ent.start_char : ent.end_char]
+        start, end = ent.start_char + offset, ent.end_char + offset
+        surface = text[start:end]
         if not surface or surface != getattr(ent, "text", surface):
             raise OffsetMismatch(
-                f"entity {getattr(ent, 'text', '')!r} at [{ent.start_char}, {ent.end_char}) "
-                f"reads {surface!r} in the article"
+                f"entity {getattr(ent, 'text', '')!r} at [{start}, {end}) reads {surface!r} in the article"
             )
         rows.mentions.append(
             {
                 "article_id": article_id,
                 "mention_index": mention_index,
-                "sentence_index": max(bisect_right(starts, ent.start_char) - 1, 0),
-                "start_char": ent.start_char,
-                "end_char": ent.end_char,
+                "sentence_index": max(bisect_right(starts, start) - 1, 0),
+                "start_char": start,
+                "end_char": end,
                 "surface": surface,
                 "label": ent.type,
                 "norm_key": normalize_key(surface),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 # Harakat, tanween, shadda, sukun, dagger alef, Quranic annotation marks.
 _TASHKEEL = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed]")
@@ -93,3 +94,47 @@ def normalize_key(text: str) -> str:
     with and without tashkeel.
     """
     return normalize_text(text).casefold()
+
+
+_FOLD_DROP = re.compile(f"[{_BIDI_CONTROLS}{_ZERO_WIDTH}{_TATWEEL}]|{_TASHKEEL.pattern}")
+_FOLD_TABLE = {**_ALEF_FORMS, **_ALEF_MAQSURA, **_DIGITS}
+
+
+@dataclass(frozen=True)
+class Folded:
+    """Text folded for pattern matching, with the way back to the original.
+
+    ``origin[i]`` is the index in the original text of folded character ``i``,
+    so a match found in the folded text is reported as a span of the original,
+    which stays untouched.
+    """
+
+    text: str
+    origin: tuple[int, ...]
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        if start >= end:
+            at = self.origin[start] if start < len(self.origin) else (self.origin[-1] + 1 if self.origin else 0)
+            return at, at
+        return self.origin[start], self.origin[end - 1] + 1
+
+
+def fold(text: str) -> Folded:
+    """NFKC, invisibles, tashkeel and tatweel dropped, alef/yeh/digits unified; whitespace kept.
+
+    The same letters as :func:`normalize_text`, character by character, so that
+    patterns written once (month names, agency markers) match every spelling.
+    """
+    chars: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(text):
+        for piece in unicodedata.normalize("NFKC", char):
+            if _FOLD_DROP.fullmatch(piece):
+                continue
+            chars.append(piece.translate(_FOLD_TABLE))
+            origin.append(index)
+    return Folded("".join(chars), tuple(origin))
+
+
+def fold_text(text: str) -> str:
+    return fold(text).text

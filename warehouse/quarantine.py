@@ -29,6 +29,8 @@ class QuarantineItem:
     run_id: str
     quarantined_at: datetime
     validation: dict[str, Any] = field(default_factory=dict)
+    format: str | None = None  # how to read the original bytes again on retry
+    source_id: str | None = None
 
     def row(self, stored_path: Path) -> dict[str, Any]:
         return {

@@ -18,6 +18,9 @@ import pyarrow.parquet as pq
 
 from warehouse.tables import TABLES, create_table_sql, duckdb_type
 
+# Staged tables whose rows belong to one article (by article_id).
+ARTICLE_TABLES = ("articles", "sentences", "mentions", "duplicates", "fingerprints")
+
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     if not read_only:
@@ -40,22 +43,50 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
                 con.execute(f"ALTER TABLE {name} ADD COLUMN {f.name} {duckdb_type(f.type)}")
 
 
-def known_article_ids(path: Path, candidate_ids: Sequence[str]) -> set[str]:
-    """Which of these ids are already published."""
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchall()[0][0])
+
+
+def known_articles(path: Path, candidate_ids: Sequence[str]) -> dict[str, str]:
+    """Which of these ids are already published, with the source path of their first copy."""
     if not path.exists() or not candidate_ids:
-        return set()
+        return {}
     # Read-write, like publishing: in one process DuckDB refuses to mix the two modes on a file.
     with connect(path) as con:
-        has_table = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'articles'"
-        ).fetchall()[0][0]
-        if not has_table:
-            return set()
-        con.register("candidates", pa.table({"article_id": list(candidate_ids)}))
+        if not _has_table(con, "articles"):
+            return {}
+        con.register("candidates", pa.table({"article_id": list(set(candidate_ids))}))
         rows = con.execute(
-            "SELECT a.article_id FROM articles a JOIN candidates c USING (article_id)"
+            "SELECT a.article_id, a.source_path FROM articles a JOIN candidates c USING (article_id)"
         ).fetchall()
-    return {r[0] for r in rows}
+    return dict(rows)
+
+
+def known_copies(path: Path, candidates: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which (source_path, article_id) copies are already recorded in ``duplicates``."""
+    if not path.exists() or not candidates:
+        return set()
+    with connect(path) as con:
+        if not _has_table(con, "duplicates"):
+            return set()
+        paths, ids = zip(*candidates)
+        con.register("candidates", pa.table({"source_path": list(paths), "article_id": list(ids)}))
+        rows = con.execute(
+            "SELECT d.source_path, d.article_id FROM duplicates d JOIN candidates c USING (source_path, article_id)"
+        ).fetchall()
+    return {(p, i) for p, i in rows}
+
+
+def fingerprints(path: Path) -> list[tuple[str, bytes]]:
+    """Every published first copy's MinHash signature."""
+    if not path.exists():
+        return []
+    with connect(path) as con:
+        if not _has_table(con, "fingerprints"):
+            return []
+        return [(i, bytes(b)) for i, b in con.execute("SELECT article_id, minhash FROM fingerprints").fetchall()]
 
 
 class Staging:
@@ -116,7 +147,7 @@ def drop_articles(staging: Staging, article_ids: set[str]) -> None:
     import pyarrow.compute as pc
 
     drop = pa.array(sorted(article_ids), type=pa.string())
-    for table in ("articles", "sentences", "mentions"):
+    for table in ARTICLE_TABLES:
         for part in staging.files(table):
             data = pq.read_table(part)
             kept = data.filter(pc.invert(pc.is_in(data["article_id"], value_set=drop)))
@@ -132,7 +163,7 @@ def drop_articles(staging: Staging, article_ids: set[str]) -> None:
 
 def hold_back(staging: Staging, destination: Path) -> None:
     """Move a rejected batch's data files aside, for inspection; they are never published."""
-    for table in ("articles", "sentences", "mentions"):
+    for table in ARTICLE_TABLES:
         folder = staging.root / table
         if folder.exists():
             destination.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,26 @@ ARTICLES = pa.schema(
         _field("raw_sha256", pa.string(), False),
         _field("run_id", pa.string(), False),
         _field("ingested_at", _TS, False),
+        # Intake: where and how the item came in.
+        _field("source_id", pa.string()),
+        _field("format", pa.string()),
+        _field("encoding", pa.string()),
+        _field("url", pa.string()),
+        # Metadata, each field with how it was found (dateline, timestamp, lead, header, metadata, registry, none).
+        _field("title", pa.string()),
+        _field("title_source", pa.string()),
+        _field("dateline_city", pa.string()),
+        _field("published_date", pa.date32()),
+        _field("date_source", pa.string()),
+        _field("agency", pa.string()),
+        _field("agency_source", pa.string()),
+        # The story without site furniture: body = text[body_start:body_end].
+        _field("body", pa.string()),
+        _field("body_start", pa.int32()),
+        _field("body_end", pa.int32()),
+        # A near copy of an earlier article: not NER-processed again.
+        _field("duplicate_of", pa.string()),
+        _field("duplicate_similarity", pa.float64()),
     ]
 )
 
@@ -68,11 +88,34 @@ RUNS = pa.schema(
         _field("n_failed", pa.int32(), False),
         _field("n_sentences", pa.int32(), False),
         _field("n_mentions", pa.int32(), False),
+        _field("n_duplicates", pa.int32()),
         _field("model", pa.string()),
         _field("model_version", pa.string()),
         _field("status", pa.string(), False),
         _field("inbox", pa.string()),
         _field("message", pa.string()),
+    ]
+)
+
+# Every later copy of a story, exact (same normalized text, so same article_id)
+# or near (its own article row, with duplicate_of); the first copy wins.
+DUPLICATES = pa.schema(
+    [
+        _field("source_path", pa.string(), False),
+        _field("article_id", pa.string(), False),
+        _field("duplicate_of", pa.string(), False),
+        _field("kind", pa.string(), False),
+        _field("similarity", pa.float64(), False),
+        _field("run_id", pa.string(), False),
+        _field("seen_at", _TS, False),
+    ]
+)
+
+# MinHash signatures of first copies, so later runs find near copies of them.
+FINGERPRINTS = pa.schema(
+    [
+        _field("article_id", pa.string(), False),
+        _field("minhash", pa.binary(), False),
     ]
 )
 
@@ -95,6 +138,8 @@ TABLES: dict[str, pa.Schema] = {
     "articles": ARTICLES,
     "sentences": SENTENCES,
     "mentions": MENTIONS,
+    "duplicates": DUPLICATES,
+    "fingerprints": FINGERPRINTS,
     "runs": RUNS,
     "quarantine": QUARANTINE,
 }
@@ -103,6 +148,8 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "articles": ("article_id",),
     "sentences": ("article_id", "sentence_index"),
     "mentions": ("article_id", "mention_index"),
+    "duplicates": ("source_path", "article_id"),
+    "fingerprints": ("article_id",),
     "runs": ("run_id",),
     "quarantine": ("item_id", "run_id", "status"),
 }
@@ -114,6 +161,7 @@ _DUCKDB_TYPES = {
     pa.float64(): "DOUBLE",
     pa.bool_(): "BOOLEAN",
     pa.date32(): "DATE",
+    pa.binary(): "BLOB",
     _TS: "TIMESTAMPTZ",
 }
 

@@ -1,0 +1,216 @@
+"""Intake I/O: the sources registry, reading folders and files, fetching feeds.
+
+Everything here touches the filesystem or the network and hands bytes to the
+pure parsers in ``transforms.formats``. Paths and links found *inside* items
+(a feed's links, a JSON ``url``) are kept as text and never opened as files.
+"""
+
+from __future__ import annotations
+
+import csv
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from transforms.formats import FORMATS, ItemError, RawItem, format_for, parse_items
+from transforms.metadata import AgencyRule, agency_rules
+
+SOURCE_KINDS = ("folder", "file", "feed")
+USER_AGENT = "akhbar/0.1 (+https://github.com/akhbar)"
+
+
+class RegistryError(ValueError):
+    """The sources or agencies CSV is unusable; the message names the file and row."""
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One row of ``seeds/sources.csv``."""
+
+    source_id: str
+    kind: str  # folder | file | feed
+    location: str  # a folder or file (relative to the registry's folder), or an http(s) URL
+    agency: str | None = None  # the agency to record when the text names none
+    language: str = "ar"
+    enabled: bool = True
+
+
+@dataclass
+class Rejected:
+    """An item held back from publication, on its way to the quarantine."""
+
+    source_path: str
+    reason: str
+    detail: str
+    raw: bytes | None = field(default=None, repr=False)
+    level: str = "article"
+    validation: dict = field(default_factory=dict)
+    format: str | None = None
+    source_id: str | None = None
+
+
+@dataclass
+class Collected:
+    """What one pass over the sources found."""
+
+    items: list[tuple[RawItem, SourceSpec]] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # sources that could not be read at all
+    n_files: int = 0
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "true").strip().lower() not in ("false", "0", "no", "off")
+
+
+def load_sources(path: Path) -> list[SourceSpec]:
+    """The enabled sources of a registry CSV; relative locations are relative to the CSV's folder."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as err:
+        raise RegistryError(f"cannot read the sources registry {path}: {err.strerror or err}") from None
+    specs, seen = [], set()
+    for number, row in enumerate(rows, start=2):
+        source_id, kind, location = ((row.get(k) or "").strip() for k in ("source_id", "kind", "location"))
+        if not source_id or kind not in SOURCE_KINDS or not location:
+            raise RegistryError(f"{path}:{number}: need source_id, kind in {SOURCE_KINDS} and location")
+        if source_id in seen:
+            raise RegistryError(f"{path}:{number}: source_id {source_id!r} appears twice")
+        seen.add(source_id)
+        if kind != "feed":
+            location = str((path.parent / location).resolve())
+        elif urlsplit(location).scheme not in ("http", "https"):
+            raise RegistryError(f"{path}:{number}: a feed location must be an http(s) URL, got {location!r}")
+        spec = SourceSpec(source_id, kind, location, (row.get("agency") or "").strip() or None,
+                          (row.get("language") or "ar").strip() or "ar", _truthy(row.get("enabled")))
+        if spec.enabled:
+            specs.append(spec)
+    return specs
+
+
+def load_agency_rules(path: Path) -> tuple[AgencyRule, ...]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return agency_rules(csv.DictReader(handle))
+    except OSError as err:
+        raise RegistryError(f"cannot read the agencies table {path}: {err.strerror or err}") from None
+    except ValueError as err:
+        raise RegistryError(f"{path}: {err}") from None
+
+
+def folder_source(folder: Path) -> SourceSpec:
+    """An ad-hoc folder (``--inbox``), read like a registry folder source."""
+    return SourceSpec("inbox", "folder", str(folder.resolve()))
+
+
+def _files_in(folder: Path) -> list[Path]:
+    """Visible files under the folder, in a stable order (symlinks are checked when read)."""
+    return [
+        path
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    ]
+
+
+def _read_file(path: Path, root: Path, max_bytes: int) -> bytes:
+    """The bytes of one inbox file; refuses what a scheduled job must not read."""
+    from transforms.errors import ArticleRejected
+
+    if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
+        raise ArticleRejected("outside_inbox", f"symlink to {path.resolve()} leaves the inbox")
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ArticleRejected("too_large", f"{size} bytes > limit {max_bytes} (AKHBAR_MAX_ITEM_BYTES)")
+        with path.open("rb") as handle:
+            raw = handle.read(max_bytes + 1)
+    except OSError as err:
+        raise ArticleRejected("unreadable", f"{type(err).__name__}: {err.strerror or err}") from None
+    if len(raw) > max_bytes:
+        raise ArticleRejected("too_large", f"grew past the limit {max_bytes} while being read")
+    return raw
+
+
+def fetch(url: str, timeout: float, max_bytes: int) -> bytes:
+    """GET an http(s) URL, refusing other schemes and oversized bodies."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise ValueError(f"refusing to fetch {url!r}: only http and https")
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (scheme checked)
+        body = response.read(max_bytes + 1)
+    if len(body) > max_bytes:
+        raise ValueError(f"{url} is larger than {max_bytes} bytes")
+    return body
+
+
+def _take(collected: Collected, spec: SourceSpec, parsed: tuple[list[RawItem], list[ItemError]], fmt: str) -> None:
+    items, errors = parsed
+    collected.items += [(item, spec) for item in items]
+    collected.rejected += [
+        Rejected(e.source_path, e.reason, e.detail, raw=e.raw, format=fmt, source_id=spec.source_id) for e in errors
+    ]
+
+
+def _collect_file(collected: Collected, spec: SourceSpec, path: Path, root: Path, max_bytes: int) -> None:
+    from transforms.errors import ArticleRejected
+
+    collected.n_files += 1
+    label = str(path)
+    fmt = format_for(path.name)
+    try:
+        raw = _read_file(path, root, max_bytes)
+    except ArticleRejected as err:
+        collected.rejected.append(Rejected(label, err.reason, err.detail, raw=None, format=fmt, source_id=spec.source_id))
+        return
+    if fmt is None:
+        collected.rejected.append(Rejected(label, "unsupported_format",
+                                           f"no reader for {path.suffix or 'files without a suffix'}; "
+                                           f"known: {', '.join(FORMATS)}", raw=raw, source_id=spec.source_id))
+        return
+    _take(collected, spec, parse_items(raw, label, fmt), fmt)
+
+
+def collect(specs: list[SourceSpec], max_bytes: int, timeout: float) -> Collected:
+    """Every item of every source, in registry order then file order."""
+    collected = Collected()
+    for spec in specs:
+        if spec.kind == "feed":
+            try:
+                raw = fetch(spec.location, timeout, max_bytes)
+            except Exception as err:  # any network failure: report the source, go on with the others
+                collected.problems.append(f"{spec.source_id}: cannot fetch {spec.location}: {err}")
+                continue
+            collected.n_files += 1
+            _take(collected, spec, parse_items(raw, spec.location, "feed"), "feed")
+            continue
+        location = Path(spec.location)
+        if spec.kind == "file":
+            if not location.is_file():
+                collected.problems.append(f"{spec.source_id}: file not found: {location}")
+                continue
+            _collect_file(collected, spec, location, location.parent, max_bytes)
+            continue
+        if not location.is_dir():
+            collected.problems.append(f"{spec.source_id}: folder not found: {location}")
+            continue
+        for path in _files_in(location):
+            _collect_file(collected, spec, path, location, max_bytes)
+    return collected
+
+
+def reparse_quarantined(raw: bytes, source_path: str, fmt: str | None) -> tuple[list[RawItem], list[ItemError]]:
+    """Parse a quarantined item's stored bytes again, as the format it came in.
+
+    A JSON Lines line and a feed entry are stored as one JSON object, which
+    reads back as a one-line JSON Lines file; the item keeps its label.
+    """
+    if fmt in ("jsonl", "feed"):
+        items, errors = parse_items(raw, source_path, "jsonl")
+        items = [RawItem(source_path, i.text, i.raw, fmt, i.encoding, i.title, i.published, i.agency, i.url)
+                 for i in items]
+        errors = [ItemError(source_path, e.reason, e.detail, e.raw) for e in errors]
+        return items, errors
+    return parse_items(raw, source_path, fmt or format_for(source_path) or "text")
+

@@ -1,0 +1,201 @@
+"""Dates, datelines, agencies, titles and bodies, from real and tricky text."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from flows.intake import load_agency_rules
+from tests.conftest import ROOT, sample_text
+from transforms.boilerplate import split_page
+from transforms.dates import parse_date
+from transforms.dedup import NearDuplicateIndex, signature
+from transforms.metadata import KnownFields, extract_metadata, lead_date, parse_dateline
+
+RULES = load_agency_rules(ROOT / "seeds" / "agencies.csv")
+TODAY = date(2026, 11, 23)
+
+
+# What each sample says, read by a person: (city, date, date_source, agency, agency_source, title).
+SAMPLES = {
+    "000": ("بكين", date(2024, 7, 5), "dateline", "PR Newswire", "dateline", None),
+    "001": ("أستانا", date(2024, 7, 1), "dateline", "Xinhua", "dateline", None),
+    # A Global Times interview; "سبتمبر/أيلول 2013" in its lead is history, not its date.
+    "002": (None, None, "none", "Global Times", "lead", None),
+    # Dateline 25 April; the page's own stamp (2025:04:27.09:40) is two days later.
+    "003": ("ألماتي", date(2025, 4, 25), "dateline", "Xinhua", "dateline",
+            "انعقاد الحوار الاستراتيجي الثاني بين وزيري خارجية الصين وكازاخستان في ألماتي"),
+    # No dateline, no agency, only "اليوم (الخميس)": no trustworthy date.
+    "004": (None, None, "none", None, "none", None),
+}
+
+
+@pytest.mark.parametrize("prefix", sorted(SAMPLES))
+def test_sample_metadata(prefix):
+    city, published, date_source, agency, agency_source, title = SAMPLES[prefix]
+    meta = extract_metadata(sample_text(prefix), RULES, not_after=TODAY)
+    assert (meta.dateline_city, meta.published_date, meta.date_source) == (city, published, date_source)
+    assert (meta.agency, meta.agency_source) == (agency, agency_source)
+    assert meta.title == title
+
+
+def test_page_furniture_is_set_aside_and_offsets_stay_valid():
+    text = sample_text("003")
+    meta = extract_metadata(text, RULES, not_after=TODAY)
+    body = text[meta.body_start : meta.body_end]
+    assert body.startswith("ألماتي 25 أبريل 2025 (شينخوا)")
+    assert body.endswith("مذكرة تفاهم بين وزارتي الخارجية في البلدين.")
+    for furniture in ("الصفحة الرئيسية", "/مصدر: شينخوا/", "صور ساخنة"):
+        assert furniture in text and furniture not in body
+
+
+@pytest.mark.parametrize("prefix", ["000", "001", "002", "004"])
+def test_a_plain_story_keeps_all_of_its_text(prefix):
+    text = sample_text(prefix)
+    meta = extract_metadata(text, RULES, not_after=TODAY)
+    assert text[meta.body_start : meta.body_end] == text.strip()
+
+
+DATES = [
+    # Egyptian month names, the Arabic comma, "أول" for the 1st
+    ("بكين, 5 يوليو، 2024 /PRNewswire/", date(2024, 7, 5)),
+    ("أستانا أول يوليو 2024 (شينخوا)", date(2024, 7, 1)),
+    ("الأول من أبريل 2023", date(2023, 4, 1)),
+    ("12 إبريل 2022", date(2022, 4, 12)),
+    ("3 يونيه 2021", date(2021, 6, 3)),
+    # Levantine names, with and without hamza and madda, one- and two-word
+    ("5 تموز 2024", date(2024, 7, 5)),
+    ("3 آب 2023", date(2023, 8, 3)),
+    ("3 اب 2023", date(2023, 8, 3)),
+    ("10 أيلول 2019", date(2019, 9, 10)),
+    ("10 ايلول 2019", date(2019, 9, 10)),
+    ("2 تشرين الأول 2018", date(2018, 10, 2)),
+    ("2 تشرين الثاني 2018", date(2018, 11, 2)),
+    ("31 كانون الأول 2020", date(2020, 12, 31)),
+    ("20 آذار 2020", date(2020, 3, 20)),
+    # mixed forms
+    ("12 سبتمبر/أيلول 2022", date(2022, 9, 12)),
+    ("12 أيلول / سبتمبر 2022", date(2022, 9, 12)),
+    # Maghrebi names
+    ("14 جويلية 2024", date(2024, 7, 14)),
+    # Eastern Arabic and Persian digits
+    ("٥ يوليو ٢٠٢٤", date(2024, 7, 5)),
+    ("۵ يوليو ۲۰۲۴", date(2024, 7, 5)),
+    # stamps
+    ("/مصدر: شينخوا/   2025:04:27.09:40", date(2025, 4, 27)),
+    ("2024-07-05T10:00:00Z", date(2024, 7, 5)),
+    ("27/04/2025", date(2025, 4, 27)),
+    # digits glued to words
+    ("25أبريل2025", date(2025, 4, 25)),
+    ("في5 يوليو 2024", date(2024, 7, 5)),
+    ("بتاريخ 5يوليو2024م", date(2024, 7, 5)),
+    ("يوم 7 من شهر يوليو عام 2024", date(2024, 7, 7)),
+    # tashkeel and tatweel inside a month name
+    ("5 يُولْيُو 2024", date(2024, 7, 5)),
+    ("5 يـــوليو 2024", date(2024, 7, 5)),
+    # untrustworthy: no day, two different months, impossible days, out of range
+    ("في سبتمبر/أيلول 2013", None),
+    ("5 سبتمبر/أكتوبر 2020", None),
+    ("31 فبراير 2024", None),
+    ("30/02/2024", None),
+    ("5 يوليو 1850", None),
+    ("5 يوليو 2031", None),  # after the ingestion day
+    ("منذ 5 سنوات", None),
+    ("أب وابن في 2024", None),  # "أب" (father), not "آب" (August): no day before it
+]
+
+
+@pytest.mark.parametrize("text, expected", DATES)
+def test_dates(text, expected):
+    assert parse_date(text, not_after=TODAY) == expected
+
+
+DATELINES = [
+    ("أستانا أول يوليو 2024 (شينخوا) قال الرئيس", "أستانا", date(2024, 7, 1), "Xinhua"),
+    ("بكين, 5 يوليو، 2024 /PRNewswire/ — أشاد", "بكين", date(2024, 7, 5), "PR Newswire"),
+    ("ألماتي 25 أبريل 2025 (شينخوا) عقد وانغ يي", "ألماتي", date(2025, 4, 25), "Xinhua"),
+    ("بكين/أستانا 3 يوليو 2024 (شينخوا) قال", "بكين/أستانا", date(2024, 7, 3), "Xinhua"),
+    ("بكين / أستانا 3 يوليو 2024 (شينخوا) قال", "بكين/أستانا", date(2024, 7, 3), "Xinhua"),
+    ("القاهرة (أ ش أ) - قال وزير", "القاهرة", None, "MENA"),
+    ("القاهرة في 5 تموز 2024 (أ ش أ) -", "القاهرة", date(2024, 7, 5), "MENA"),
+    ("نور سلطان 12 سبتمبر/أيلول 2019 (شينخوا) --", "نور سلطان", date(2019, 9, 12), "Xinhua"),
+    ("بيشكك ٥ يوليو ٢٠٢٤ (رويترز) -", "بيشكك", date(2024, 7, 5), "Reuters"),
+    ("طشقند 5 يوليو (شينخوا) قال", "طشقند", None, "Xinhua"),  # no year: the date is not trusted
+    ("موسكو 5 يوليو 2024 - قال", "موسكو", date(2024, 7, 5), None),
+    # not datelines
+    ("قال الرئيس (الصيني) إن", None, None, None),
+    ("في سبتمبر/أيلول 2013، اقترح الرئيس", None, None, None),
+    ("من المقرر أن يصل رئيس مجلس الدولة", None, None, None),
+]
+
+
+@pytest.mark.parametrize("line, city, published, agency", DATELINES)
+def test_datelines(line, city, published, agency):
+    found = parse_dateline(line, RULES, not_after=TODAY)
+    if city is None:
+        assert found is None
+    else:
+        assert (found.cities, found.date, found.agency) == (city, published, agency)
+        assert line[found.start : found.end].startswith(city.split("/")[0])
+
+
+def test_a_date_in_the_lead_needs_its_cue():
+    assert lead_date("أعلنت الوزارة اليوم الخميس 4 يوليو 2024 أن الزيارة ستتم.", TODAY) == date(2024, 7, 4)
+    assert lead_date("اتفق البلدان في 4 يوليو 2024 على خطة.", TODAY) == date(2024, 7, 4)
+    # a date after the first sentence, or without a cue, is about something else
+    assert lead_date("وقع الجانبان الاتفاقية. وفي 4 يوليو 2024 زار الوفد.", TODAY) is None
+    assert lead_date("اتفاقية 4 يوليو 2024 دخلت حيز التنفيذ.", TODAY) is None
+
+
+def test_known_fields_fill_in_what_the_text_does_not_say():
+    text = "قال الرئيس الكازاخستاني قاسم جومارت توكاييف إن الاجتماع المرتقب سيعود بالنفع على البلدين."
+    known = KnownFields(title="توكاييف: الاجتماع سيعود بالنفع", published=date(2024, 7, 1), default_agency="Xinhua")
+    meta = extract_metadata(text, RULES, known, not_after=TODAY)
+    assert (meta.title, meta.title_source) == ("توكاييف: الاجتماع سيعود بالنفع", "metadata")
+    assert (meta.published_date, meta.date_source) == (date(2024, 7, 1), "metadata")
+    assert (meta.agency, meta.agency_source) == ("Xinhua", "registry")
+    # a date from metadata in the future is not trusted either
+    later = extract_metadata(text, RULES, KnownFields(published=date(2030, 1, 1)), not_after=TODAY)
+    assert (later.published_date, later.date_source) == (None, "none")
+
+
+FOOTERS = [
+    "اقرأ أيضا:\nالصين وكازاخستان توقعان اتفاقية\nشي يزور أستانا",
+    "مواضيع ذات صلة\n- رابط أول\n- رابط ثان",
+    "صور ساخنة",
+    "جميع الحقوق محفوظة © 2024",
+    "شارك هذا الخبر\nhttps://example.com/a",
+]
+
+
+@pytest.mark.parametrize("footer", FOOTERS)
+def test_footers_and_related_links_are_cut(footer):
+    story = sample_text("001").strip()
+    text = f"الصفحة الرئيسية >> أخبار\n\n{story}\n\n{footer}\n"
+    page = split_page(text)
+    assert page.body(text) == story
+
+
+def test_a_headline_above_a_plain_story_becomes_the_title():
+    story = sample_text("004").strip()
+    text = f"لي كه تشيانغ يزور قازاقستان\n\n{story}\n"
+    meta = extract_metadata(text, RULES, not_after=TODAY)
+    assert (meta.title, meta.title_source) == ("لي كه تشيانغ يزور قازاقستان", "header")
+    assert text[meta.body_start : meta.body_end] == story
+
+
+def test_near_copies_are_found_and_different_stories_are_not():
+    index = NearDuplicateIndex(threshold=0.7)
+    originals = {p: sample_text(p) for p in ("000", "001", "002", "003", "004")}
+    for prefix, text in originals.items():
+        assert index.match(signature(text)) is None  # five different stories
+        index.add(prefix, signature(text))
+    # The same wire story with a new headline, a few edited words and a related-links footer.
+    edited = (
+        "توكاييف: زيارة شي ستفتح فصلا جديدا\n\n"
+        + originals["001"].replace("قال الرئيس", "صرح الرئيس", 1).replace("الاستراتيجية", "الإستراتيجية")
+        + "\nاقرأ أيضا\nشي يصل إلى أستانا"
+    )
+    match = index.match(signature(edited))
+    assert match is not None and match.duplicate_of == "001" and match.similarity >= 0.8

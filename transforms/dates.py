@@ -1,0 +1,127 @@
+"""Dates as the Arabic press writes them.
+
+Patterns run over folded text (see :func:`transforms.normalize.fold`), so each
+month name is written once and matches with or without hamza and madda
+(``آب`` / ``اب``), and Eastern Arabic digits are already ASCII.
+
+A date is returned only when day, month and year are all known and form a real
+calendar day within bounds: an article's date that cannot be trusted is None,
+never a guess. ``سبتمبر/أيلول 2013`` without a day is not a publication date.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from transforms.normalize import fold_text
+
+# Egyptian / Gulf (Latin-derived), Levantine / Iraqi (Syriac-derived) and
+# Maghrebi (French-derived) names, as spelled in the wild; folded on load.
+MONTH_NAMES: dict[int, tuple[str, ...]] = {
+    1: ("يناير", "كانون الثاني", "كانون ثاني", "جانفي"),
+    2: ("فبراير", "شباط", "فيفري"),
+    3: ("مارس", "آذار"),
+    4: ("أبريل", "إبريل", "نيسان", "أفريل"),
+    5: ("مايو", "أيار", "ماي"),
+    6: ("يونيو", "يونيه", "حزيران", "جوان"),
+    7: ("يوليو", "يوليه", "تموز", "جويلية"),
+    8: ("أغسطس", "آب", "أوت"),
+    9: ("سبتمبر", "أيلول"),
+    10: ("أكتوبر", "تشرين الأول", "تشرين أول"),
+    11: ("نوفمبر", "تشرين الثاني", "تشرين ثاني"),
+    12: ("ديسمبر", "كانون الأول", "كانون أول"),
+}
+
+MONTHS: dict[str, int] = {fold_text(name): month for month, names in MONTH_NAMES.items() for name in names}
+
+_MONTH = "|".join(sorted(map(re.escape, MONTHS), key=len, reverse=True))
+_NOT_LETTER = r"(?![^\W\d_])"  # the month name ends a word (digits may follow, glued)
+_FIRST = r"(?:ال)?اول"  # "أول يوليو" / "الأول من يوليو": the 1st
+
+# Day, month (optionally "سبتمبر/أيلول"), year; digits may be glued to words.
+NAMED_DATE = re.compile(
+    rf"(?<!\d)(?P<day>\d{{1,2}}|(?<![^\W\d_]){_FIRST})\s*(?:من\s+)?"
+    rf"(?:شهر\s+)?(?P<month>{_MONTH}){_NOT_LETTER}"
+    rf"(?:\s*/\s*(?P<month2>{_MONTH}){_NOT_LETTER})?"
+    rf"\s*[,،]?\s*(?:(?:من\s+)?(?:عام|سنة)\s+)?(?P<year>\d{{4}})(?!\d)"
+)
+# Month and year only: recognised so that it is *not* taken for a full date.
+MONTH_YEAR = re.compile(
+    rf"(?<![^\W\d_])(?P<month>{_MONTH}){_NOT_LETTER}(?:\s*/\s*(?P<month2>{_MONTH}){_NOT_LETTER})?"
+    rf"\s*[,،]?\s*(?P<year>\d{{4}})(?!\d)"
+)
+# 2025:04:27.09:40, 2025-04-27, 2025/4/27 (year first: unambiguous)
+YMD_STAMP = re.compile(r"(?<!\d)(?P<year>\d{4})[:\-/.](?P<month>\d{1,2})[:\-/.](?P<day>\d{1,2})(?!\d)")
+# 27/04/2025, 27-4-2025: the Arab world writes day first
+DMY_STAMP = re.compile(r"(?<!\d)(?P<day>\d{1,2})[/\-.](?P<month>\d{1,2})[/\-.](?P<year>\d{4})(?!\d)")
+
+OLDEST_YEAR = 1990
+
+
+@dataclass(frozen=True)
+class DateMatch:
+    value: date
+    start: int  # span in the text that was searched
+    end: int
+
+
+def month_number(name: str) -> int | None:
+    return MONTHS.get(fold_text(name).strip())
+
+
+def make_date(year: int, month: int, day: int, not_after: date | None = None) -> date | None:
+    """A real calendar day within [1990, not_after], else None."""
+    try:
+        value = date(year, month, day)
+    except ValueError:
+        return None
+    if value.year < OLDEST_YEAR or (not_after is not None and value > not_after):
+        return None
+    return value
+
+
+def _day(text: str) -> int:
+    return 1 if text.endswith("اول") else int(text)
+
+
+def named_date(match: re.Match, not_after: date | None = None) -> date | None:
+    """The date a :data:`NAMED_DATE` match spells, if it is a real one."""
+    month = MONTHS[match["month"]]
+    if match["month2"] and MONTHS[match["month2"]] != month:
+        return None  # "سبتمبر/أكتوبر": two different months, no single date
+    return make_date(int(match["year"]), month, _day(match["day"]), not_after)
+
+
+def find_named_date(folded: str, not_after: date | None = None) -> DateMatch | None:
+    """The first full ``day month year`` date in folded text."""
+    for match in NAMED_DATE.finditer(folded):
+        value = named_date(match, not_after)
+        if value:
+            return DateMatch(value, match.start(), match.end())
+    return None
+
+
+def find_stamp_date(folded: str, not_after: date | None = None) -> DateMatch | None:
+    """The first numeric date stamp: year first (``2025:04:27.09:40``) or day first (``27/04/2025``)."""
+    found = []
+    for pattern in (YMD_STAMP, DMY_STAMP):
+        for match in pattern.finditer(folded):
+            value = make_date(int(match["year"]), int(match["month"]), int(match["day"]), not_after)
+            if value:
+                found.append(DateMatch(value, match.start(), match.end()))
+                break
+    return min(found, key=lambda m: m.start) if found else None
+
+
+def find_date(folded: str, not_after: date | None = None) -> DateMatch | None:
+    """The first full date in any supported form."""
+    found = [m for m in (find_named_date(folded, not_after), find_stamp_date(folded, not_after)) if m]
+    return min(found, key=lambda m: m.start) if found else None
+
+
+def parse_date(text: str, not_after: date | None = None) -> date | None:
+    """Convenience for one date string in any spelling: ``"٥ تموز، ٢٠٢٤"`` → 2024-07-05."""
+    match = find_date(fold_text(text), not_after)
+    return match.value if match else None

@@ -1,0 +1,82 @@
+"""Near-duplicate detection: MinHash signatures over word shingles of the body.
+
+Exact copies share a content id (the hash of the normalized text) and never
+get here. Near copies, the same wire story republished with a new headline,
+extra site furniture or a few edited words, share most of their word
+3-grams: their estimated Jaccard similarity is high where two different
+stories on the same visit stay far below the threshold. Signatures are
+compared against each other in memory with datasketch's LSH index; the
+warehouse keeps them as 512-byte blobs, so earlier articles are matched too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+
+from transforms.normalize import normalize_key
+
+NUM_PERM = 128
+SHINGLE_WORDS = 3
+NEAR_THRESHOLD = 0.7
+# Fixed: signatures stored in the warehouse must stay comparable across runs and versions.
+_SEED = 20240705
+_SCHEME = "affine32"  # datasketch 2's 32-bit scheme: unbiased, 4 bytes per value
+_TOKEN = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class NearMatch:
+    duplicate_of: str
+    similarity: float
+
+
+def shingles(text: str, width: int = SHINGLE_WORDS) -> set[bytes]:
+    """Word n-grams of the normalized text; punctuation and spacing do not count."""
+    tokens = _TOKEN.findall(normalize_key(text))
+    if len(tokens) < width:
+        return {" ".join(tokens).encode()} if tokens else set()
+    return {" ".join(tokens[i : i + width]).encode() for i in range(len(tokens) - width + 1)}
+
+
+def signature(text: str) -> MinHash:
+    sig = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME)
+    sig.update_batch(list(shingles(text)))
+    return sig
+
+
+def to_bytes(sig: MinHash) -> bytes:
+    return sig.hashvalues.astype("<u4").tobytes()
+
+
+def from_bytes(blob: bytes) -> MinHash:
+    values = np.frombuffer(blob, dtype="<u4").astype(np.uint32)
+    return MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME, hashvalues=values)
+
+
+class NearDuplicateIndex:
+    """Signatures of articles seen so far; :meth:`match` finds the most similar earlier one."""
+
+    def __init__(self, threshold: float = NEAR_THRESHOLD):
+        self.threshold = threshold
+        self._lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+        self._signatures: dict[str, MinHash] = {}
+
+    def __len__(self) -> int:
+        return len(self._signatures)
+
+    def add(self, article_id: str, sig: MinHash) -> None:
+        if article_id not in self._signatures:
+            self._lsh.insert(article_id, sig)
+            self._signatures[article_id] = sig
+
+    def match(self, sig: MinHash) -> NearMatch | None:
+        scored = [(float(sig.jaccard(self._signatures[c])), c) for c in self._lsh.query(sig)]
+        scored = [(s, c) for s, c in scored if s >= self.threshold]
+        if not scored:
+            return None
+        similarity, candidate = min(scored, key=lambda sc: (-sc[0], sc[1]))  # most similar, then stable
+        return NearMatch(candidate, round(similarity, 4))
