@@ -13,7 +13,7 @@ ifeq ($(origin STANZA_RESOURCES_DIR), undefined)
   endif
 endif
 
-.PHONY: install run test clean-warehouse
+.PHONY: install run test evaluate bench clean-warehouse
 
 install: $(VENV)/.installed
 
@@ -24,10 +24,21 @@ $(VENV)/.installed: pyproject.toml
 
 run: install
 	$(BIN)/akhbar run
-	$(BIN)/akhbar sql "SELECT label, count(*) AS mentions, count(DISTINCT norm_key) AS names FROM mentions GROUP BY label ORDER BY mentions DESC"
+	$(BIN)/akhbar sql "SELECT rank, name_ar, name_en, type, wikidata_qid, mention_count FROM top_entities LIMIT 10"
 
 test: install
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory evaluate
+
+# Entity linking against the hand-made gold sets of the samples (seeds/gold/entities.csv).
+evaluate: install
+	rm -rf .eval
+	$(BIN)/akhbar run --inbox seeds/articles --warehouse .eval/akhbar.duckdb > .eval.log 2>&1 || (cat .eval.log; exit 1)
+	$(BIN)/akhbar evaluate --warehouse .eval/akhbar.duckdb
+
+# Every figure of docs/performance.md, measured in one run, written back into it.
+bench: install
+	$(BIN)/python -m bench --write
 
 clean-warehouse:
 	rm -rf warehouse/akhbar.duckdb warehouse/akhbar.duckdb.wal warehouse/lake warehouse/staging

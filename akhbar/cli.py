@@ -14,7 +14,8 @@ from rich.table import Table
 import akhbar.prefect_env  # noqa: F401  (before anything imports prefect)
 
 app = typer.Typer(help="Arabic news → Stanza NER → a DuckDB warehouse.", no_args_is_help=True)
-out = Console(soft_wrap=True)
+# Piped or captured output gets room for whole tables instead of an 80-column guess.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True)
 
 InboxOpt = typer.Option(None, "--inbox", help="Read this one folder instead of the sources registry [env AKHBAR_INBOX].")
@@ -27,12 +28,15 @@ class OutputFormat(str, Enum):
     table = "table"
     csv = "csv"
     json = "json"
+    parquet = "parquet"
 
 
 def _run_flow(**params):
     """Run the ingest flow; print its summary; exit 1 when the run failed."""
     from flows.ingest import GateFailed, RunSummary, ingest
+    from flows.intake import RegistryError
     from flows.nlp import ModelUnavailable
+    from warehouse.lock import WarehouseBusy
 
     state = ingest(**params, return_state=True)
     outcome = state.result(raise_on_failure=False)
@@ -40,7 +44,7 @@ def _run_flow(**params):
         summary = outcome.summary
     elif isinstance(outcome, RunSummary):
         summary = outcome
-    elif isinstance(outcome, (ModelUnavailable, FileNotFoundError)):
+    elif isinstance(outcome, (ModelUnavailable, FileNotFoundError, WarehouseBusy, RegistryError)):
         err.print(f"[red]akhbar run failed:[/red] {outcome}")
         raise typer.Exit(1)
     else:
@@ -138,37 +142,277 @@ def quarantine_retry(
     _run_flow(warehouse=str(warehouse) if warehouse else None, retry_items=chosen)
 
 
-@app.command()
-def sql(
-    query: str = typer.Argument(..., help="A SQL query over the published tables."),
-    warehouse: Optional[Path] = WarehouseOpt,
-    format: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
-) -> None:
-    """Run a read-only SQL query against the warehouse."""
+def _refusal(error: Exception) -> str | None:
+    """A clear message when a query tried to do what akhbar sql never allows."""
     import duckdb
 
-    from akhbar.settings import get_settings
-    from warehouse.query import WarehouseMissing, run_query, to_csv, to_json
+    text = str(error)
+    if "read-only" in text or "read only" in text:
+        return "akhbar sql is read-only: it cannot create, insert, update, delete or attach."
+    if isinstance(error, duckdb.PermissionException) or "external access" in text.lower():
+        return "akhbar sql reads the warehouse only: no files, COPY ... TO, ATTACH, INSTALL or LOAD."
+    return None
 
-    path = get_settings(warehouse=warehouse).warehouse
+
+def _print_result(result, format: "OutputFormat", output: Optional[Path]) -> None:
+    from warehouse.query import to_csv, to_json, to_parquet
+
+    if format is OutputFormat.parquet:
+        if output is None:
+            err.print("[red]--format parquet needs --output FILE[/red]")
+            raise typer.Exit(2)
+        to_parquet(result, output)
+        out.print(f"{len(result.rows)} row(s) → {output}")
+        return
+    if format is OutputFormat.csv:
+        text = to_csv(result)
+    elif format is OutputFormat.json:
+        text = to_json(result) + "\n"
+    else:
+        table = Table(*result.columns, show_lines=False)
+        for row in result.rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        if output is None:
+            out.print(table)
+            out.print(f"{len(result.rows)} row(s)")
+            return
+        with Console(file=None, record=True, width=200) as recorder:
+            recorder.print(table)
+        text = recorder.export_text()
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        out.print(f"{len(result.rows)} row(s) → {output}")
+
+
+def _query_once(path: Path, query: str, format: "OutputFormat", output: Optional[Path]) -> bool:
+    import duckdb
+
+    from warehouse.query import WarehouseMissing, run_query
+
     try:
         result = run_query(path, query)
     except WarehouseMissing as error:
         err.print(f"[red]{error}[/red]")
         raise typer.Exit(1)
     except duckdb.Error as error:
-        err.print(f"[red]query failed:[/red] {error}")
+        refusal = _refusal(error)
+        if refusal:
+            err.print(f"[red]{refusal}[/red]\n  ({str(error).splitlines()[0]})")
+        else:
+            err.print(f"[red]query failed:[/red] {error}")
+        return False
+    _print_result(result, format, output)
+    return True
+
+
+def _interactive(path: Path) -> None:
+    """A small prompt: statements end with ';', `.tables` lists tables and views, `.quit` leaves."""
+    out.print(f"akhbar sql (read-only) on {path}; end statements with ';', .tables, .quit")
+    buffer: list[str] = []
+    while True:
+        try:
+            line = input("akhbar> " if not buffer else "   ...> ")
+        except (EOFError, KeyboardInterrupt):
+            out.print()
+            return
+        stripped = line.strip()
+        if not buffer and stripped in (".quit", ".exit", "\\q"):
+            return
+        if not buffer and stripped == ".tables":
+            _query_once(path, "SELECT table_name, table_type FROM information_schema.tables ORDER BY ALL",
+                        OutputFormat.table, None)
+            continue
+        buffer.append(line)
+        if stripped.endswith(";"):
+            _query_once(path, "\n".join(buffer), OutputFormat.table, None)
+            buffer = []
+
+
+@app.command()
+def sql(
+    query: Optional[str] = typer.Argument(None, help="A SQL query; none opens an interactive prompt."),
+    warehouse: Optional[Path] = WarehouseOpt,
+    format: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the result to this file."),
+) -> None:
+    """Read-only SQL over the published warehouse (safe while a run is publishing)."""
+    from akhbar.settings import get_settings
+
+    path = get_settings(warehouse=warehouse).warehouse
+    if query is None:
+        _interactive(path)
+        return
+    if not _query_once(path, query, format, output):
         raise typer.Exit(1)
-    if format is OutputFormat.csv:
-        sys.stdout.write(to_csv(result))
-    elif format is OutputFormat.json:
-        sys.stdout.write(to_json(result) + "\n")
+
+
+def _prefect_api_url() -> str | None:
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or None
+
+
+@app.command()
+def serve(
+    cron: Optional[str] = typer.Option(None, "--cron", help="Cron schedule [env AKHBAR_SCHEDULE; default hourly]."),
+    inbox: Optional[Path] = InboxOpt,
+    warehouse: Optional[Path] = WarehouseOpt,
+) -> None:
+    """Serve the ingest flow as a Prefect deployment on a cron schedule (Ctrl-C stops it cleanly)."""
+    from akhbar.settings import get_settings
+    from flows import schedule
+
+    settings = get_settings(inbox=inbox, warehouse=warehouse)
+    cron = cron or settings.schedule
+    parameters = {k: str(v) for k, v in (("inbox", inbox), ("warehouse", warehouse)) if v}
+    api_url = _prefect_api_url()
+    if api_url:
+        out.print(f"serving {schedule.DEPLOYMENT} ({cron}) on the Prefect server at {api_url}")
+        schedule.serve(cron, api_url, parameters)
     else:
-        table = Table(*result.columns, show_lines=False)
-        for row in result.rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
-        out.print(table)
-        out.print(f"{len(result.rows)} row(s)")
+        log = settings.warehouse_dir / "prefect-server.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        out.print("No PREFECT_API_URL: starting a local Prefect server on 127.0.0.1 while serving "
+                  f"(its log: {log}). For a persistent UI and run history, run `prefect server start` "
+                  "and set PREFECT_API_URL.")
+        with schedule.local_server(log=log) as url:
+            out.print(f"Prefect UI: {url.removesuffix('/api')}  ·  serving {schedule.DEPLOYMENT} ({cron})")
+            schedule.serve(cron, url, parameters)
+    out.print("akhbar serve stopped; the schedule is paused until it serves again")
+
+
+@app.command()
+def status(warehouse: Optional[Path] = WarehouseOpt,
+           last: int = typer.Option(10, "--last", help="How many recent runs to show.")) -> None:
+    """Recent runs with counts and durations, failed gates, the quarantine, the next scheduled run, the model."""
+    import asyncio
+
+    from akhbar.settings import get_settings
+    from flows import nlp, schedule
+    from warehouse.query import WarehouseMissing
+    from warehouse.status import read_status
+
+    settings = get_settings(warehouse=warehouse)
+    try:
+        state = read_status(settings.warehouse, last)
+    except WarehouseMissing as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(1)
+    out.print(f"warehouse: {state.path}  ·  {state.articles} articles ({state.near_copies} near copies), "
+              f"{state.mentions} mentions, {state.entities} entities")
+    runs = Table("run", "started", "seconds", "seen", "new", "skipped", "failed", "dupes", "mentions", "status",
+                 title="recent runs")
+    for run in state.runs:
+        style = "red" if run["status"] != "succeeded" else None
+        runs.add_row(run["run_id"], str(run["started_at"])[:19], str(run["seconds"]), *(
+            str(run[k]) for k in ("n_seen", "n_new", "n_skipped", "n_failed", "n_duplicates", "n_mentions")),
+            run["status"], style=style)
+    out.print(runs)
+    out.print(f"failed gates: {state.gate_failures}"
+              + (f" (last {str(state.last_gate_failure)[:19]})" if state.gate_failures else ""))
+    out.print(f"quarantine: {state.quarantined} open item(s)"
+              + (": " + ", ".join(f"{reason} {n}" for reason, n in state.quarantine) if state.quarantine else ""))
+    api_url = _prefect_api_url()
+    if api_url:
+        try:
+            upcoming = asyncio.run(schedule.next_scheduled_run(api_url))
+            out.print(f"next scheduled run: {upcoming[1]} ({upcoming[0]})" if upcoming
+                      else "next scheduled run: none scheduled (is `akhbar serve` running?)")
+        except Exception as error:  # the server may be down: status must still answer
+            out.print(f"next scheduled run: Prefect API at {api_url} unreachable ({type(error).__name__})")
+    else:
+        out.print("next scheduled run: no Prefect server configured (PREFECT_API_URL unset; see `akhbar serve`)")
+    try:
+        model = nlp.inspect_model(nlp.resources_dir(settings))
+        out.print(f"model: {model.name} ({model.version}) from {model.resources_dir}" if model
+                  else "model: none found (set STANZA_RESOURCES_DIR)")
+    except Exception as error:
+        out.print(f"model: unreadable ({error})")
+
+
+@app.command()
+def report(
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="HTML file [default <warehouse folder>/report.html]."),
+    warehouse: Optional[Path] = WarehouseOpt,
+    screenshot: Optional[Path] = typer.Option(None, "--screenshot", help="Also render a PNG with headless Chromium."),
+) -> None:
+    """A self-contained HTML report: top entities, timeline, co-occurrence network, sources, gate results."""
+    from akhbar.report import screenshot as take_screenshot
+    from akhbar.report import write_report
+    from akhbar.settings import get_settings
+    from warehouse.query import WarehouseMissing
+
+    settings = get_settings(warehouse=warehouse)
+    target = output or settings.warehouse_dir / "report.html"
+    try:
+        write_report(settings.warehouse, target, settings.data_docs_dir / "index.html")
+    except WarehouseMissing as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(1)
+    out.print(f"report: {target}")
+    if screenshot:
+        take_screenshot(target, screenshot)
+        out.print(f"screenshot: {screenshot}")
+
+
+PREDICTED_SQL = """
+SELECT regexp_extract(a.source_path, '[^/\\\\]+$') AS article, ae.entity_id, e.type
+FROM article_entities ae
+JOIN articles a USING (article_id)
+JOIN entities e USING (entity_id)
+"""
+
+
+@app.command()
+def evaluate(
+    gold: Path = typer.Option(None, "--gold", help="Gold entity sets [default seeds/gold/entities.csv]."),
+    warehouse: Optional[Path] = WarehouseOpt,
+    format: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
+    show_errors: bool = typer.Option(False, "--errors", help="Also list missed and spurious entities."),
+) -> None:
+    """Precision and recall of the warehouse's canonical entities per article, against a gold file."""
+    import csv
+    import json
+
+    from akhbar.settings import PROJECT_ROOT, get_settings
+    from flows.intake import load_alias_table
+    from transforms.entities import resolve
+    from transforms.evaluation import gold_pairs, misses, score
+    from warehouse.query import WarehouseMissing, run_query
+
+    settings = get_settings(warehouse=warehouse)
+    gold = gold or PROJECT_ROOT / "seeds" / "gold" / "entities.csv"
+    table = load_alias_table(settings.entity_aliases)
+    with gold.open(newline="", encoding="utf-8") as handle:
+        expected = gold_pairs(csv.DictReader(handle), lambda name, type_: resolve(name, type_, table).entity_id)
+    try:
+        result = run_query(settings.warehouse, PREDICTED_SQL)
+    except WarehouseMissing as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(1)
+    predicted = {(article, entity_id): type_ for article, entity_id, type_ in result.rows}
+    scores = score(expected, predicted)
+    if format is OutputFormat.json:
+        sys.stdout.write(json.dumps([s.as_dict() for s in scores]) + "\n")
+    elif format is OutputFormat.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(scores[0].as_dict()))
+        writer.writeheader()
+        writer.writerows(s.as_dict() for s in scores)
+    else:
+        view = Table("type", "gold", "predicted", "correct", "precision", "recall", "F1",
+                     title=f"canonical entities per article vs {gold.name}")
+        for s in scores:
+            view.add_row(s.type, str(s.gold), str(s.predicted), str(s.correct),
+                         f"{s.precision:.2f}", f"{s.recall:.2f}", f"{s.f1:.2f}")
+        out.print(view)
+    if show_errors:
+        missed, spurious = misses(expected, predicted)
+        for article, entity_id in missed:
+            out.print(f"missed   {article} {entity_id}")
+        for article, entity_id in spurious:
+            out.print(f"spurious {article} {entity_id}")
 
 
 def main() -> None:

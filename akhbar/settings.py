@@ -41,6 +41,14 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "seeds" / "agencies.csv",
         description="Agency markers (dateline, source line, lead) that name an article's agency.",
     )
+    entity_aliases: Path = Field(
+        default=PROJECT_ROOT / "seeds" / "entity_aliases.csv",
+        description="Canonical entities and their aliases (with Wikidata QIDs).",
+    )
+    lock_wait_seconds: float = Field(
+        default=0, ge=0, description="How long a run waits for another run on the same warehouse (0: exit at once)."
+    )
+    schedule: str = Field(default="0 * * * *", description="Cron schedule of `akhbar serve` (hourly).")
     max_item_bytes: int = Field(
         default=20_000_000, ge=1, description="Files and feed bodies larger than this are quarantined."
     )
@@ -99,6 +107,11 @@ class Settings(BaseSettings):
     def data_docs_dir(self) -> Path:
         """Great Expectations Data Docs: open data_docs/index.html in a browser."""
         return self.warehouse_dir / "data_docs"
+
+    @property
+    def ner_cache_dir(self) -> Path:
+        """NER output by (body text hash, model): never computed twice."""
+        return self.warehouse_dir / "ner_cache"
 
     @property
     def gx_dir(self) -> Path:

@@ -69,6 +69,37 @@ LEFT JOIN s USING (article_id, sentence_index)
 """
 
 
+ENTITIES_SQL = """
+WITH staged AS (SELECT entity_id, count(*) AS n FROM read_parquet($mentions)
+                WHERE entity_id IS NOT NULL GROUP BY ALL),
+     published AS (SELECT entity_id, count(*) AS n FROM mentions
+                   WHERE entity_id IN (SELECT entity_id FROM staged) GROUP BY ALL)
+SELECT e.*,
+       e.mention_count = coalesce(s.n, 0) + coalesce(p.n, 0) AS mention_count_consistent,
+       e.first_seen IS NULL OR e.first_seen <= e.last_seen AS seen_in_order
+FROM read_parquet($entities) e
+LEFT JOIN staged s USING (entity_id)
+LEFT JOIN published p USING (entity_id)
+"""
+
+ARTICLE_ENTITIES_SQL = """
+WITH a AS (SELECT article_id, n_mentions FROM read_parquet($articles)),
+     per_article AS (SELECT article_id, sum(mention_count) AS n FROM read_parquet($article_entities) GROUP BY ALL),
+     linked AS (SELECT article_id, entity_id, count(*) AS n FROM read_parquet($mentions)
+                WHERE entity_id IS NOT NULL GROUP BY ALL),
+     e AS (SELECT entity_id FROM read_parquet($entities))
+SELECT ae.*,
+       a.article_id IS NOT NULL AS has_article,
+       ae.entity_id IN (SELECT entity_id FROM e) AS has_entity,
+       coalesce(per_article.n = a.n_mentions, false) AS counts_match_article,
+       coalesce(linked.n = ae.mention_count, false) AS counts_match_mentions
+FROM read_parquet($article_entities) ae
+LEFT JOIN a USING (article_id)
+LEFT JOIN per_article USING (article_id)
+LEFT JOIN linked USING (article_id, entity_id)
+"""
+
+
 def _files(staging_dir: Path, table: str) -> list[str]:
     return [str(p) for p in sorted((staging_dir / table).glob("part-*.parquet"))]
 
@@ -84,8 +115,17 @@ def audit_frames(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> dict[str,
         if not paths:
             raise ValueError(f"no staged {table} under {staging_dir}")
     articles_sql = ARTICLES_SQL.format(not_arabic_letter=_ARABIC_LETTER.replace("[", "[^", 1))
-    return {
+    frames = {
         "articles": con.execute(articles_sql, files).df(),
         "sentences": con.execute(SENTENCES_SQL, {k: files[k] for k in ("articles", "sentences")}).df(),
         "mentions": con.execute(MENTIONS_SQL, files).df(),
     }
+    # Entity tables are checked whenever a batch stages them (every flow run does).
+    linked = {t: _files(staging_dir, t) for t in ("entities", "article_entities")}
+    if linked["entities"]:
+        frames["entities"] = con.execute(ENTITIES_SQL, {"mentions": files["mentions"],
+                                                        "entities": linked["entities"]}).df()
+    if linked["entities"] and linked["article_entities"]:
+        params = {k: files[k] for k in ("articles", "mentions")} | linked
+        frames["article_entities"] = con.execute(ARTICLE_ENTITIES_SQL, params).df()
+    return frames

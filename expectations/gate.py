@@ -27,8 +27,9 @@ from warehouse.tables import TABLES
 log = logging.getLogger(__name__)
 
 SITE = "akhbar"
-CHECKED_TABLES = ("articles", "sentences", "mentions")
-INDEX_COLUMNS = {"articles": ["article_id"], "sentences": ["article_id"], "mentions": ["article_id"]}
+CHECKED_TABLES = ("articles", "sentences", "mentions", "entities", "article_entities")
+INDEX_COLUMNS = {"articles": ["article_id"], "sentences": ["article_id"], "mentions": ["article_id"],
+                 "entities": ["entity_id"], "article_entities": ["article_id"]}
 
 
 @dataclass
@@ -74,7 +75,7 @@ class GateResult:
 def schema_failures(staging_dir: Path) -> list[Failure]:
     """Each staged file must carry exactly the warehouse's columns and types."""
     failures = []
-    for table in CHECKED_TABLES:
+    for table in TABLES:
         expected = TABLES[table]
         for part in sorted((staging_dir / table).glob("part-*.parquet")):
             actual = pq.read_schema(part)
@@ -172,7 +173,9 @@ def run_gate(
     from great_expectations.core.run_identifier import RunIdentifier
 
     from expectations.audit import audit_frames
-    from expectations.suites import GateLimits, articles_suite, mentions_suite, sentences_suite
+    from expectations.suites import (
+        GateLimits, article_entities_suite, articles_suite, entities_suite, mentions_suite, sentences_suite,
+    )
 
     failures = schema_failures(staging_dir)
     if failures:
@@ -188,10 +191,12 @@ def run_gate(
         "articles": articles_suite(limits, expected["articles"], now),
         "sentences": sentences_suite(expected["sentences"]),
         "mentions": mentions_suite(expected["mentions"], labels),
+        "entities": entities_suite(labels),
+        "article_entities": article_entities_suite(),
     }
     statistics = {}
     run_time = now or datetime.now(timezone.utc)
-    for table in CHECKED_TABLES:
+    for table in (t for t in CHECKED_TABLES if t in frames):
         checkpoint = _checkpoint(context, table, suites[table])
         result = checkpoint.run(
             batch_parameters={"dataframe": frames[table]},

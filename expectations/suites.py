@@ -24,7 +24,7 @@ from typing import Sequence
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
-SUITE_VERSION = "2"  # 2: body slice, date provenance, duplicate_of
+SUITE_VERSION = "3"  # 2: body slice, date provenance, duplicate_of; 3: entities
 
 DATE_SOURCES = ("dateline", "timestamp", "metadata", "lead", "none")
 
@@ -151,6 +151,53 @@ def mentions_suite(expected_rows: int, labels: Sequence[str]) -> gx.ExpectationS
             meta=_article("mention_surface_mismatch", rule="surface equals text[start:end]"),
         ),
         gxe.ExpectColumnValuesToNotBeNull(column="norm_key", meta=_batch(rule="normalized key present")),
+        gxe.ExpectColumnValuesToNotBeNull(column="entity_id", meta=_batch(rule="every mention is linked")),
+    ):
+        suite.add_expectation(expectation)
+    return suite
+
+
+def entities_suite(types: Sequence[str]) -> gx.ExpectationSuite:
+    suite = gx.ExpectationSuite(name="entities", meta={"version": SUITE_VERSION})
+    for expectation in (
+        gxe.ExpectColumnValuesToNotBeNull(column="entity_id", meta=_batch(rule="key not null")),
+        gxe.ExpectColumnValuesToBeUnique(column="entity_id", meta=_batch(rule="key unique")),
+        gxe.ExpectColumnValuesToBeInSet(column="type", value_set=list(types), meta=_batch(rule="type from the label set")),
+        gxe.ExpectColumnValuesToNotBeNull(column="name_ar", meta=_batch(rule="every entity has a name")),
+        gxe.ExpectColumnValuesToMatchRegex(
+            column="wikidata_qid", regex=r"^Q[1-9][0-9]*$", meta=_batch(rule="QIDs look like Q123")
+        ),
+        gxe.ExpectColumnValuesToBeBetween(column="mention_count", min_value=1, meta=_batch(rule="seen at least once")),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="mention_count_consistent", value_set=[True],
+            meta=_batch(rule="mention_count equals published plus staged mentions of the entity"),
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="seen_in_order", value_set=[True], meta=_batch(rule="first_seen <= last_seen")
+        ),
+    ):
+        suite.add_expectation(expectation)
+    return suite
+
+
+def article_entities_suite() -> gx.ExpectationSuite:
+    suite = gx.ExpectationSuite(name="article_entities", meta={"version": SUITE_VERSION})
+    for expectation in (
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["article_id", "entity_id"], meta=_batch(rule="key unique")),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="has_article", value_set=[True], meta=_batch(rule="refers to an existing article")
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="has_entity", value_set=[True], meta=_batch(rule="refers to a staged entity")
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="counts_match_article", value_set=[True],
+            meta=_batch(rule="an article's entity counts add up to its n_mentions"),
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="counts_match_mentions", value_set=[True],
+            meta=_batch(rule="mention_count equals the article's mentions linked to the entity"),
+        ),
     ):
         suite.add_expectation(expectation)
     return suite

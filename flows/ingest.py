@@ -14,6 +14,7 @@ recomputed is decided by the content ids checked against the warehouse.
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -28,10 +29,14 @@ from akhbar.settings import Settings, get_settings
 from flows import intake, nlp
 from flows.alerts import Alert, send_alert
 from flows.intake import Collected, Rejected, SourceSpec
+from flows.ner_cache import NerCache
+from flows.progress import Progress
 from transforms import dedup
 from transforms.articles import Article, ArticleRejected, build_article
+from transforms.linking import link_mentions
 from transforms.ner import OffsetMismatch, document_rows
 from warehouse import store
+from warehouse.lock import WriterLock
 from warehouse.quarantine import QuarantineItem, QuarantineStore, item_id_for
 from warehouse.tables import to_arrow
 
@@ -58,6 +63,7 @@ class ChunkResult:
     n_mentions: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     article_ids: list[str] = field(default_factory=list)
+    ner_cached: int = 0
 
 
 @dataclass
@@ -81,6 +87,8 @@ class RunSummary:
     data_docs: str | None = None
     resolved_items: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # sources that could not be read at all
+    ner_cached: int = 0  # articles whose NER output came from the cache
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
     def line(self) -> str:
         text = (
@@ -279,9 +287,18 @@ def annotate_chunk(
 ) -> ChunkResult:
     """NER over one chunk of articles; writes its rows to staging, returns counts."""
     info = nlp.ensure_model(settings)
-    pipeline = nlp.get_pipeline(info, settings)
-    annotated, rejected = _annotate_isolating_failures(pipeline, articles)
-    result = ChunkResult(rejected=rejected)
+    aliases = intake.load_alias_table(settings.entity_aliases)
+    cache = NerCache(settings.ner_cache_dir, info.name, info.version)
+    docs = {a.article_id: cache.get(a.body) for a in articles}
+    misses = [a for a in articles if docs[a.article_id] is None]
+    rejected: list[Rejected] = []
+    if misses:  # the model is loaded only for text it has never seen
+        annotated, rejected = _annotate_isolating_failures(nlp.get_pipeline(info, settings), misses)
+        for article, doc in annotated:
+            cache.put(article.body, doc)
+            docs[article.article_id] = doc
+    annotated = [(a, docs[a.article_id]) for a in articles if docs[a.article_id] is not None]
+    result = ChunkResult(rejected=rejected, ner_cached=len(articles) - len(misses))
     article_rows, sentence_rows, mention_rows = [], [], []
     for article, doc in annotated:
         try:
@@ -294,10 +311,13 @@ def annotate_chunk(
                                         len(rows.mentions)))
         sentence_rows += rows.sentences
         mention_rows += rows.mentions
+    linked = link_mentions(mention_rows, aliases)
     staging = store.Staging(settings.staging_dir, run_id)
     staging.write("articles", part, to_arrow("articles", article_rows))
     staging.write("sentences", part, to_arrow("sentences", sentence_rows))
-    staging.write("mentions", part, to_arrow("mentions", mention_rows))
+    staging.write("mentions", part, to_arrow("mentions", linked.mentions))
+    staging.write("article_entities", part, to_arrow("article_entities", linked.article_entities))
+    staging.write("entity_review", part, to_arrow("entity_review", linked.review))
     result.n_articles = len(article_rows)
     result.article_ids = [row["article_id"] for row in article_rows]
     result.n_sentences = len(sentence_rows)
@@ -346,9 +366,12 @@ def stage_copies(settings: Settings, run_id: str, selection: Selection, ingested
 
 @task(cache_policy=NO_CACHE)
 def validate_staging(settings: Settings, run_id: str, expected: dict, labels: tuple[str, ...]):
-    """The Great Expectations checkpoint over this run's staging area."""
+    """Entity totals for what is staged now, then the Great Expectations checkpoints over the staging area."""
     from expectations.gate import run_gate
+    from warehouse.entities import stage_entities
 
+    stage_entities(store.Staging(settings.staging_dir, run_id), settings.warehouse,
+                   intake.load_alias_table(settings.entity_aliases), run_id)
     return run_gate(
         staging_dir=settings.staging_dir / run_id,
         run_id=run_id,
@@ -412,8 +435,36 @@ def _alert(settings: Settings, summary: RunSummary) -> None:
     send_alert(webhook, alert)
 
 
+class Stopwatch:
+    """Seconds spent per stage of a run (a stage may be timed in several laps)."""
+
+    def __init__(self):
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.laps[stage] = self.laps.get(stage, 0.0) + now - self._last
+        self._last = now
+
+
 def _expected_rows(totals: ChunkResult) -> dict[str, int]:
     return {"articles": totals.n_articles, "sentences": totals.n_sentences, "mentions": totals.n_mentions}
+
+
+def clean_dead_staging(settings: Settings, logger) -> None:
+    """Staging left by a run that died: never published twice; its articles come again from the sources.
+
+    Called under the writer lock, so no live run owns any of these folders.
+    A dead run either committed (its rows are published and this copy is
+    redundant) or did not (nothing of it is published, and the next pass over
+    the sources takes its articles in again, from the NER cache).
+    """
+    if not settings.staging_dir.is_dir():
+        return
+    for leftover in sorted(p for p in settings.staging_dir.iterdir() if p.is_dir()):
+        logger.warning("removing staging left by a run that did not finish: %s", leftover.name)
+        store.Staging(settings.staging_dir, leftover.name).discard()
 
 
 @flow(name="akhbar-ingest")
@@ -423,9 +474,17 @@ def ingest(
     """Take in every new article from the sources (or retry quarantined items) and publish it."""
     logger = get_run_logger()
     settings = get_settings(inbox=inbox, warehouse=warehouse)
+    lock = WriterLock(settings.warehouse_dir / f"{settings.warehouse.name}.lock", settings.lock_wait_seconds)
+    with lock:
+        clean_dead_staging(settings, logger)
+        return _ingest(settings, retry_items, logger)
+
+
+def _ingest(settings: Settings, retry_items: list[str] | None, logger) -> RunSummary:
     started_at = _now()
     run_id = new_run_id(started_at)
     builds_before = nlp.pipelines_built
+    clock = Stopwatch()
 
     if retry_items:
         collected, described = quarantined_items(settings, retry_items), "quarantine retry"
@@ -436,7 +495,9 @@ def ingest(
         logger.warning("source unreadable: %s", problem)
     articles, rejected = build_articles(collected, settings, started_at.date() + timedelta(days=1))
     rejected = collected.rejected + rejected
+    clock.lap("intake")
     selection = select_new(articles, settings)
+    clock.lap("select")
     new = selection.to_annotate
     logger.info("%d items: %d new, %d already published or repeated, %d near copies, %d rejected",
                 len(collected.items) + len(collected.rejected), len(new), selection.n_skipped,
@@ -447,14 +508,20 @@ def ingest(
     totals = ChunkResult()
     if new:
         logger.info("model %s (%s) from %s", model.name, model.version, model.resources_dir)
-        for part, chunk in _chunks(new, settings.ner_batch_articles):
-            result = annotate_chunk(part, chunk, settings, run_id, started_at)
-            totals.n_articles += result.n_articles
-            totals.n_sentences += result.n_sentences
-            totals.n_mentions += result.n_mentions
-            totals.article_ids += result.article_ids
-            rejected += result.rejected
-            logger.info("NER %d/%d articles", min((part + 1) * settings.ner_batch_articles, len(new)), len(new))
+        progress = Progress(len(new), logger)
+        try:
+            for part, chunk in _chunks(new, settings.ner_batch_articles):
+                result = annotate_chunk(part, chunk, settings, run_id, started_at)
+                totals.n_articles += result.n_articles
+                totals.n_sentences += result.n_sentences
+                totals.n_mentions += result.n_mentions
+                totals.article_ids += result.article_ids
+                totals.ner_cached += result.ner_cached
+                rejected += result.rejected
+                progress.advance(len(chunk))
+        finally:
+            progress.close()
+    clock.lap("ner")
     rejected += [first_copy_rejected(a, m) for a, m in set_aside_orphans(selection, set(totals.article_ids))]
     if selection.near_copies or selection.exact_copies or totals.article_ids:
         stage_copies(settings, run_id, selection, started_at, set(totals.article_ids))
@@ -465,6 +532,7 @@ def ingest(
         by_id = {a.article_id: a for a in new + [a for a, _ in selection.near_copies]}
         labels = model.labels if model else ("PER", "LOC", "ORG", "MISC")
         gate = validate_staging(settings, run_id, _expected_rows(totals), labels)
+        clock.lap("gate")
         if gate.article_failures:
             for article_id, reason in gate.article_failures.items():
                 article = by_id[article_id]
@@ -478,6 +546,7 @@ def ingest(
             store.drop_articles(store.Staging(settings.staging_dir, run_id), dropped)
             totals = _recount(settings, run_id, totals)
             gate = validate_staging(settings, run_id, _expected_rows(totals), labels) if totals.n_articles else None
+            clock.lap("gate")
         data_docs = str(gate.data_docs_index) if gate and gate.data_docs_index else None
         if gate is not None and not gate.success:
             status, gate_failures = "gate_failed", gate.failure_dicts()
@@ -494,6 +563,7 @@ def ingest(
             ]
             totals = ChunkResult()
 
+    clock.lap("copies and quarantine")
     n_near = _staged_near_copies(settings, run_id) if status == "succeeded" else 0
     quarantined = quarantine_items(settings, run_id, rejected) if rejected else []
     summary = RunSummary(
@@ -515,11 +585,14 @@ def ingest(
         gate_failures=gate_failures,
         data_docs=data_docs,
         problems=collected.problems,
+        ner_cached=totals.ner_cached,
     )
     if retry_items and status == "succeeded":
         summary.resolved_items = sorted(set(retry_items) - set(quarantined))
         _stage_resolutions(settings, run_id, summary.resolved_items)
     publish_batch(settings, run_id, summary.run_row(started_at, described))
+    clock.lap("publish")
+    summary.timings = clock.laps
     for item in rejected:
         logger.warning("quarantined %s: %s (%s)", item.source_path, item.reason, item.detail)
     _alert(settings, summary)

@@ -100,6 +100,26 @@ def load_agency_rules(path: Path) -> tuple[AgencyRule, ...]:
         raise RegistryError(f"{path}: {err}") from None
 
 
+_alias_tables: dict[tuple[str, int], object] = {}
+
+
+def load_alias_table(path: Path):
+    """The entity alias table, parsed once per process and again whenever the file changes."""
+    from transforms.entities import alias_table
+
+    try:
+        stamp = (str(path.resolve()), path.stat().st_mtime_ns)
+        if stamp not in _alias_tables:
+            with path.open(newline="", encoding="utf-8-sig") as handle:
+                _alias_tables.clear()
+                _alias_tables[stamp] = alias_table(csv.DictReader(handle))
+        return _alias_tables[stamp]
+    except OSError as err:
+        raise RegistryError(f"cannot read the entity aliases {path}: {err.strerror or err}") from None
+    except ValueError as err:
+        raise RegistryError(f"{path}: {err}") from None
+
+
 def folder_source(folder: Path) -> SourceSpec:
     """An ad-hoc folder (``--inbox``), read like a registry folder source."""
     return SourceSpec("inbox", "folder", str(folder.resolve()))

@@ -30,7 +30,7 @@ def mention(a: dict, surface: str, index: int, label: str = "LOC", start: int | 
     start = a["text"].index(surface) if start is None else start
     return {"article_id": a["article_id"], "mention_index": index, "sentence_index": 0,
             "start_char": start, "end_char": start + len(surface), "surface": surface,
-            "label": label, "norm_key": normalize_key(surface)}
+            "label": label, "norm_key": normalize_key(surface), "entity_id": f"{label.lower()}:{surface}"}
 
 
 def sentence(a: dict) -> dict:

@@ -29,11 +29,21 @@ class QueryResult:
     rows: list[tuple[Any, ...]]
 
 
+def readable_path(path: Path) -> Path:
+    """The replica a writer refreshes after each publish (see ``store.refresh_replica``), else the file."""
+    from warehouse.store import replica_path
+
+    replica = replica_path(path)
+    if replica.exists():
+        return replica
+    if path.exists():
+        return path
+    raise WarehouseMissing(f"no warehouse at {path}: run `akhbar run` first, or pass --warehouse")
+
+
 def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
-    if not path.exists():
-        raise WarehouseMissing(f"no warehouse at {path}: run `akhbar run` first, or pass --warehouse")
     con = duckdb.connect(
-        str(path),
+        str(readable_path(path)),
         read_only=True,
         config={"enable_external_access": False, "autoload_known_extensions": False},
     )
@@ -68,3 +78,12 @@ def to_csv(result: QueryResult) -> str:
 def to_json(result: QueryResult) -> str:
     records = [dict(zip(result.columns, map(_jsonable, row))) for row in result.rows]
     return json.dumps(records, ensure_ascii=False, indent=2)
+
+
+def to_parquet(result: QueryResult, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist([dict(zip(result.columns, row)) for row in result.rows]) if result.rows \
+        else pa.table({name: pa.array([], pa.null()) for name in result.columns})
+    pq.write_table(table, path)

@@ -8,6 +8,7 @@ sees the whole batch or none of it, then moves the files into ``lake/``.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -16,10 +17,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from warehouse.tables import TABLES, create_table_sql, duckdb_type
+from warehouse.views import create_views_sql
+from warehouse.tables import PRIMARY_KEYS, REPLACED_TABLES, TABLES, create_table_sql, duckdb_type
 
 # Staged tables whose rows belong to one article (by article_id).
-ARTICLE_TABLES = ("articles", "sentences", "mentions", "duplicates", "fingerprints")
+ARTICLE_TABLES = ("articles", "sentences", "mentions", "article_entities", "entity_review", "duplicates",
+                  "fingerprints")
+# Everything a batch stages except its run record and quarantine rows.
+DATA_TABLES = ARTICLE_TABLES + ("entities",)
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -41,6 +46,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         for f in schema:
             if f.name not in present:
                 con.execute(f"ALTER TABLE {name} ADD COLUMN {f.name} {duckdb_type(f.type)}")
+    for statement in create_views_sql():
+        con.execute(statement)
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -115,8 +122,12 @@ class Staging:
 
 def _insert_parquet(con: duckdb.DuckDBPyConnection, table: str, files: Iterable[Path]) -> None:
     paths = [str(p) for p in files]
-    if paths:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)", [paths])
+    if not paths:
+        return
+    if table in REPLACED_TABLES:
+        keys = ", ".join(PRIMARY_KEYS[table])
+        con.execute(f"DELETE FROM {table} WHERE ({keys}) IN (SELECT ({keys}) FROM read_parquet(?))", [paths])
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)", [paths])
 
 
 def publish(path: Path, staging: Staging, run_row: dict, lake_dir: Path) -> None:
@@ -132,12 +143,35 @@ def publish(path: Path, staging: Staging, run_row: dict, lake_dir: Path) -> None
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        con.execute("CHECKPOINT")  # everything in the main file, for the replica copy below
+    refresh_replica(path)
     for table in TABLES:
         for part in staging.files(table):
             target = lake_dir / table / f"run={staging.run_id}" / part.name
             target.parent.mkdir(parents=True, exist_ok=True)
             part.replace(target)
     staging.discard()
+
+
+def replica_path(path: Path) -> Path:
+    """The readers' copy of the warehouse: ``akhbar.duckdb`` → ``akhbar.read.duckdb``."""
+    return path.with_name(f"{path.stem}.read{path.suffix or '.duckdb'}")
+
+
+def refresh_replica(path: Path) -> Path:
+    """Copy the just-published file and swap it in atomically for readers.
+
+    DuckDB lets one process write a file, and a reader in another process
+    holding it open would block that writer (and vice versa). Readers open
+    the replica instead: they never wait, never make the writer wait, and see
+    the last published state; a reader that has the old copy open keeps it
+    until it closes (the rename leaves its inode alone).
+    """
+    replica = replica_path(path)
+    tmp = replica.with_name(replica.name + ".tmp")
+    shutil.copyfile(path, tmp)
+    os.replace(tmp, replica)
+    return replica
 
 
 def drop_articles(staging: Staging, article_ids: set[str]) -> None:
@@ -163,7 +197,7 @@ def drop_articles(staging: Staging, article_ids: set[str]) -> None:
 
 def hold_back(staging: Staging, destination: Path) -> None:
     """Move a rejected batch's data files aside, for inspection; they are never published."""
-    for table in ARTICLE_TABLES:
+    for table in DATA_TABLES:
         folder = staging.root / table
         if folder.exists():
             destination.mkdir(parents=True, exist_ok=True)

@@ -73,6 +73,53 @@ MENTIONS = pa.schema(
         _field("surface", pa.string(), False),
         _field("label", pa.string(), False),
         _field("norm_key", pa.string(), False),
+        # The canonical entity (transforms/entities.py) and how the mention was linked to it.
+        _field("entity_id", pa.string()),
+        _field("entity_key", pa.string()),
+        _field("link_method", pa.string()),  # alias | clitic | fuzzy | new
+        _field("link_score", pa.float64()),
+    ]
+)
+
+# One row per canonical entity; a run replaces the rows of the entities it touched.
+ENTITIES = pa.schema(
+    [
+        _field("entity_id", pa.string(), False),
+        _field("type", pa.string(), False),
+        _field("name_ar", pa.string(), False),
+        _field("name_en", pa.string()),
+        _field("wikidata_qid", pa.string()),
+        _field("first_seen", pa.date32()),
+        _field("last_seen", pa.date32()),
+        _field("mention_count", pa.int64(), False),
+        _field("article_count", pa.int64(), False),
+        _field("in_alias_table", pa.bool_(), False),
+        _field("run_id", pa.string(), False),
+    ]
+)
+
+ARTICLE_ENTITIES = pa.schema(
+    [
+        _field("article_id", pa.string(), False),
+        _field("entity_id", pa.string(), False),
+        _field("mention_count", pa.int32(), False),
+        _field("first_char", pa.int32(), False),
+    ]
+)
+
+# Uncertain merges, for a person to decide: never merged silently.
+ENTITY_REVIEW = pa.schema(
+    [
+        _field("article_id", pa.string(), False),
+        _field("mention_index", pa.int32(), False),
+        _field("surface", pa.string(), False),
+        _field("entity_key", pa.string(), False),
+        _field("label", pa.string(), False),
+        _field("entity_id", pa.string(), False),
+        _field("candidate_id", pa.string(), False),
+        _field("candidate_name", pa.string()),
+        _field("score", pa.float64(), False),
+        _field("reason", pa.string()),
     ]
 )
 
@@ -133,11 +180,17 @@ QUARANTINE = pa.schema(
     ]
 )
 
+# Tables whose staged rows replace the published rows with the same key (running aggregates).
+REPLACED_TABLES = ("entities",)
+
 # Publication order: parents before children.
 TABLES: dict[str, pa.Schema] = {
     "articles": ARTICLES,
     "sentences": SENTENCES,
     "mentions": MENTIONS,
+    "entities": ENTITIES,
+    "article_entities": ARTICLE_ENTITIES,
+    "entity_review": ENTITY_REVIEW,
     "duplicates": DUPLICATES,
     "fingerprints": FINGERPRINTS,
     "runs": RUNS,
@@ -148,6 +201,9 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "articles": ("article_id",),
     "sentences": ("article_id", "sentence_index"),
     "mentions": ("article_id", "mention_index"),
+    "entities": ("entity_id",),
+    "article_entities": ("article_id", "entity_id"),
+    "entity_review": ("article_id", "mention_index"),
     "duplicates": ("source_path", "article_id"),
     "fingerprints": ("article_id",),
     "runs": ("run_id",),

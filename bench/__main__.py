@@ -1,0 +1,255 @@
+"""`python -m bench` (or `make bench`): every figure of docs/performance.md, measured in one run.
+
+Figures and ratios are printed with their targets beside them and written
+to docs/performance.md (``--write``). Nothing here is a pass/fail test:
+targets are checked by reading the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "seeds" / "articles"
+os.environ.setdefault("STANZA_RESOURCES_DIR", str(ROOT.parent / "shared" / "stanza_resources"))
+os.environ.setdefault("AKHBAR_STANZA_DOWNLOAD", "never")
+
+import akhbar.prefect_env  # noqa: E402,F401
+
+
+@dataclass
+class Figure:
+    name: str
+    value: str
+    target: str = ""
+    ok: bool | None = None
+
+    def row(self) -> str:
+        mark = "" if self.ok is None else ("✓" if self.ok else "✗")
+        return f"| {self.name} | {self.value} | {self.target} | {mark} |"
+
+
+@dataclass
+class Results:
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, name: str, value: str, target: str = "", ok: bool | None = None) -> None:
+        figure = Figure(name, value, target, ok)
+        self.figures.append(figure)
+        mark = "" if ok is None else ("  OK" if ok else "  MISSED")
+        print(f"{name:<58} {value:>22}   {target}{mark}", flush=True)
+
+
+def corpus_bodies(folder: Path) -> list[str]:
+    from transforms.articles import build_article
+    from transforms.formats import parse_text
+
+    return [build_article(parse_text(p.read_bytes(), str(p))).body for p in sorted(folder.glob("*.txt"))]
+
+
+def bare_stanza(bodies: list[str], batch_articles: int) -> tuple[float, int]:
+    """Seconds and tokens for Stanza alone: same pipeline, processors and batching as akhbar."""
+    from akhbar.settings import get_settings
+    from flows import nlp
+
+    settings = get_settings()
+    pipeline = nlp.get_pipeline(nlp.ensure_model(settings), settings)
+    nlp.annotate(pipeline, bodies[:2])  # warm-up
+    started = time.perf_counter()
+    tokens = 0
+    for start in range(0, len(bodies), batch_articles):
+        for doc in nlp.annotate(pipeline, bodies[start : start + batch_articles]):
+            tokens += sum(len(s.tokens) for s in doc.sentences)
+    return time.perf_counter() - started, tokens
+
+
+def timed_ingest(inbox: Path, warehouse: Path):
+    from flows.ingest import ingest
+
+    started = time.perf_counter()
+    summary = ingest(inbox=str(inbox), warehouse=str(warehouse))
+    return time.perf_counter() - started, summary
+
+
+def trivial_flow_seconds(repeats: int = 5) -> float:
+    from prefect import flow
+
+    @flow(name="bench-trivial")
+    def trivial() -> int:
+        return 1
+
+    trivial()
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        trivial()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def peak_rss_mb(inbox: Path, warehouse: Path, env: dict) -> float:
+    """Peak resident memory of a whole `akhbar run` process (os.wait4 rusage)."""
+    process = subprocess.Popen([str(Path(sys.executable).parent / "akhbar"), "run", "--inbox", str(inbox),
+                                "--warehouse", str(warehouse)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"akhbar run over {inbox} failed")
+    return usage.ru_maxrss / 1024
+
+
+def synthetic_warehouse(path: Path, n_articles: int) -> None:
+    """A warehouse of n synthetic articles, built in SQL (no NER), for query latency."""
+    from warehouse import store
+
+    with store.connect(path) as con:
+        store.ensure_schema(con)
+        con.execute(f"""
+            INSERT INTO entities BY NAME
+            SELECT 'e' || i AS entity_id, ['PER','LOC','ORG','MISC'][1 + i % 4] AS type, 'اسم ' || i AS name_ar,
+                   'name ' || i AS name_en, NULL AS wikidata_qid, DATE '2016-01-01' AS first_seen,
+                   DATE '2025-12-31' AS last_seen, 0 AS mention_count, 0 AS article_count,
+                   false AS in_alias_table, 'bench' AS run_id
+            FROM range(5000) t(i)""")
+        con.execute(f"""
+            INSERT INTO articles BY NAME
+            SELECT md5(i::VARCHAR) AS article_id, 'synthetic/' || i AS source_path, 'نص' AS text, 'نص' AS text_norm,
+                   3 AS text_chars, 3 AS text_norm_chars, 20 AS n_sentences, 400 AS n_tokens, 30 AS n_mentions,
+                   md5(i::VARCHAR) AS raw_sha256, 'bench' AS run_id, now() AS ingested_at,
+                   DATE '2016-01-01' + CAST(i % 3650 AS INTEGER) AS published_date, 'dateline' AS date_source,
+                   ['Xinhua','PR Newswire','MENA','Global Times'][1 + i % 4] AS agency
+            FROM range({n_articles}) t(i)""")
+        # 30 mentions per article over 12 entities, skewed towards the first entities (Zipf-like).
+        con.execute(f"""
+            INSERT INTO mentions BY NAME
+            SELECT md5(a::VARCHAR) AS article_id, m AS mention_index, m // 2 AS sentence_index,
+                   0 AS start_char, 1 AS end_char, 'x' AS surface, 'LOC' AS label, 'x' AS norm_key,
+                   'e' || CAST(floor(pow(hash(a * 31 + m) % 5000 / 5000.0, 3) * 5000) AS INTEGER) AS entity_id
+            FROM range({n_articles}) t(a), range(30) u(m)""")
+        con.execute("""
+            INSERT INTO article_entities BY NAME
+            SELECT article_id, entity_id, count(*) AS mention_count, min(start_char) AS first_char
+            FROM mentions GROUP BY ALL""")
+        con.execute("""
+            UPDATE entities SET mention_count = c.n, article_count = c.a
+            FROM (SELECT entity_id, count(*) AS n, count(DISTINCT article_id) AS a FROM mentions GROUP BY ALL) c
+            WHERE entities.entity_id = c.entity_id""")
+        con.execute("CHECKPOINT")
+    store.refresh_replica(path)
+
+
+def query_latencies(path: Path) -> dict[str, float]:
+    import re
+
+    from warehouse.query import run_query
+
+    doc = (ROOT / "docs" / "queries.md").read_text(encoding="utf-8")
+    queries = dict(re.findall(r"^### (.+?)\n\n```sql\n(.*?)```", doc, flags=re.S | re.M))
+    substitutions = {"'kassym_jomart_tokayev'": "'e1'", "'xi_jinping'": "'e2'", "'sco'": "'e3'",
+                     "'kazakhstan'": "'e4'", "'china'": "'e5'"}
+    latencies = {}
+    for title, sql in queries.items():
+        for old, new in substitutions.items():
+            sql = sql.replace(old, new)
+        run_query(path, sql)  # warm
+        samples = []
+        for _ in range(3):
+            started = time.perf_counter()
+            run_query(path, sql)
+            samples.append(time.perf_counter() - started)
+        latencies[title] = statistics.median(samples)
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--articles", type=int, default=60, help="synthetic articles added to the 5 samples")
+    parser.add_argument("--query-articles", type=int, default=100_000)
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--write", action="store_true", help="write docs/performance.md")
+    args = parser.parse_args()
+
+    from akhbar.settings import get_settings
+    from bench.corpus import write_corpus
+
+    settings = get_settings()
+    results = Results()
+    work = Path(tempfile.mkdtemp(prefix="akhbar-bench-"))
+    print(f"working in {work}; {os.cpu_count()} CPUs, Python {platform.python_version()}", flush=True)
+    corpus = work / "corpus"
+    write_corpus(corpus, args.articles, SAMPLES)
+    bodies = corpus_bodies(corpus)
+    results.add("corpus", f"{len(bodies)} articles, {sum(map(len, bodies)) // 1000} k chars")
+    results.add("batching", f"{settings.ner_batch_articles} articles/call, ner_batch_size {settings.ner_batch_size}, "
+                f"torch threads {settings.torch_threads or 'default'}")
+
+    bare_seconds, tokens = bare_stanza(bodies, settings.ner_batch_articles)
+    results.add("bare Stanza", f"{len(bodies) / bare_seconds:.2f} art/s, {tokens / bare_seconds:.0f} tok/s")
+
+    e2e_seconds, summary = timed_ingest(corpus, work / "e2e" / "akhbar.duckdb")
+    results.add("akhbar run end to end (model already loaded)",
+                f"{summary.n_new / e2e_seconds:.2f} art/s, {tokens / e2e_seconds:.0f} tok/s")
+    ratio = bare_seconds / e2e_seconds
+    results.add("end-to-end throughput / bare Stanza", f"{ratio:.2f}×", "≥ 0.9×", ratio >= 0.9)
+    timings = summary.timings
+    gate_share = timings.get("gate", 0.0) / e2e_seconds
+    results.add("quality gate's share of the run", f"{gate_share:.1%}", "< 5%", gate_share < 0.05)
+    results.add("stage seconds", ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
+
+    trivial = trivial_flow_seconds()
+    noop_seconds, noop = timed_ingest(corpus, work / "e2e" / "akhbar.duckdb")
+    noop_ratio = noop_seconds / trivial
+    results.add("no-op run (nothing new)", f"{noop_seconds:.2f} s, model loaded: {noop.model_loaded}")
+    results.add("trivial Prefect flow run", f"{trivial:.2f} s")
+    results.add("no-op run / trivial flow run", f"{noop_ratio:.2f}×", "≤ 1.2×, no model",
+                noop_ratio <= 1.2 and not noop.model_loaded)
+
+    if not args.skip_memory:
+        env = dict(os.environ)
+        peaks = {}
+        for factor in (1, 2, 4):
+            folder = work / f"corpus_x{factor}"
+            write_corpus(folder, args.articles * factor, SAMPLES, seed=factor, with_samples=False)
+            peaks[factor] = peak_rss_mb(folder, work / f"mem_x{factor}" / "akhbar.duckdb", env)
+            results.add(f"peak memory, {args.articles * factor} articles", f"{peaks[factor]:.0f} MB")
+        growth = peaks[4] / peaks[1]
+        results.add("peak memory 4× corpus / 1× corpus", f"{growth:.2f}×", "≈ 1× (bounded by batch)", growth < 1.3)
+
+    path = work / "q" / "akhbar.duckdb"
+    started = time.perf_counter()
+    synthetic_warehouse(path, args.query_articles)
+    results.add(f"synthetic warehouse of {args.query_articles:,} articles built", f"{time.perf_counter() - started:.1f} s")
+    for title, seconds in query_latencies(path).items():
+        results.add(f"query: {title}", f"{seconds * 1000:.0f} ms", "< 1 s", seconds < 1.0)
+
+    if args.write:
+        write_markdown(results, args)
+
+
+def write_markdown(results: Results, args) -> None:
+    lines = [
+        "# Performance", "",
+        "Written by `make bench` (`python -m bench --write`): every figure below was measured in one run, on",
+        f"one machine ({os.cpu_count()} CPUs, Python {platform.python_version()}), over the 5 samples plus "
+        f"{args.articles} synthetic articles",
+        "built from them (`bench/corpus.py`). Targets are checked here, never in timed tests.", "",
+        "| figure | measured | target | |", "|---|---|---|---|",
+        *(f.row() for f in results.figures), "",
+        *results.notes,
+    ]
+    (ROOT / "docs" / "performance.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("wrote docs/performance.md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Scheduled runs: serve the ingest flow as a Prefect deployment on a cron schedule.
+
+Prefect only schedules runs when a real server is running: against the
+temporary server that a plain ``akhbar run`` starts, ``serve()`` registers the
+deployment and then nothing ever happens. So ``akhbar serve`` uses the
+server in ``PREFECT_API_URL`` when there is one (``prefect server start``:
+persistent UI and run history), and otherwise starts a local server of its
+own on 127.0.0.1 for as long as it serves.
+
+Prefect's runner stops on SIGTERM but not on SIGINT; Ctrl-C is turned into
+the same graceful stop (the schedule is paused, the server child stopped).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+DEPLOYMENT = "akhbar-scheduled"
+FLOW = "akhbar-ingest"
+
+
+class ServerUnavailable(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_api(api_url: str, timeout: float = 180.0, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise ServerUnavailable(f"prefect server exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{api_url}/health", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise ServerUnavailable(f"no Prefect API answered at {api_url} within {timeout:.0f}s")
+
+
+@contextmanager
+def local_server(home: Path | None = None, log: Path | None = None) -> Iterator[str]:
+    """``prefect server start`` on 127.0.0.1, for as long as the block runs; yields its API URL."""
+    port = free_port()
+    env = dict(os.environ)
+    if home is not None:
+        env["PREFECT_HOME"] = str(home)
+    env.pop("PREFECT_API_URL", None)
+    out = open(log, "ab") if log else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    api_url = f"http://127.0.0.1:{port}/api"
+    try:
+        wait_for_api(api_url, process=process)
+        yield api_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if log:
+            out.close()
+
+
+def _sigint_as_sigterm() -> None:
+    def forward(signum, frame):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, forward)
+
+
+def serve(cron: str, api_url: str | None, parameters: dict | None = None) -> None:
+    """Register the deployment with its cron schedule and run scheduled flow runs until stopped."""
+    from prefect.flows import EntrypointType
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.ingest import ingest
+
+    _sigint_as_sigterm()
+    with temporary_settings(updates={PREFECT_API_URL: api_url} if api_url else {}):
+        try:
+            ingest.serve(
+                name=DEPLOYMENT,
+                cron=cron,
+                parameters=parameters or {},
+                description="Take in every new article from every source, on a schedule.",
+                tags=["akhbar"],
+                entrypoint_type=EntrypointType.MODULE_PATH,
+                print_starting_message=True,
+            )
+        except SystemExit as stop:  # Prefect's runner exits this way on SIGTERM
+            if stop.code not in (0, None):
+                raise
+
+
+async def next_scheduled_run(api_url: str) -> tuple[str, object] | None:
+    """(deployment name, expected start) of the next scheduled ingest run, from a Prefect API."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter, DeploymentFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        async with get_client() as client:
+            runs = await client.read_flow_runs(
+                deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[DEPLOYMENT])),
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))
+                ),
+                sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+                limit=1,
+            )
+    return (DEPLOYMENT, runs[0].expected_start_time) if runs else None

@@ -1,0 +1,108 @@
+"""Entity totals for a staged batch, merged with what is already published.
+
+A run stages one ``entities`` row per entity its mentions touch, carrying the
+new running totals (mentions, articles, first and last day seen); publishing
+replaces the published rows of those entities in the same transaction as the
+mentions that changed them, so totals and mentions never disagree. The day
+of a mention is its article's ``published_date``, else the day it was taken in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from transforms.entities import AliasTable
+from warehouse import store
+from warehouse.tables import to_arrow
+
+BATCH_TOTALS_SQL = """
+WITH a AS (
+    SELECT article_id, coalesce(published_date, CAST(ingested_at AS DATE)) AS day
+    FROM read_parquet($articles)
+),
+m AS (
+    SELECT m.entity_id, m.label, m.surface, m.article_id, a.day
+    FROM read_parquet($mentions) m JOIN a USING (article_id)
+    WHERE m.entity_id IS NOT NULL
+)
+SELECT entity_id,
+       mode(label) AS label,
+       mode(surface ORDER BY surface) AS surface,
+       count(*) AS n_mentions,
+       count(DISTINCT article_id) AS n_articles,
+       min(day) AS first_seen,
+       max(day) AS last_seen
+FROM m
+GROUP BY entity_id
+"""
+
+PUBLISHED_SQL = """
+SELECT entity_id, name_ar, mention_count, article_count, first_seen, last_seen
+FROM entities WHERE entity_id IN (SELECT entity_id FROM batch)
+"""
+
+
+def _batch_totals(staging: store.Staging) -> list[dict]:
+    files = {t: [str(p) for p in staging.files(t)] for t in ("articles", "mentions")}
+    if not files["articles"] or not files["mentions"]:
+        return []
+    with duckdb.connect() as con:
+        cursor = con.execute(BATCH_TOTALS_SQL, files)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _published(warehouse: Path, entity_ids: list[str]) -> dict[str, dict]:
+    if not warehouse.exists() or not entity_ids:
+        return {}
+    with store.connect(warehouse) as con:
+        store.ensure_schema(con)
+        con.register("batch", pa.table({"entity_id": entity_ids}))
+        cursor = con.execute(PUBLISHED_SQL)
+        names = [d[0] for d in cursor.description]
+        return {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
+
+
+def _earliest(*days):
+    days = [d for d in days if d is not None]
+    return min(days) if days else None
+
+
+def _latest(*days):
+    days = [d for d in days if d is not None]
+    return max(days) if days else None
+
+
+def entity_rows(batch: list[dict], published: dict[str, dict], table: AliasTable, run_id: str) -> list[dict]:
+    """New running totals per entity; names and QIDs from the alias table when it knows the entity."""
+    rows = []
+    for totals in batch:
+        entity_id = totals["entity_id"]
+        before = published.get(entity_id, {})
+        known = table.entities.get(entity_id)
+        rows.append({
+            "entity_id": entity_id,
+            "type": known.type if known else totals["label"],
+            "name_ar": known.name_ar if known else (before.get("name_ar") or totals["surface"]),
+            "name_en": known.name_en if known else None,
+            "wikidata_qid": known.wikidata_qid if known else None,
+            "first_seen": _earliest(totals["first_seen"], before.get("first_seen")),
+            "last_seen": _latest(totals["last_seen"], before.get("last_seen")),
+            "mention_count": totals["n_mentions"] + (before.get("mention_count") or 0),
+            "article_count": totals["n_articles"] + (before.get("article_count") or 0),
+            "in_alias_table": known is not None,
+            "run_id": run_id,
+        })
+    return rows
+
+
+def stage_entities(staging: store.Staging, warehouse: Path, table: AliasTable, run_id: str) -> int:
+    """(Re)write the batch's ``entities`` part from what is staged now; returns its row count."""
+    batch = _batch_totals(staging)
+    published = _published(warehouse, [b["entity_id"] for b in batch])
+    rows = entity_rows(batch, published, table, run_id)
+    staging.write("entities", 0, to_arrow("entities", rows))
+    return len(rows)

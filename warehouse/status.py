@@ -1,0 +1,56 @@
+"""What an operator asks first: the last runs, failed gates, the quarantine, the warehouse's size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from warehouse.query import open_read_only, readable_path
+
+RECENT_RUNS_SQL = """
+SELECT run_id, started_at, round(epoch(finished_at - started_at), 1) AS seconds,
+       n_seen, n_new, n_skipped, n_failed, coalesce(n_duplicates, 0) AS n_duplicates,
+       n_mentions, status, message
+FROM runs ORDER BY started_at DESC LIMIT ?
+"""
+GATE_FAILURES_SQL = """
+SELECT count(*), max(started_at) FROM runs WHERE status = 'gate_failed'
+"""
+QUARANTINE_SQL = """
+SELECT reason, count(*) AS items FROM (
+    SELECT *, row_number() OVER (PARTITION BY item_id ORDER BY quarantined_at DESC) AS latest FROM quarantine
+) WHERE latest = 1 AND status = 'open' GROUP BY ALL ORDER BY items DESC, reason
+"""
+SIZES_SQL = """
+SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL),
+       (SELECT count(*) FROM mentions), (SELECT count(*) FROM entities)
+"""
+
+
+@dataclass
+class Status:
+    path: Path
+    runs: list[dict] = field(default_factory=list)
+    gate_failures: int = 0
+    last_gate_failure: object = None
+    quarantine: list[tuple[str, int]] = field(default_factory=list)
+    articles: int = 0
+    near_copies: int = 0
+    mentions: int = 0
+    entities: int = 0
+
+    @property
+    def quarantined(self) -> int:
+        return sum(n for _, n in self.quarantine)
+
+
+def read_status(warehouse: Path, last: int = 10) -> Status:
+    status = Status(readable_path(warehouse))
+    with open_read_only(warehouse) as con:
+        cursor = con.execute(RECENT_RUNS_SQL, [last])
+        names = [d[0] for d in cursor.description]
+        status.runs = [dict(zip(names, row)) for row in cursor.fetchall()]
+        status.gate_failures, status.last_gate_failure = con.execute(GATE_FAILURES_SQL).fetchall()[0]
+        status.quarantine = [tuple(r) for r in con.execute(QUARANTINE_SQL).fetchall()]
+        status.articles, status.near_copies, status.mentions, status.entities = con.execute(SIZES_SQL).fetchall()[0]
+    return status

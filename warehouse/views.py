@@ -1,0 +1,71 @@
+"""Analyst views over the published tables, created (or replaced) with the schema.
+
+The day of a mention is its article's ``published_date``, or the day the
+article was taken in when the text gives no trustworthy date.
+"""
+
+from __future__ import annotations
+
+ARTICLE_DAY = "coalesce(a.published_date, CAST(a.ingested_at AS DATE))"
+
+VIEWS: dict[str, str] = {
+    # entity × day, with its month for rolling up
+    "entity_timeline": f"""
+        SELECT e.entity_id, e.type, e.name_ar, e.name_en, e.wikidata_qid,
+               {ARTICLE_DAY} AS day,
+               CAST(date_trunc('month', {ARTICLE_DAY}) AS DATE) AS month,
+               sum(ae.mention_count) AS mentions,
+               count(*) AS articles
+        FROM article_entities ae
+        JOIN articles a USING (article_id)
+        JOIN entities e USING (entity_id)
+        GROUP BY ALL
+    """,
+    # entity × month
+    "entity_timeline_monthly": """
+        SELECT entity_id, type, name_ar, name_en, wikidata_qid, month,
+               sum(mentions) AS mentions, sum(articles) AS articles
+        FROM entity_timeline
+        GROUP BY ALL
+    """,
+    # Ordered pairs (both directions), so "with X" is one filter on entity_a:
+    # scope 'article' counts articles that mention both, 'sentence' counts sentences.
+    "entity_cooccurrence": """
+        WITH in_articles AS (
+            SELECT x.entity_id AS entity_a, y.entity_id AS entity_b, 'article' AS scope,
+                   count(*) AS count
+            FROM article_entities x
+            JOIN article_entities y ON x.article_id = y.article_id AND x.entity_id <> y.entity_id
+            GROUP BY ALL
+        ),
+        sentence_entities AS (
+            SELECT DISTINCT article_id, sentence_index, entity_id FROM mentions WHERE entity_id IS NOT NULL
+        ),
+        in_sentences AS (
+            SELECT x.entity_id AS entity_a, y.entity_id AS entity_b, 'sentence' AS scope,
+                   count(*) AS count
+            FROM sentence_entities x
+            JOIN sentence_entities y
+              ON x.article_id = y.article_id AND x.sentence_index = y.sentence_index
+             AND x.entity_id <> y.entity_id
+            GROUP BY ALL
+        )
+        SELECT p.entity_a, a.name_ar AS name_a, a.name_en AS name_en_a, a.type AS type_a,
+               p.entity_b, b.name_ar AS name_b, b.name_en AS name_en_b, b.type AS type_b,
+               p.scope, p.count
+        FROM (SELECT * FROM in_articles UNION ALL SELECT * FROM in_sentences) p
+        JOIN entities a ON a.entity_id = p.entity_a
+        JOIN entities b ON b.entity_id = p.entity_b
+    """,
+    "top_entities": """
+        SELECT rank() OVER (ORDER BY mention_count DESC, article_count DESC) AS rank,
+               entity_id, type, name_ar, name_en, wikidata_qid, mention_count, article_count,
+               first_seen, last_seen, in_alias_table
+        FROM entities
+        ORDER BY rank, entity_id
+    """,
+}
+
+
+def create_views_sql() -> list[str]:
+    return [f"CREATE OR REPLACE VIEW {name} AS {sql.strip()}" for name, sql in VIEWS.items()]
