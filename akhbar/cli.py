@@ -33,12 +33,16 @@ class OutputFormat(str, Enum):
 
 def _run_flow(**params):
     """Run the ingest flow; print its summary; exit 1 when the run failed."""
-    from flows.ingest import GateFailed, RunSummary, ingest
+    from flows.ingest import GateFailed, RunSummary
     from flows.intake import RegistryError
     from flows.nlp import ModelUnavailable
     from warehouse.lock import WarehouseBusy
 
-    state = ingest(**params, return_state=True)
+    from akhbar.settings import get_settings
+    from flows.runners import ingest_flow
+
+    settings = get_settings(**{k: params.get(k) for k in ("inbox", "warehouse")})
+    state = ingest_flow(settings)(**params, return_state=True)
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, GateFailed):
         summary = outcome.summary

@@ -75,6 +75,14 @@ class Settings(BaseSettings):
     torch_threads: int = Field(
         default=0, ge=0, description="torch intra-op threads; 0 keeps torch's own default."
     )
+    task_runner: str = Field(
+        default="local", pattern="^(local|dask)$",
+        description="local: NER chunks one after another in this process; dask: spread over Dask workers.",
+    )
+    dask_address: str | None = Field(
+        default=None, description="An existing Dask scheduler (tcp://host:8786); unset starts a local cluster."
+    )
+    dask_workers: int = Field(default=2, ge=1, description="Workers of the local Dask cluster.")
     alert_webhook: SecretStr | None = Field(
         default=None, description="Slack-compatible incoming webhook for alerts (a secret: never logged)."
     )

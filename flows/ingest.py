@@ -14,6 +14,8 @@ recomputed is decided by the content ids checked against the warehouse.
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import akhbar.prefect_env  # noqa: F401  (Prefect defaults, before prefect is imported)
 from prefect import flow, get_run_logger, task
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
@@ -64,6 +67,9 @@ class ChunkResult:
     rejected: list[Rejected] = field(default_factory=list)
     article_ids: list[str] = field(default_factory=list)
     ner_cached: int = 0
+    worker: str = ""  # host:pid of the process that ran the chunk
+    pipelines_in_worker: int = 0  # Stanza pipelines that process has built so far
+    workers: dict[str, int] = field(default_factory=dict)  # in totals: worker → pipelines it built
 
 
 @dataclass
@@ -88,6 +94,7 @@ class RunSummary:
     resolved_items: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # sources that could not be read at all
     ner_cached: int = 0  # articles whose NER output came from the cache
+    ner_workers: dict[str, int] = field(default_factory=dict)  # host:pid → Stanza pipelines it built
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
     def line(self) -> str:
@@ -322,6 +329,8 @@ def annotate_chunk(
     result.article_ids = [row["article_id"] for row in article_rows]
     result.n_sentences = len(sentence_rows)
     result.n_mentions = len(mention_rows)
+    result.worker = f"{socket.gethostname()}:{os.getpid()}"
+    result.pipelines_in_worker = nlp.pipelines_built
     return result
 
 
@@ -467,7 +476,7 @@ def clean_dead_staging(settings: Settings, logger) -> None:
         store.Staging(settings.staging_dir, leftover.name).discard()
 
 
-@flow(name="akhbar-ingest")
+@flow(name="akhbar-ingest", task_runner=ThreadPoolTaskRunner(max_workers=1))
 def ingest(
     inbox: str | None = None, warehouse: str | None = None, retry_items: list[str] | None = None
 ) -> RunSummary:
@@ -509,9 +518,14 @@ def _ingest(settings: Settings, retry_items: list[str] | None, logger) -> RunSum
     if new:
         logger.info("model %s (%s) from %s", model.name, model.version, model.resources_dir)
         progress = Progress(len(new), logger)
+        # Submitted, so that a Dask task runner spreads chunks over its workers;
+        # the default runner has one thread, and runs them one after another.
+        futures = [(chunk, annotate_chunk.submit(part, chunk, settings, run_id, started_at))
+                   for part, chunk in _chunks(new, settings.ner_batch_articles)]
         try:
-            for part, chunk in _chunks(new, settings.ner_batch_articles):
-                result = annotate_chunk(part, chunk, settings, run_id, started_at)
+            for chunk, future in futures:
+                result = future.result()
+                totals.workers[result.worker] = max(totals.workers.get(result.worker, 0), result.pipelines_in_worker)
                 totals.n_articles += result.n_articles
                 totals.n_sentences += result.n_sentences
                 totals.n_mentions += result.n_mentions
@@ -586,6 +600,7 @@ def _ingest(settings: Settings, retry_items: list[str] | None, logger) -> RunSum
         data_docs=data_docs,
         problems=collected.problems,
         ner_cached=totals.ner_cached,
+        ner_workers=totals.workers,
     )
     if retry_items and status == "succeeded":
         summary.resolved_items = sorted(set(retry_items) - set(quarantined))
@@ -617,11 +632,14 @@ def _staged_article_ids(staging: store.Staging) -> list[str]:
 
 
 def _recount(settings: Settings, run_id: str, totals: ChunkResult) -> ChunkResult:
+    import dataclasses
+
     import pyarrow.parquet as pq
 
     staging = store.Staging(settings.staging_dir, run_id)
     rows = {t: sum(pq.read_metadata(p).num_rows for p in staging.files(t)) for t in ("articles", "sentences", "mentions")}
-    return ChunkResult(rows["articles"], rows["sentences"], rows["mentions"], totals.rejected)
+    return dataclasses.replace(totals, n_articles=rows["articles"], n_sentences=rows["sentences"],
+                               n_mentions=rows["mentions"])
 
 
 def _stage_resolutions(settings: Settings, run_id: str, item_ids: list[str]) -> None:
