@@ -73,6 +73,32 @@ def bare_stanza(bodies: list[str], batch_articles: int) -> tuple[float, int]:
     return time.perf_counter() - started, tokens
 
 
+def sweep_batching(bodies: list[str]) -> list[tuple[int, int, int, float]]:
+    """Bare Stanza tokens/s for each (ner_batch_size, articles per call, torch threads) on a subset."""
+    import torch
+
+    from akhbar.settings import get_settings
+    from flows import nlp
+
+    subset = bodies[: min(len(bodies), 30)]
+    results = []
+    for threads in sorted({1, os.cpu_count() or 1}):
+        torch.set_num_threads(threads)
+        for batch_size in (16, 32, 64):
+            settings = get_settings(ner_batch_size=batch_size)
+            pipeline = nlp.get_pipeline(nlp.ensure_model(settings), settings)
+            nlp.annotate(pipeline, subset[:2])
+            for per_call in (8, 32):
+                started = time.perf_counter()
+                tokens = 0
+                for start in range(0, len(subset), per_call):
+                    for doc in nlp.annotate(pipeline, subset[start : start + per_call]):
+                        tokens += sum(len(s.tokens) for s in doc.sentences)
+                results.append((batch_size, per_call, threads, tokens / (time.perf_counter() - started)))
+    torch.set_num_threads(os.cpu_count() or 1)
+    return results
+
+
 def timed_ingest(inbox: Path, warehouse: Path):
     from flows.ingest import ingest
 
@@ -192,6 +218,16 @@ def main() -> None:
     results.add("corpus", f"{len(bodies)} articles, {sum(map(len, bodies)) // 1000} k chars")
     results.add("batching", f"{settings.ner_batch_articles} articles/call, ner_batch_size {settings.ner_batch_size}, "
                 f"torch threads {settings.torch_threads or 'default'}")
+
+    sweep = sweep_batching(bodies)
+    best = max(sweep, key=lambda r: r[3])
+    default = next(r for r in sweep if r[:2] == (settings.ner_batch_size, settings.ner_batch_articles)
+                   and r[2] == (settings.torch_threads or os.cpu_count()))
+    results.add("batching sweep (ner_batch_size, articles/call, threads → tok/s)",
+                "; ".join(f"{b},{a},{t} → {v:.0f}" for b, a, t, v in sweep))
+    results.add("best configuration in the sweep", f"{best[0]}, {best[1]}, {best[2]} threads: {best[3]:.0f} tok/s")
+    results.add("defaults (32, 32, all cores) against the best", f"{default[3] / best[3]:.2f}×",
+                "within noise of the best (≥ 0.9×)", default[3] / best[3] >= 0.9)
 
     bare_seconds, tokens = bare_stanza(bodies, settings.ner_batch_articles)
     results.add("bare Stanza", f"{len(bodies) / bare_seconds:.2f} art/s, {tokens / bare_seconds:.0f} tok/s")
