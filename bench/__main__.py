@@ -20,6 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "seeds" / "articles"
+HAND_NOTES = "## Reading the figures"
 os.environ.setdefault("STANZA_RESOURCES_DIR", str(ROOT.parent / "shared" / "stanza_resources"))
 os.environ.setdefault("AKHBAR_STANZA_DOWNLOAD", "never")
 
@@ -229,27 +230,37 @@ def main() -> None:
     results.add("defaults (32, 32, all cores) against the best", f"{default[3] / best[3]:.2f}×",
                 "within noise of the best (≥ 0.9×)", default[3] / best[3] >= 0.9)
 
-    bare_seconds, tokens = bare_stanza(bodies, settings.ner_batch_articles)
-    results.add("bare Stanza", f"{len(bodies) / bare_seconds:.2f} art/s, {tokens / bare_seconds:.0f} tok/s")
-
+    started = time.perf_counter()
+    import great_expectations  # noqa: F401  (paid once per process, like loading the model)
+    results.add("Great Expectations import, once per process", f"{time.perf_counter() - started:.2f} s")
     trivial_flow_seconds(repeats=1)  # start Prefect's local server first: a cost of any flow, not of akhbar
-    e2e_seconds, summary = timed_ingest(corpus, work / "e2e" / "akhbar.duckdb")
-    results.add("akhbar run end to end (model already loaded)",
-                f"{summary.n_new / e2e_seconds:.2f} art/s, {tokens / e2e_seconds:.0f} tok/s")
-    ratio = bare_seconds / e2e_seconds
-    results.add("end-to-end throughput / bare Stanza", f"{ratio:.2f}×", "≥ 0.9×", ratio >= 0.9)
-    timings = summary.timings
-    gate_share = timings.get("gate", 0.0) / e2e_seconds
-    results.add("quality gate's share of the run", f"{gate_share:.1%}", "< 5%", gate_share < 0.05)
-    results.add("stage seconds", ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
+
+    large = work / "corpus_large"
+    write_corpus(large, args.articles * 4, SAMPLES, seed=7, with_samples=False)
+    for label, folder in (("", corpus), (f", {args.articles * 4} articles", large)):
+        texts = bodies if folder == corpus else corpus_bodies(folder)
+        bare_seconds, tokens = bare_stanza(texts, settings.ner_batch_articles)
+        results.add(f"bare Stanza{label}", f"{len(texts) / bare_seconds:.2f} art/s, {tokens / bare_seconds:.0f} tok/s")
+        e2e_seconds, summary = timed_ingest(folder, work / f"e2e{label and '_large'}" / "akhbar.duckdb")
+        results.add(f"akhbar run end to end{label} (model and GX loaded)",
+                    f"{summary.n_new / e2e_seconds:.2f} art/s, {tokens / e2e_seconds:.0f} tok/s")
+        ratio = bare_seconds / e2e_seconds
+        results.add(f"end-to-end throughput / bare Stanza{label}", f"{ratio:.2f}×", "≥ 0.9×", ratio >= 0.9)
+        timings = summary.timings
+        gate_share = timings.get("gate", 0.0) / e2e_seconds
+        results.add(f"quality gate's share of the run{label}", f"{gate_share:.1%}", "< 5%", gate_share < 0.05)
+        results.add(f"stage seconds{label}", ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
 
     trivial = trivial_flow_seconds()
-    noop_seconds, noop = timed_ingest(corpus, work / "e2e" / "akhbar.duckdb")
+    noop_runs = [timed_ingest(corpus, work / "e2e" / "akhbar.duckdb") for _ in range(3)]
+    noop_seconds = statistics.median(seconds for seconds, _ in noop_runs)
+    loaded = any(noop.model_loaded for _, noop in noop_runs)
     noop_ratio = noop_seconds / trivial
-    results.add("no-op run (nothing new)", f"{noop_seconds:.2f} s, model loaded: {noop.model_loaded}")
-    results.add("trivial Prefect flow run", f"{trivial:.2f} s")
+    results.add("no-op run (nothing new), median of 3",
+                f"{noop_seconds:.2f} s ({', '.join(f'{s:.2f}' for s, _ in noop_runs)}), model loaded: {loaded}")
+    results.add("trivial Prefect flow run, median of 5", f"{trivial:.2f} s")
     results.add("no-op run / trivial flow run", f"{noop_ratio:.2f}×", "≤ 1.2×, no model",
-                noop_ratio <= 1.2 and not noop.model_loaded)
+                noop_ratio <= 1.2 and not loaded)
 
     if not args.skip_memory:
         env = dict(os.environ)
@@ -279,12 +290,18 @@ def write_markdown(results: Results, args) -> None:
         "Written by `make bench` (`python -m bench --write`): every figure below was measured in one run, on",
         f"one machine ({os.cpu_count()} CPUs, Python {platform.python_version()}), over the 5 samples plus "
         f"{args.articles} synthetic articles",
-        "built from them (`bench/corpus.py`). Targets are checked here, never in timed tests.", "",
+        f"built from them, and a second corpus of {args.articles * 4} synthetic articles (`bench/corpus.py`). "
+        "Targets are checked here, never in timed tests.", "",
         "| figure | measured | target | |", "|---|---|---|---|",
         *(f.row() for f in results.figures), "",
         *results.notes,
     ]
-    (ROOT / "docs" / "performance.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    target = ROOT / "docs" / "performance.md"
+    # The hand-written reading of the figures survives a rewrite of the table.
+    previous = target.read_text(encoding="utf-8") if target.exists() else ""
+    if HAND_NOTES in previous:
+        lines += ["", previous[previous.index(HAND_NOTES):].rstrip("\n")]
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("wrote docs/performance.md")
 
 
