@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 import pyarrow.parquet as pq
 
+from akhbar import faults
 from warehouse import store
 from warehouse.tables import TABLES
 
@@ -221,6 +222,7 @@ def run_gate(
             failures += _failures_of(table, suite_result, frames[table])
             statistics[table] = dict(suite_result.statistics)
             documented += [result_id, ExpectationSuiteIdentifier(name=suite_result.suite_name)]
+    faults.at("validation")
     if documented:
         context.build_data_docs(site_names=[SITE], resource_identifiers=documented, build_index=True)
 

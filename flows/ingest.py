@@ -13,6 +13,7 @@ recomputed is decided by the content ids checked against the warehouse.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import socket
@@ -28,6 +29,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from akhbar import faults
 from akhbar.settings import Settings, get_settings
 from flows import intake, nlp
 from flows.alerts import Alert, send_alert
@@ -143,6 +145,15 @@ class GateFailed(RuntimeError):
         self.summary = summary
 
 
+HOPELESS_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES}
+
+
+def worth_retrying(task, task_run, state) -> bool:
+    """A full disk or a read-only folder does not heal in seconds: fail at once, alert, let the next run recover."""
+    error = state.data
+    return not (isinstance(error, OSError) and error.errno in HOPELESS_ERRNOS)
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -195,7 +206,7 @@ def build_articles(collected: Collected, settings: Settings, not_after: date) ->
     return articles, rejected
 
 
-@task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 3, 10])
+@task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 3, 10], retry_condition_fn=worth_retrying)
 def select_new(articles: list[Article], settings: Settings) -> Selection:
     """Set aside published stories and repeats: exact copies by content id, near copies by MinHash.
 
@@ -320,6 +331,7 @@ def annotate_chunk(
         mention_rows += rows.mentions
     linked = link_mentions(mention_rows, aliases)
     staging = store.Staging(settings.staging_dir, run_id)
+    faults.at("ner")
     staging.write("articles", part, to_arrow("articles", article_rows))
     staging.write("sentences", part, to_arrow("sentences", sentence_rows))
     staging.write("mentions", part, to_arrow("mentions", linked.mentions))
@@ -410,7 +422,7 @@ def quarantine_items(settings: Settings, run_id: str, rejected: list[Rejected]) 
     return ids
 
 
-@task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 3, 10])
+@task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 3, 10], retry_condition_fn=worth_retrying)
 def publish_batch(settings: Settings, run_id: str, run_row: dict) -> None:
     store.publish(settings.warehouse, store.Staging(settings.staging_dir, run_id), run_row, settings.lake_dir)
 
@@ -486,12 +498,46 @@ def ingest(
     lock = WriterLock(settings.warehouse_dir / f"{settings.warehouse.name}.lock", settings.lock_wait_seconds)
     with lock:
         clean_dead_staging(settings, logger)
-        return _ingest(settings, retry_items, logger)
+        started_at = _now()
+        run_id = new_run_id(started_at)
+        try:
+            return _ingest(settings, run_id, started_at, retry_items, logger)
+        except GateFailed:
+            raise
+        except Exception as error:
+            run_errored(settings, run_id, started_at, error, logger)
+            raise
 
 
-def _ingest(settings: Settings, retry_items: list[str] | None, logger) -> RunSummary:
-    started_at = _now()
-    run_id = new_run_id(started_at)
+def run_errored(settings: Settings, run_id: str, started_at: datetime, error: Exception, logger) -> None:
+    """A run that raised (a full disk, a read-only folder, a bug): clean up, record it, tell someone.
+
+    Its staging goes; what it had not published stays unpublished, and the
+    next run takes those articles in again from the sources (NER from the cache).
+    """
+    store.Staging(settings.staging_dir, run_id).discard()
+    published = False
+    try:
+        published = store.published_run(settings.warehouse, run_id)
+        if not published:
+            store.record_run(settings.warehouse, {
+                "run_id": run_id, "flow_run_id": str(flow_run.id) if flow_run.id else None,
+                "started_at": started_at, "finished_at": _now(), "n_seen": 0, "n_new": 0, "n_skipped": 0,
+                "n_failed": 0, "n_sentences": 0, "n_mentions": 0, "n_duplicates": 0, "model": None,
+                "model_version": None, "status": "error", "inbox": str(settings.inbox or "sources registry"),
+                "message": f"{type(error).__name__}: {error}"[:500],
+            })
+    except Exception as unrecorded:  # the same full disk may refuse this too; the alert still goes
+        logger.error("could not record the failed run in the warehouse: %s", unrecorded)
+    outcome = "its batch was published before the error" if published else "nothing published"
+    logger.error("run %s failed, %s: %s: %s", run_id, outcome, type(error).__name__, error)
+    webhook = settings.alert_webhook.get_secret_value() if settings.alert_webhook else None
+    send_alert(webhook, Alert("error", f"run failed ({type(error).__name__}); {outcome}", run_id,
+                              [f"• {error}"], {"warehouse": str(settings.warehouse)}))
+
+
+def _ingest(settings: Settings, run_id: str, started_at: datetime, retry_items: list[str] | None,
+            logger) -> RunSummary:
     builds_before = nlp.pipelines_built
     clock = Stopwatch()
 
@@ -502,6 +548,7 @@ def _ingest(settings: Settings, retry_items: list[str] | None, logger) -> RunSum
         collected = collect_items(settings, specs)
     for problem in collected.problems:
         logger.warning("source unreadable: %s", problem)
+    faults.at("intake")
     articles, rejected = build_articles(collected, settings, started_at.date() + timedelta(days=1))
     rejected = collected.rejected + rejected
     clock.lap("intake")
@@ -545,6 +592,7 @@ def _ingest(settings: Settings, retry_items: list[str] | None, logger) -> RunSum
     if totals.n_articles:
         by_id = {a.article_id: a for a in new + [a for a, _ in selection.near_copies]}
         labels = model.labels if model else ("PER", "LOC", "ORG", "MISC")
+        faults.at("staged")
         gate = validate_staging(settings, run_id, _expected_rows(totals), labels)
         clock.lap("gate")
         if gate.article_failures:

@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from akhbar import faults
 from warehouse.views import create_views_sql
 from warehouse.tables import PRIMARY_KEYS, REPLACED_TABLES, TABLES, create_table_sql, duckdb_type
 
@@ -109,6 +110,7 @@ class Staging:
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"part-{part:05d}.parquet"
         tmp = target.with_suffix(".parquet.tmp")
+        faults.at("stage_write")
         pq.write_table(data.cast(TABLES[table]), tmp)
         tmp.replace(target)  # a crash never leaves a half-written part under its final name
         return target
@@ -137,12 +139,15 @@ def publish(path: Path, staging: Staging, run_row: dict, lake_dir: Path) -> None
         ensure_schema(con)
         con.execute("BEGIN TRANSACTION")
         try:
-            for table in TABLES:
+            for n, table in enumerate(TABLES):
                 _insert_parquet(con, table, staging.files(table))
+                if n == 0:
+                    faults.at("publish")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        faults.at("published")
         con.execute("CHECKPOINT")  # everything in the main file, for the replica copy below
     refresh_replica(path)
     for table in TABLES:
@@ -151,6 +156,24 @@ def publish(path: Path, staging: Staging, run_row: dict, lake_dir: Path) -> None
             target.parent.mkdir(parents=True, exist_ok=True)
             part.replace(target)
     staging.discard()
+
+
+def record_run(path: Path, run_row: dict) -> None:
+    """Record a run that failed before publishing anything: its row alone, then the replica."""
+    with connect(path) as con:
+        ensure_schema(con)
+        rows = pa.Table.from_pylist([run_row], schema=TABLES["runs"])  # noqa: F841  (read by DuckDB below)
+        con.execute("INSERT INTO runs BY NAME SELECT * FROM rows")
+        con.execute("CHECKPOINT")
+    refresh_replica(path)
+
+
+def published_run(path: Path, run_id: str) -> bool:
+    if not path.exists():
+        return False
+    with connect(path) as con:
+        ensure_schema(con)
+        return bool(con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]).fetchone()[0])
 
 
 def replica_path(path: Path) -> Path:

@@ -1,0 +1,55 @@
+"""No-op run against a trivial flow run, both timed in one fresh process.
+
+`python -m bench.noop INBOX WAREHOUSE` prints JSON. The main benchmark runs
+this in a subprocess so that what it measured before (model pipelines,
+hundreds of Stanza documents, a second warehouse) does not weigh on either side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("STANZA_RESOURCES_DIR", str(ROOT.parent / "shared" / "stanza_resources"))
+os.environ.setdefault("AKHBAR_STANZA_DOWNLOAD", "never")
+
+import akhbar.prefect_env  # noqa: E402,F401
+
+
+def main(inbox: str, warehouse: str) -> dict:
+    from prefect import flow
+
+    from flows.ingest import ingest
+
+    @flow(name="bench-trivial")
+    def trivial() -> int:
+        return 1
+
+    trivial()  # starts Prefect's local server: a cost of any flow, not of akhbar
+    trivial_runs = []
+    for _ in range(5):
+        started = time.perf_counter()
+        trivial()
+        trivial_runs.append(time.perf_counter() - started)
+    noop_runs, summaries = [], []
+    for _ in range(3):
+        started = time.perf_counter()
+        summaries.append(ingest(inbox=inbox, warehouse=warehouse))
+        noop_runs.append(time.perf_counter() - started)
+    return {
+        "trivial": statistics.median(trivial_runs),
+        "noop": statistics.median(noop_runs),
+        "noop_runs": noop_runs,
+        "new": sum(s.n_new for s in summaries),
+        "model_loaded": any(s.model_loaded for s in summaries),
+        "stages": {k: round(v, 3) for k, v in summaries[-1].timings.items()},
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1], sys.argv[2])))
