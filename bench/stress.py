@@ -26,6 +26,7 @@ import duckdb
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "seeds" / "articles"
+HAND_NOTES = "## Beyond random kills"  # the hand-written part of docs/reliability.md, kept on --write
 
 
 @dataclass
@@ -119,14 +120,17 @@ def main() -> None:
             f"| {i + 1} | {r.delay:.1f} | {'yes' if r.killed else 'finished first'} | {r.published} | "
             f"{r.quarantined} | {r.lost} | {r.duplicated} | {r.leftover_staging} | {r.last_status} |"
             for i, r in enumerate(results))
-        (ROOT / "docs" / "reliability.md").write_text(
+        target = ROOT / "docs" / "reliability.md"
+        previous = target.read_text(encoding="utf-8") if target.exists() else ""
+        hand = "\n" + previous[previous.index(HAND_NOTES):] if HAND_NOTES in previous else ""
+        target.write_text(
             "# Reliability\n\nWritten by `python -m bench.stress --trials "
             f"{args.trials} --write`: `akhbar run` over the five samples, killed with SIGKILL after a random delay "
             f"(0.5–{args.max_delay:.0f} s, a whole run's span, so kills land in intake, model loading, NER, staging, "
             "validation and publishing), then run again until a run completes.\n\n"
             f"**{summary}.**\n\n"
             "| trial | kill after (s) | killed | published | quarantined | lost | duplicated | leftover staging | last run |\n"
-            "|---|---|---|---|---|---|---|---|---|\n" + rows + "\n", encoding="utf-8")
+            "|---|---|---|---|---|---|---|---|---|\n" + rows + "\n" + hand, encoding="utf-8")
         print("wrote docs/reliability.md")
 
 

@@ -8,6 +8,7 @@ pure parsers in ``transforms.formats``. Paths and links found *inside* items
 from __future__ import annotations
 
 import csv
+import os
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,11 +146,18 @@ def _read_file(path: Path, root: Path, max_bytes: int) -> bytes:
         if size > max_bytes:
             raise ArticleRejected("too_large", f"{size} bytes > limit {max_bytes} (AKHBAR_MAX_ITEM_BYTES)")
         with path.open("rb") as handle:
+            before = os.fstat(handle.fileno())
             raw = handle.read(max_bytes + 1)
+            after = os.fstat(handle.fileno())
     except OSError as err:
         raise ArticleRejected("unreadable", f"{type(err).__name__}: {err.strerror or err}") from None
     if len(raw) > max_bytes:
         raise ArticleRejected("too_large", f"grew past the limit {max_bytes} while being read")
+    # A producer still writing the file: what was read may be half an article. The file stays in the
+    # inbox, so its finished version comes in at the next run.
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(raw) != after.st_size:
+        raise ArticleRejected("changed_while_read",
+                              f"{before.st_size} bytes when opened, {after.st_size} after reading {len(raw)}")
     return raw
 
 

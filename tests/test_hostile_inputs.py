@@ -106,3 +106,42 @@ def test_the_secret_behind_the_symlink_was_never_read(hostile_run, warehouse_pat
             meta = json.loads((item / "item.json").read_text(encoding="utf-8"))
             if meta["reason"] == "outside_inbox":
                 assert (item / "original").read_bytes() == b""
+
+
+def test_a_file_that_changes_while_read_is_quarantined_not_half_published(tmp_path, monkeypatch):
+    """A producer appends to the file between our open and the end of our read (a real second writer)."""
+    from pathlib import Path
+
+    from flows import intake
+    from transforms.errors import ArticleRejected
+
+    path = tmp_path / "growing.txt"
+    path.write_bytes(ARABIC.encode() * 3)
+    real_open = Path.open
+
+    class Racing:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def fileno(self):
+            return self.handle.fileno()
+
+        def read(self, n=-1):
+            data = self.handle.read(n)
+            with real_open(path, "ab") as writer:  # the producer writes the rest of the article
+                writer.write(("\n" + ARABIC).encode())
+            return data
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+    monkeypatch.setattr(Path, "open", lambda self, *a, **k: Racing(real_open(self, *a, **k)) if self == path
+                        else real_open(self, *a, **k))
+    with pytest.raises(ArticleRejected) as rejected:
+        intake._read_file(path, tmp_path, 1_000_000)
+    assert rejected.value.reason == "changed_while_read"
+    monkeypatch.undo()
+    assert intake._read_file(path, tmp_path, 1_000_000) == path.read_bytes()  # settled: read whole
