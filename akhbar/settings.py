@@ -53,6 +53,11 @@ class Settings(BaseSettings):
         default=20_000_000, ge=1, description="Files and feed bodies larger than this are quarantined."
     )
     fetch_timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for a feed.")
+    skip_unchanged: bool = Field(
+        default=True,
+        description="Skip, unread, inbox files whose items were all published and whose size and mtime "
+                    "have not changed since (as make and rsync judge a file unchanged).",
+    )
     near_duplicate_threshold: float = Field(
         default=0.7, gt=0, le=1, description="Estimated Jaccard similarity of word 3-grams for a near copy."
     )

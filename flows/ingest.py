@@ -14,6 +14,7 @@ recomputed is decided by the content ids checked against the warehouse.
 from __future__ import annotations
 
 import errno
+from collections import Counter
 import hashlib
 import os
 import socket
@@ -98,6 +99,7 @@ class RunSummary:
     ner_cached: int = 0  # articles whose NER output came from the cache
     ner_workers: dict[str, int] = field(default_factory=dict)  # host:pid → Stanza pipelines it built
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    n_unchanged: int = 0  # inbox files skipped unread (settled earlier, same size and mtime)
 
     def line(self) -> str:
         text = (
@@ -108,6 +110,8 @@ class RunSummary:
             text += f"; {self.n_sentences} sentences, {self.n_mentions} mentions"
         if self.n_duplicates:
             text += f"; {self.n_duplicates} duplicates"
+        if self.n_unchanged:
+            text += f"; {self.n_unchanged} unchanged files not read again"
         if self.rejected:
             text += f"; {len(self.rejected)} quarantined"
         if self.problems:
@@ -174,7 +178,29 @@ def sources_for(settings: Settings) -> tuple[list[SourceSpec], str]:
 @task(cache_policy=NO_CACHE)
 def collect_items(settings: Settings, specs: list[SourceSpec]) -> Collected:
     """Every item of every source: files read, feeds fetched, formats parsed."""
-    return intake.collect(specs, settings.max_item_bytes, settings.fetch_timeout)
+    settled = store.settled_files(settings.warehouse) if settings.skip_unchanged else {}
+    return intake.collect(specs, settings.max_item_bytes, settings.fetch_timeout, settled)
+
+
+def _file_of(label: str, files: dict) -> str:
+    """The file an item label names: the file itself, or ``<file>#L3`` / ``<file>#<link>`` (names may hold '#')."""
+    if label in files:
+        return label
+    at = label.find("#")
+    while at != -1:
+        if label[:at] in files:
+            return label[:at]
+        at = label.find("#", at + 1)
+    return label
+
+
+def settled_file_rows(collected: Collected, rejected: list[Rejected], run_id: str) -> list[dict]:
+    """Files read this run none of whose items was rejected: all published, known or recorded as copies."""
+    files = collected.stamps
+    unsettled = {_file_of(r.source_path, files) for r in rejected}
+    items = Counter(_file_of(item.source_path, files) for item, _ in collected.items)
+    return [{"source_path": path, "size": size, "mtime_ns": mtime_ns, "n_items": items[path], "run_id": run_id}
+            for path, (size, mtime_ns) in collected.stamps.items() if path not in unsettled]
 
 
 def quarantined_items(settings: Settings, item_ids: list[str]) -> Collected:
@@ -555,9 +581,10 @@ def _ingest(settings: Settings, run_id: str, started_at: datetime, retry_items: 
     selection = select_new(articles, settings)
     clock.lap("select")
     new = selection.to_annotate
-    logger.info("%d items: %d new, %d already published or repeated, %d near copies, %d rejected",
+    logger.info("%d items: %d new, %d already published or repeated, %d near copies, %d rejected; "
+                "%d unchanged files skipped unread",
                 len(collected.items) + len(collected.rejected), len(new), selection.n_skipped,
-                len(selection.near_copies), len(rejected))
+                len(selection.near_copies), len(rejected), collected.n_unchanged)
 
     # Even a run with nothing new records the model it would use (read from files, not loaded).
     model = nlp.ensure_model(settings) if new else nlp.inspect_model(nlp.resources_dir(settings))
@@ -635,9 +662,10 @@ def _ingest(settings: Settings, run_id: str, started_at: datetime, retry_items: 
         run_id=run_id,
         flow_run_id=str(flow_run.id) if flow_run.id else None,
         status=status,
-        n_seen=len(collected.items) + len(collected.rejected),
+        n_seen=len(collected.items) + len(collected.rejected) + collected.n_unchanged_items,
         n_new=totals.n_articles - n_near,
-        n_skipped=selection.n_skipped,
+        n_skipped=selection.n_skipped + collected.n_unchanged_items,
+        n_unchanged=collected.n_unchanged,
         n_failed=len(rejected),
         n_sentences=totals.n_sentences,
         n_mentions=totals.n_mentions,
@@ -653,6 +681,10 @@ def _ingest(settings: Settings, run_id: str, started_at: datetime, retry_items: 
         ner_cached=totals.ner_cached,
         ner_workers=totals.workers,
     )
+    if status == "succeeded" and not retry_items:
+        settled = settled_file_rows(collected, rejected, run_id)
+        if settled:
+            store.Staging(settings.staging_dir, run_id).write("inbox_files", 0, to_arrow("inbox_files", settled))
     if retry_items and status == "succeeded":
         summary.resolved_items = sorted(set(retry_items) - set(quarantined))
         _stage_resolutions(settings, run_id, summary.resolved_items)

@@ -59,6 +59,9 @@ class Collected:
     rejected: list[Rejected] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # sources that could not be read at all
     n_files: int = 0
+    n_unchanged: int = 0  # files skipped unread: settled in an earlier run, same size and mtime
+    n_unchanged_items: int = 0  # the items those files held
+    stamps: dict[str, tuple[int, int]] = field(default_factory=dict)  # file read → (size, mtime_ns) of those bytes
 
 
 def _truthy(value: str | None) -> bool:
@@ -137,6 +140,11 @@ def _files_in(folder: Path) -> list[Path]:
 
 def _read_file(path: Path, root: Path, max_bytes: int) -> bytes:
     """The bytes of one inbox file; refuses what a scheduled job must not read."""
+    return _read_file_stamped(path, root, max_bytes)[0]
+
+
+def _read_file_stamped(path: Path, root: Path, max_bytes: int) -> tuple[bytes, tuple[int, int]]:
+    """The bytes of one inbox file and the (size, mtime_ns) it had while they were read."""
     from transforms.errors import ArticleRejected
 
     if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
@@ -158,7 +166,7 @@ def _read_file(path: Path, root: Path, max_bytes: int) -> bytes:
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(raw) != after.st_size:
         raise ArticleRejected("changed_while_read",
                               f"{before.st_size} bytes when opened, {after.st_size} after reading {len(raw)}")
-    return raw
+    return raw, (after.st_size, after.st_mtime_ns)
 
 
 def fetch(url: str, timeout: float, max_bytes: int) -> bytes:
@@ -181,14 +189,24 @@ def _take(collected: Collected, spec: SourceSpec, parsed: tuple[list[RawItem], l
     ]
 
 
-def _collect_file(collected: Collected, spec: SourceSpec, path: Path, root: Path, max_bytes: int) -> None:
+def _collect_file(collected: Collected, spec: SourceSpec, path: Path, root: Path, max_bytes: int,
+                  settled: dict[tuple[str, int, int], int]) -> None:
     from transforms.errors import ArticleRejected
 
-    collected.n_files += 1
     label = str(path)
+    if settled:
+        try:
+            stat = path.stat()
+        except OSError:
+            stat = None  # reading it will say what is wrong
+        if stat is not None and (label, stat.st_size, stat.st_mtime_ns) in settled:
+            collected.n_unchanged += 1
+            collected.n_unchanged_items += settled[label, stat.st_size, stat.st_mtime_ns]
+            return
+    collected.n_files += 1
     fmt = format_for(path.name)
     try:
-        raw = _read_file(path, root, max_bytes)
+        raw, collected.stamps[label] = _read_file_stamped(path, root, max_bytes)
     except ArticleRejected as err:
         collected.rejected.append(Rejected(label, err.reason, err.detail, raw=None, format=fmt, source_id=spec.source_id))
         return
@@ -200,8 +218,13 @@ def _collect_file(collected: Collected, spec: SourceSpec, path: Path, root: Path
     _take(collected, spec, parse_items(raw, label, fmt), fmt)
 
 
-def collect(specs: list[SourceSpec], max_bytes: int, timeout: float) -> Collected:
-    """Every item of every source, in registry order then file order."""
+def collect(specs: list[SourceSpec], max_bytes: int, timeout: float,
+            settled: dict[tuple[str, int, int], int] | None = None) -> Collected:
+    """Every item of every source, in registry order then file order.
+
+    Files in ``settled`` (path, size, mtime_ns) are skipped unread: their items are all published.
+    """
+    settled = settled or {}
     collected = Collected()
     for spec in specs:
         if spec.kind == "feed":
@@ -218,13 +241,13 @@ def collect(specs: list[SourceSpec], max_bytes: int, timeout: float) -> Collecte
             if not location.is_file():
                 collected.problems.append(f"{spec.source_id}: file not found: {location}")
                 continue
-            _collect_file(collected, spec, location, location.parent, max_bytes)
+            _collect_file(collected, spec, location, location.parent, max_bytes, settled)
             continue
         if not location.is_dir():
             collected.problems.append(f"{spec.source_id}: folder not found: {location}")
             continue
         for path in _files_in(location):
-            _collect_file(collected, spec, path, location, max_bytes)
+            _collect_file(collected, spec, path, location, max_bytes, settled)
     return collected
 
 

@@ -152,3 +152,41 @@ def test_samples_carry_their_city_date_and_agency(first_run, warehouse_path):
                                                   "agency, agency_source, title FROM articles")
     }
     assert found == {prefix: list(expected) for prefix, expected in SAMPLES.items()}
+
+
+def test_unchanged_files_are_not_read_again_and_a_changed_one_is(first_run, inbox, warehouse_path, monkeypatch):
+    import os
+
+    from flows import intake
+    from flows.ingest import ingest
+
+    (inbox / "empty #1.txt").write_bytes(b"")  # quarantined, so never settled: read at every run
+    opened = []
+    real = intake._read_file_stamped
+    monkeypatch.setattr(intake, "_read_file_stamped", lambda path, *a: opened.append(path.name) or real(path, *a))
+
+    second = ingest(inbox=str(inbox), warehouse=str(warehouse_path))
+    assert opened == ["empty #1.txt"]
+    assert (second.n_unchanged, second.n_seen, second.n_new, second.n_skipped) == (5, 6, 0, 5)
+    assert "5 unchanged files not read again" in second.line()
+
+    # An edited file (new size and mtime) is read again: one added sentence makes it a near copy of itself.
+    edited = inbox / sample_paths()[2].name
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nوأضاف المتحدث أن الزيارة ستعزز التعاون.\n",
+                      encoding="utf-8")
+    opened.clear()
+    third = ingest(inbox=str(inbox), warehouse=str(warehouse_path))
+    assert sorted(opened) == sorted(["empty #1.txt", edited.name])
+    assert (third.n_unchanged, third.n_new, third.n_duplicates) == (4, 0, 1)
+
+    # Same size, new mtime: read again (and found already published).
+    os.utime(edited, ns=(edited.stat().st_atime_ns, edited.stat().st_mtime_ns + 10**9))
+    opened.clear()
+    fourth = ingest(inbox=str(inbox), warehouse=str(warehouse_path))
+    assert sorted(opened) == sorted(["empty #1.txt", edited.name])
+    assert (fourth.n_new, fourth.n_skipped) == (0, 5)
+
+    monkeypatch.setenv("AKHBAR_SKIP_UNCHANGED", "false")
+    opened.clear()
+    fifth = ingest(inbox=str(inbox), warehouse=str(warehouse_path))
+    assert len(opened) == 6 and fifth.n_unchanged == 0

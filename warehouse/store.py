@@ -158,6 +158,17 @@ def publish(path: Path, staging: Staging, run_row: dict, lake_dir: Path) -> None
     staging.discard()
 
 
+def settled_files(path: Path) -> dict[tuple[str, int, int], int]:
+    """(source_path, size, mtime_ns) → item count, of inbox files whose items are all published or recorded."""
+    if not path.exists():
+        return {}
+    with connect(path) as con:
+        if not _has_table(con, "inbox_files"):
+            return {}
+        rows = con.execute("SELECT source_path, size, mtime_ns, n_items FROM inbox_files").fetchall()
+    return {(p, s, m): n for p, s, m, n in rows}
+
+
 def record_run(path: Path, run_row: dict) -> None:
     """Record a run that failed before publishing anything: its row alone, then the replica."""
     with connect(path) as con:

@@ -166,6 +166,18 @@ FINGERPRINTS = pa.schema(
     ]
 )
 
+# Inbox files whose every item was published or recorded as a copy, with the size and mtime they had
+# when read: while both stay the same, later runs skip the file unread.
+INBOX_FILES = pa.schema(
+    [
+        _field("source_path", pa.string(), False),
+        _field("size", pa.int64(), False),
+        _field("mtime_ns", pa.int64(), False),
+        _field("n_items", pa.int32(), False),
+        _field("run_id", pa.string(), False),
+    ]
+)
+
 QUARANTINE = pa.schema(
     [
         _field("item_id", pa.string(), False),
@@ -181,7 +193,7 @@ QUARANTINE = pa.schema(
 )
 
 # Tables whose staged rows replace the published rows with the same key (running aggregates).
-REPLACED_TABLES = ("entities",)
+REPLACED_TABLES = ("entities", "inbox_files")
 
 # Publication order: parents before children.
 TABLES: dict[str, pa.Schema] = {
@@ -193,6 +205,7 @@ TABLES: dict[str, pa.Schema] = {
     "entity_review": ENTITY_REVIEW,
     "duplicates": DUPLICATES,
     "fingerprints": FINGERPRINTS,
+    "inbox_files": INBOX_FILES,
     "runs": RUNS,
     "quarantine": QUARANTINE,
 }
@@ -206,6 +219,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "entity_review": ("article_id", "mention_index"),
     "duplicates": ("source_path", "article_id"),
     "fingerprints": ("article_id",),
+    "inbox_files": ("source_path",),
     "runs": ("run_id",),
     "quarantine": ("item_id", "run_id", "status"),
 }
