@@ -100,6 +100,11 @@ class RunSummary:
     ner_workers: dict[str, int] = field(default_factory=dict)  # host:pid → Stanza pipelines it built
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     n_unchanged: int = 0  # inbox files skipped unread (settled earlier, same size and mtime)
+    newly_quarantined: list[Rejected] = field(default_factory=list)  # rejected, and not in quarantine before
+
+    @property
+    def n_still_quarantined(self) -> int:
+        return len(self.rejected) - len(self.newly_quarantined)
 
     def line(self) -> str:
         text = (
@@ -114,6 +119,8 @@ class RunSummary:
             text += f"; {self.n_unchanged} unchanged files not read again"
         if self.rejected:
             text += f"; {len(self.rejected)} quarantined"
+            if self.n_still_quarantined:
+                text += f" ({self.n_still_quarantined} already were)"
         if self.problems:
             text += f"; {len(self.problems)} source(s) unreadable"
         if self.status != "succeeded":
@@ -473,9 +480,11 @@ def _alert(settings: Settings, summary: RunSummary) -> None:
     if summary.status == "gate_failed":
         alert = Alert("error", "quality gate failed; batch held back, nothing published", summary.run_id,
                       _describe_failures(summary.gate_failures), counts)
-    elif summary.rejected:
-        alert = Alert("warning", f"{len(summary.rejected)} item(s) quarantined", summary.run_id,
-                      [f"• {r.source_path}: {r.reason}" for r in summary.rejected[:20]], counts)
+    elif summary.newly_quarantined:
+        # An item that sits in quarantine run after run (a bad file left in the inbox) is alerted once.
+        new = summary.newly_quarantined
+        alert = Alert("warning", f"{len(new)} item(s) quarantined", summary.run_id,
+                      [f"• {r.source_path}: {r.reason}" for r in new[:20]], counts)
     else:
         return
     webhook = settings.alert_webhook.get_secret_value() if settings.alert_webhook else None
@@ -657,6 +666,7 @@ def _ingest(settings: Settings, run_id: str, started_at: datetime, retry_items: 
 
     clock.lap("copies and quarantine")
     n_near = _staged_near_copies(settings, run_id) if status == "succeeded" else 0
+    already_open = store.open_quarantine_ids(settings.warehouse) if rejected else set()
     quarantined = quarantine_items(settings, run_id, rejected) if rejected else []
     summary = RunSummary(
         run_id=run_id,
@@ -675,6 +685,7 @@ def _ingest(settings: Settings, run_id: str, started_at: datetime, retry_items: 
         model_loaded=nlp.pipelines_built > builds_before,
         warehouse=str(settings.warehouse),
         rejected=rejected,
+        newly_quarantined=[r for r, i in zip(rejected, quarantined) if i not in already_open],
         gate_failures=gate_failures,
         data_docs=data_docs,
         problems=collected.problems,

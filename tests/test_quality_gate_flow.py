@@ -185,3 +185,27 @@ def test_reader_never_sees_half_a_batch(prefect_api, model, inbox, warehouse_pat
     assert summary.n_new == 5
     assert set(seen) <= {(0, 0, 0), final}
     assert (0, 0, 0) in seen and len(seen) > 10
+
+
+def test_a_bad_file_left_in_the_inbox_is_alerted_once(prefect_api, model, inbox, warehouse_path, webhook):
+    from flows.ingest import ingest
+
+    (inbox / "empty.txt").write_bytes(b"")
+    first = ingest(inbox=str(inbox), warehouse=str(warehouse_path))
+    assert [r.reason for r in first.newly_quarantined] == ["empty"]
+    (alert,) = webhook.received
+    assert alert["json"]["akhbar"]["title"] == "1 item(s) quarantined"
+
+    second = ingest(inbox=str(inbox), warehouse=str(warehouse_path))
+    assert (len(second.rejected), second.n_still_quarantined) == (1, 1)
+    assert "1 quarantined (1 already were)" in second.line()
+    assert len(webhook.received) == 1  # nothing new to say
+
+    (inbox / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(500))
+    ingest(inbox=str(inbox), warehouse=str(warehouse_path))
+    assert len(webhook.received) == 2
+    assert webhook.received[1]["json"]["akhbar"]["lines"] == [f"• {inbox / 'binary.txt'}: binary"]
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        from warehouse.quarantine import open_items
+
+        assert sorted(i["reason"] for i in open_items(con)) == ["binary", "empty"]

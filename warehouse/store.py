@@ -169,6 +169,18 @@ def settled_files(path: Path) -> dict[tuple[str, int, int], int]:
     return {(p, s, m): n for p, s, m, n in rows}
 
 
+def open_quarantine_ids(path: Path) -> set[str]:
+    """Items in quarantine now (latest row open)."""
+    if not path.exists():
+        return set()
+    with connect(path) as con:
+        if not _has_table(con, "quarantine"):
+            return set()
+        return {r[0] for r in con.execute(
+            "SELECT item_id FROM quarantine QUALIFY row_number() OVER (PARTITION BY item_id "
+            "ORDER BY quarantined_at DESC) = 1 AND status = 'open'").fetchall()}
+
+
 def record_run(path: Path, run_row: dict) -> None:
     """Record a run that failed before publishing anything: its row alone, then the replica."""
     with connect(path) as con:
