@@ -25,6 +25,7 @@ os.environ.setdefault("STANZA_RESOURCES_DIR", str(ROOT.parent / "shared" / "stan
 os.environ.setdefault("AKHBAR_STANZA_DOWNLOAD", "never")
 
 import akhbar.prefect_env  # noqa: E402,F401
+from bench.noop import trivial_flow_seconds  # noqa: E402
 
 
 @dataclass
@@ -106,22 +107,6 @@ def timed_ingest(inbox: Path, warehouse: Path):
     started = time.perf_counter()
     summary = ingest(inbox=str(inbox), warehouse=str(warehouse))
     return time.perf_counter() - started, summary
-
-
-def trivial_flow_seconds(repeats: int = 5) -> float:
-    from prefect import flow
-
-    @flow(name="bench-trivial")
-    def trivial() -> int:
-        return 1
-
-    trivial()
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        trivial()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
 
 
 def noop_versus_trivial(inbox: Path, warehouse: Path) -> dict:
@@ -242,7 +227,7 @@ def main() -> None:
     started = time.perf_counter()
     import great_expectations  # noqa: F401  (paid once per process, like loading the model)
     results.add("Great Expectations import, once per process", f"{time.perf_counter() - started:.2f} s")
-    trivial_flow_seconds(repeats=1)  # start Prefect's local server first: a cost of any flow, not of akhbar
+    trivial_flow_seconds(repeats=0)  # start Prefect's local server first: a cost of any flow, not of akhbar
 
     large = work / "corpus_large"
     write_corpus(large, args.articles * 4, SAMPLES, seed=7, with_samples=False)

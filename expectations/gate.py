@@ -3,9 +3,10 @@
 ``run_gate`` builds the audit frames, runs one checkpoint per table, builds
 the Data Docs pages of this run's results once into the warehouse's
 ``data_docs/`` (GX's ``UpdateDataDocsAction`` would rebuild the site once per
-suite, which was most of the gate's cost), and turns the results into a :class:`GateResult` the flow acts on: which articles
-fail on their own (quarantine them, validate the rest again) and whether the
-batch as a whole may be published.
+suite, which was most of the gate's cost), and turns the results into a
+:class:`GateResult` the flow acts on: which articles fail on their own
+(quarantine them, validate the rest again) and whether the batch as a whole
+may be published.
 
 The schema check (every staged table has exactly the columns and types the
 warehouse defines) runs first, in plain Arrow: a batch with a changed schema

@@ -14,12 +14,12 @@ recomputed is decided by the content ids checked against the warehouse.
 from __future__ import annotations
 
 import errno
-from collections import Counter
 import hashlib
 import os
 import socket
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -207,7 +207,7 @@ def settled_file_rows(collected: Collected, rejected: list[Rejected], run_id: st
     unsettled = {_file_of(r.source_path, files) for r in rejected}
     items = Counter(_file_of(item.source_path, files) for item, _ in collected.items)
     return [{"source_path": path, "size": size, "mtime_ns": mtime_ns, "n_items": items[path], "run_id": run_id}
-            for path, (size, mtime_ns) in collected.stamps.items() if path not in unsettled]
+            for path, (size, mtime_ns) in files.items() if path not in unsettled]
 
 
 def quarantined_items(settings: Settings, item_ids: list[str]) -> Collected:

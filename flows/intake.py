@@ -138,13 +138,11 @@ def _files_in(folder: Path) -> list[Path]:
     ]
 
 
-def _read_file(path: Path, root: Path, max_bytes: int) -> bytes:
-    """The bytes of one inbox file; refuses what a scheduled job must not read."""
-    return _read_file_stamped(path, root, max_bytes)[0]
+def _read_file(path: Path, root: Path, max_bytes: int) -> tuple[bytes, tuple[int, int]]:
+    """The bytes of one inbox file and the (size, mtime_ns) it had while they were read.
 
-
-def _read_file_stamped(path: Path, root: Path, max_bytes: int) -> tuple[bytes, tuple[int, int]]:
-    """The bytes of one inbox file and the (size, mtime_ns) it had while they were read."""
+    Refuses what a scheduled job must not read.
+    """
     from transforms.errors import ArticleRejected
 
     if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
@@ -206,7 +204,7 @@ def _collect_file(collected: Collected, spec: SourceSpec, path: Path, root: Path
     collected.n_files += 1
     fmt = format_for(path.name)
     try:
-        raw, collected.stamps[label] = _read_file_stamped(path, root, max_bytes)
+        raw, collected.stamps[label] = _read_file(path, root, max_bytes)
     except ArticleRejected as err:
         collected.rejected.append(Rejected(label, err.reason, err.detail, raw=None, format=fmt, source_id=spec.source_id))
         return

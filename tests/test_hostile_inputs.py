@@ -144,4 +144,4 @@ def test_a_file_that_changes_while_read_is_quarantined_not_half_published(tmp_pa
         intake._read_file(path, tmp_path, 1_000_000)
     assert rejected.value.reason == "changed_while_read"
     monkeypatch.undo()
-    assert intake._read_file(path, tmp_path, 1_000_000) == path.read_bytes()  # settled: read whole
+    assert intake._read_file(path, tmp_path, 1_000_000)[0] == path.read_bytes()  # settled: read whole

@@ -162,8 +162,8 @@ def test_unchanged_files_are_not_read_again_and_a_changed_one_is(first_run, inbo
 
     (inbox / "empty #1.txt").write_bytes(b"")  # quarantined, so never settled: read at every run
     opened = []
-    real = intake._read_file_stamped
-    monkeypatch.setattr(intake, "_read_file_stamped", lambda path, *a: opened.append(path.name) or real(path, *a))
+    real = intake._read_file
+    monkeypatch.setattr(intake, "_read_file", lambda path, *a: opened.append(path.name) or real(path, *a))
 
     second = ingest(inbox=str(inbox), warehouse=str(warehouse_path))
     assert opened == ["empty #1.txt"]

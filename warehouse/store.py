@@ -170,15 +170,15 @@ def settled_files(path: Path) -> dict[tuple[str, int, int], int]:
 
 
 def open_quarantine_ids(path: Path) -> set[str]:
-    """Items in quarantine now (latest row open)."""
+    """Items in quarantine now (their latest row is open)."""
+    from warehouse.quarantine import open_items
+
     if not path.exists():
         return set()
     with connect(path) as con:
         if not _has_table(con, "quarantine"):
             return set()
-        return {r[0] for r in con.execute(
-            "SELECT item_id FROM quarantine QUALIFY row_number() OVER (PARTITION BY item_id "
-            "ORDER BY quarantined_at DESC) = 1 AND status = 'open'").fetchall()}
+        return {item["item_id"] for item in open_items(con)}
 
 
 def record_run(path: Path, run_row: dict) -> None:
