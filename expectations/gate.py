@@ -30,6 +30,7 @@ from warehouse.tables import TABLES
 log = logging.getLogger(__name__)
 
 SITE = "akhbar"
+INDEXED_RESULTS = 100  # validation results listed on the Data Docs index: the last 20 runs' five tables
 CHECKED_TABLES = ("articles", "sentences", "mentions", "entities", "article_entities")
 INDEX_COLUMNS = {"articles": ["article_id"], "sentences": ["article_id"], "mentions": ["article_id"],
                  "entities": ["entity_id"], "article_entities": ["article_id"]}
@@ -101,16 +102,19 @@ def _context(context_dir: Path, data_docs_dir: Path):
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="file", project_root_dir=str(context_dir))
-    if SITE not in context.get_site_names():
-        context.add_data_docs_site(
-            site_name=SITE,
-            site_config={
-                "class_name": "SiteBuilder",
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                                  "base_directory": str(data_docs_dir.resolve())},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            },
-        )
+    site_config = {
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(data_docs_dir.resolve())},
+        # GX reads every stored validation result to build the index page: without a limit the gate
+        # would slow down with every run ever made.
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
+                               "validation_results_limit": INDEXED_RESULTS},
+    }
+    sites = context.config.data_docs_sites or {}
+    if SITE not in sites:
+        context.add_data_docs_site(site_name=SITE, site_config=site_config)
+    elif dict(sites[SITE].get("site_index_builder") or {}) != site_config["site_index_builder"]:
+        context.update_data_docs_site(site_name=SITE, site_config=site_config)
     if context.variables.progress_bars is None:  # tqdm bars would flood the run's logs
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
         context.variables.save()
@@ -132,7 +136,7 @@ def _batch_definition(context, table: str):
         return asset.add_batch_definition_whole_dataframe("staged")
 
 
-def _checkpoint(context, table: str, suite):
+def _register(context, table: str, suite):
     import great_expectations as gx
 
     suite = context.suites.add_or_update(suite)
@@ -148,6 +152,46 @@ def _checkpoint(context, table: str, suite):
                            "partial_unexpected_count": 10},
         )
     )
+
+
+def _stored_checkpoint(context, table: str, digest: str):
+    """The checkpoint already in the context for these very rules, if there is one."""
+    try:
+        checkpoint = context.checkpoints.get(f"akhbar_{table}")
+        (definition,) = checkpoint.validation_definitions
+    except Exception:  # missing, or unreadable after a GX upgrade: register it again
+        return None
+    return checkpoint if definition.suite.meta.get("digest") == digest else None
+
+
+@dataclass
+class _Checkpoints:
+    by_table: dict[str, Any]
+    registered: list[str]  # tables whose suites were (re)written this time, for their Data Docs pages
+
+
+_digests_by_limits: dict[Any, dict[str, str]] = {}
+
+
+def _checkpoints(context, limits) -> _Checkpoints:
+    """One checkpoint per table: read from the context, written only when the rules changed.
+
+    Writing five suites, validation definitions and checkpoints cost about a
+    third of the gate when it was done at every run.
+    """
+    from expectations.suites import all_suites
+
+    if limits not in _digests_by_limits:
+        _digests_by_limits[limits] = {t: suite.meta["digest"] for t, suite in all_suites(limits).items()}
+    by_table, registered, fresh = {}, [], None
+    for table, digest in _digests_by_limits[limits].items():
+        checkpoint = _stored_checkpoint(context, table, digest)
+        if checkpoint is None:
+            fresh = fresh or all_suites(limits)  # new objects: GX binds a suite to the context that stores it
+            checkpoint = _register(context, table, fresh[table])
+            registered.append(table)
+        by_table[table] = checkpoint
+    return _Checkpoints(by_table, registered)
 
 
 def _failures_of(table: str, suite_result, frame) -> list[Failure]:
@@ -189,9 +233,7 @@ def run_gate(
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     from expectations.audit import audit_frames
-    from expectations.suites import (
-        GateLimits, article_entities_suite, articles_suite, entities_suite, mentions_suite, sentences_suite,
-    )
+    from expectations.suites import GateLimits, suite_parameters
 
     failures = schema_failures(staging_dir)
     if failures:
@@ -203,26 +245,21 @@ def run_gate(
 
     context = _context(context_dir, data_docs_dir)  # before any suite: GX objects need an active context
     limits = GateLimits()
-    suites = {
-        "articles": articles_suite(limits, expected["articles"], now),
-        "sentences": sentences_suite(expected["sentences"]),
-        "mentions": mentions_suite(expected["mentions"], labels),
-        "entities": entities_suite(labels),
-        "article_entities": article_entities_suite(),
-    }
+    checkpoints = _checkpoints(context, limits)
+    parameters = suite_parameters(expected, labels, limits, now)
     statistics = {}
-    documented = []
+    documented = [ExpectationSuiteIdentifier(name=table) for table in checkpoints.registered]
     run_time = now or datetime.now(timezone.utc)
     for table in (t for t in CHECKED_TABLES if t in frames):
-        checkpoint = _checkpoint(context, table, suites[table])
-        result = checkpoint.run(
+        result = checkpoints.by_table[table].run(
             batch_parameters={"dataframe": frames[table]},
+            expectation_parameters=parameters,
             run_id=RunIdentifier(run_name=run_id, run_time=run_time),
         )
         for result_id, suite_result in result.run_results.items():
             failures += _failures_of(table, suite_result, frames[table])
             statistics[table] = dict(suite_result.statistics)
-            documented += [result_id, ExpectationSuiteIdentifier(name=suite_result.suite_name)]
+            documented.append(result_id)
     faults.at("validation")
     if documented:
         context.build_data_docs(site_names=[SITE], resource_identifiers=documented, build_index=True)

@@ -12,11 +12,19 @@ Every expectation carries ``meta.level``:
 - ``batch``: a broken invariant; the whole batch is held back.
 ``meta.reason`` is the quarantine reason for article-level failures.
 
+What changes from run to run (expected row counts, the model's labels, the
+clock) is an expectation parameter (``{"$PARAMETER": name}``), filled in by
+:func:`suite_parameters` when the checkpoint runs. The suites themselves only
+change with the rules, so they are stored in the Great Expectations context
+once and reused by every run.
+
 Bump SUITE_VERSION when a rule changes: it is recorded with every result.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Sequence
@@ -38,6 +46,24 @@ class GateLimits:
     clock_skew: timedelta = timedelta(minutes=10)
 
 
+def _parameter(name: str) -> dict:
+    return {"$PARAMETER": name}
+
+
+def suite_parameters(
+    expected_rows: dict[str, int], labels: Sequence[str], limits: GateLimits, now: datetime | None = None
+) -> dict:
+    """The values of this run for the suites' parameters."""
+    now = now or datetime.now(timezone.utc)
+    return {
+        "articles_rows": expected_rows["articles"],
+        "sentences_rows": expected_rows["sentences"],
+        "mentions_rows": expected_rows["mentions"],
+        "labels": list(labels),
+        "latest_ingested_at": now + limits.clock_skew,
+    }
+
+
 def _article(reason: str, **meta) -> dict:
     return {"level": "article", "reason": reason, **meta}
 
@@ -46,11 +72,11 @@ def _batch(**meta) -> dict:
     return {"level": "batch", **meta}
 
 
-def articles_suite(limits: GateLimits, expected_rows: int, now: datetime | None = None) -> gx.ExpectationSuite:
-    now = now or datetime.now(timezone.utc)
+def articles_suite(limits: GateLimits) -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="articles", meta={"version": SUITE_VERSION})
     for expectation in (
-        gxe.ExpectTableRowCountToEqual(value=expected_rows, meta=_batch(rule="row count matches the run record")),
+        gxe.ExpectTableRowCountToEqual(value=_parameter("articles_rows"),
+                                       meta=_batch(rule="row count matches the run record")),
         gxe.ExpectColumnValuesToNotBeNull(column="article_id", meta=_batch(rule="key not null")),
         gxe.ExpectColumnValuesToBeUnique(column="article_id", meta=_batch(rule="key unique in the batch")),
         gxe.ExpectColumnValuesToBeInSet(
@@ -92,7 +118,7 @@ def articles_suite(limits: GateLimits, expected_rows: int, now: datetime | None 
         ),
         gxe.ExpectColumnValuesToBeBetween(
             column="ingested_at", min_value=datetime(2000, 1, 1, tzinfo=timezone.utc),
-            max_value=now + limits.clock_skew, meta=_batch(rule="ingested_at not in the future"),
+            max_value=_parameter("latest_ingested_at"), meta=_batch(rule="ingested_at not in the future"),
         ),
         gxe.ExpectColumnValuesToBeBetween(
             column="published_date_days_ahead", max_value=1, mostly=1.0,
@@ -107,10 +133,11 @@ def articles_suite(limits: GateLimits, expected_rows: int, now: datetime | None 
     return suite
 
 
-def sentences_suite(expected_rows: int) -> gx.ExpectationSuite:
+def sentences_suite() -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="sentences", meta={"version": SUITE_VERSION})
     for expectation in (
-        gxe.ExpectTableRowCountToEqual(value=expected_rows, meta=_batch(rule="row count matches the run record")),
+        gxe.ExpectTableRowCountToEqual(value=_parameter("sentences_rows"),
+                                       meta=_batch(rule="row count matches the run record")),
         gxe.ExpectCompoundColumnsToBeUnique(
             column_list=["article_id", "sentence_index"], meta=_batch(rule="key unique")
         ),
@@ -126,15 +153,16 @@ def sentences_suite(expected_rows: int) -> gx.ExpectationSuite:
     return suite
 
 
-def mentions_suite(expected_rows: int, labels: Sequence[str]) -> gx.ExpectationSuite:
+def mentions_suite() -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="mentions", meta={"version": SUITE_VERSION})
     for expectation in (
-        gxe.ExpectTableRowCountToEqual(value=expected_rows, meta=_batch(rule="row count matches the run record")),
+        gxe.ExpectTableRowCountToEqual(value=_parameter("mentions_rows"),
+                                       meta=_batch(rule="row count matches the run record")),
         gxe.ExpectCompoundColumnsToBeUnique(
             column_list=["article_id", "mention_index"], meta=_batch(rule="key unique")
         ),
         gxe.ExpectColumnValuesToBeInSet(
-            column="label", value_set=list(labels), meta=_batch(rule="label from the model's label set")
+            column="label", value_set=_parameter("labels"), meta=_batch(rule="label from the model's label set")
         ),
         gxe.ExpectColumnValuesToBeInSet(
             column="has_article", value_set=[True], meta=_batch(rule="refers to an existing article")
@@ -157,12 +185,13 @@ def mentions_suite(expected_rows: int, labels: Sequence[str]) -> gx.ExpectationS
     return suite
 
 
-def entities_suite(types: Sequence[str]) -> gx.ExpectationSuite:
+def entities_suite() -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="entities", meta={"version": SUITE_VERSION})
     for expectation in (
         gxe.ExpectColumnValuesToNotBeNull(column="entity_id", meta=_batch(rule="key not null")),
         gxe.ExpectColumnValuesToBeUnique(column="entity_id", meta=_batch(rule="key unique")),
-        gxe.ExpectColumnValuesToBeInSet(column="type", value_set=list(types), meta=_batch(rule="type from the label set")),
+        gxe.ExpectColumnValuesToBeInSet(column="type", value_set=_parameter("labels"),
+                                        meta=_batch(rule="type from the label set")),
         gxe.ExpectColumnValuesToNotBeNull(column="name_ar", meta=_batch(rule="every entity has a name")),
         gxe.ExpectColumnValuesToMatchRegex(
             column="wikidata_qid", regex=r"^Q[1-9][0-9]*$", meta=_batch(rule="QIDs look like Q123")
@@ -201,3 +230,22 @@ def article_entities_suite() -> gx.ExpectationSuite:
     ):
         suite.add_expectation(expectation)
     return suite
+
+
+def all_suites(limits: GateLimits) -> dict[str, gx.ExpectationSuite]:
+    """Every table's suite, each stamped with a digest of its rules (``meta.digest``).
+
+    A stored suite whose digest differs was written by other rules and is
+    replaced; one whose digest matches is used as it is.
+    """
+    suites = {
+        "articles": articles_suite(limits),
+        "sentences": sentences_suite(),
+        "mentions": mentions_suite(),
+        "entities": entities_suite(),
+        "article_entities": article_entities_suite(),
+    }
+    for suite in suites.values():
+        rules = json.dumps([e.configuration.to_json_dict() for e in suite.expectations], sort_keys=True, default=str)
+        suite.meta["digest"] = hashlib.sha256(f"{SUITE_VERSION}\n{rules}".encode()).hexdigest()[:16]
+    return suites

@@ -171,3 +171,39 @@ def test_duplicate_of_must_name_a_first_copy(tmp_path, lead):
     bad = ([first, stray], [sentence(first)], [])
     result = gate(tmp_path, stage(tmp_path, *bad), counts(*bad))
     assert [(f.suite, f.column) for f in result.batch_failures] == [("articles", "duplicate_of_exists")]
+
+
+def test_suites_are_stored_once_and_replaced_when_their_rules_change(tmp_path, lead):
+    a = article(lead, 2)
+    rows = ([a], [sentence(a)], [mention(a, "أستانا", 0), mention(a, "توكاييف", 1, "PER")])
+    staging = stage(tmp_path, *rows)
+    assert gate(tmp_path, staging, counts(*rows)).success
+    stored = tmp_path / "gx" / "gx" / "expectations" / "articles.json"
+    written = stored.stat().st_mtime_ns
+
+    # A second run with other row counts fills the same stored suite's parameters.
+    too_many = dict(counts(*rows), articles=2)
+    result = gate(tmp_path, staging, too_many)
+    assert stored.stat().st_mtime_ns == written
+    assert [(f.suite, f.expectation) for f in result.failures] == [("articles", "expect_table_row_count_to_equal")]
+
+    # A suite stored by other rules (an older version) is replaced, not trusted.
+    import json
+
+    old = json.loads(stored.read_text(encoding="utf-8"))
+    old["meta"]["digest"] = "older rules"
+    old["expectations"] = old["expectations"][:1]
+    stored.write_text(json.dumps(old), encoding="utf-8")
+    assert gate(tmp_path, staging, counts(*rows)).success
+    assert json.loads(stored.read_text(encoding="utf-8"))["meta"]["digest"] != "older rules"
+    assert len(json.loads(stored.read_text(encoding="utf-8"))["expectations"]) > 1
+
+
+def test_data_docs_index_lists_a_bounded_number_of_results(tmp_path, lead):
+    from expectations.gate import INDEXED_RESULTS
+
+    a = article(lead, 2)
+    rows = ([a], [sentence(a)], [mention(a, "أستانا", 0), mention(a, "توكاييف", 1, "PER")])
+    gate(tmp_path, stage(tmp_path, *rows), counts(*rows))
+    config = (tmp_path / "gx" / "gx" / "great_expectations.yml").read_text(encoding="utf-8")
+    assert f"validation_results_limit: {INDEXED_RESULTS}" in config

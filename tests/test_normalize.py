@@ -79,3 +79,43 @@ def test_normalize_text_is_idempotent_on_every_sample():
         once = normalize_text(sample_text(prefix))
         assert normalize_text(once) == once
         assert "\u064e" not in once and "\u0651" not in once
+
+
+def _fold_one_character_at_a_time(text: str) -> tuple[str, tuple[int, ...]]:
+    """The definition of fold, character by character: the oracle for the fast version."""
+    import unicodedata
+
+    from transforms.normalize import _FOLD_DROP, _FOLD_TABLE
+
+    chars, origin = [], []
+    for index, char in enumerate(text):
+        for piece in unicodedata.normalize("NFKC", char):
+            if not _FOLD_DROP.fullmatch(piece):
+                chars.append(piece.translate(_FOLD_TABLE))
+                origin.append(index)
+    return "".join(chars), tuple(origin)
+
+
+@pytest.mark.parametrize("text", [
+    "بكين, 5 يوليو، 2024 /PRNewswire/ —",
+    "أستانا أول يوليو 2024 (شينخوا) أَشادَ الرئيسُ",
+    "لـــكازاخستان \u200fو\u200bالصين",
+    "\ufefb تفاوض ﷺ ١٢٣ ﻻ",  # ligatures that NFKC expands to several letters
+    "[]\\^-",  # characters that mean something inside a regex class
+    "",
+])
+def test_fold_keeps_the_way_back_to_every_original_character(text):
+    from transforms.normalize import fold, fold_text
+
+    folded = fold(text)
+    assert (folded.text, tuple(folded.origin)) == _fold_one_character_at_a_time(text)
+    assert fold_text(text) == folded.text
+
+
+def test_fold_of_every_sample_matches_its_definition():
+    from transforms.normalize import fold
+
+    for prefix in ("000", "001", "002", "003", "004"):
+        text = sample_text(prefix)
+        folded = fold(text)
+        assert (folded.text, tuple(folded.origin)) == _fold_one_character_at_a_time(text)

@@ -9,8 +9,10 @@ text, and normalized forms live in their own columns.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
+from typing import Sequence
 
 # Harakat, tanween, shadda, sukun, dagger alef, Quranic annotation marks.
 _TASHKEEL = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed]")
@@ -100,6 +102,37 @@ _FOLD_DROP = re.compile(f"[{_BIDI_CONTROLS}{_ZERO_WIDTH}{_TATWEEL}]|{_TASHKEEL.p
 _FOLD_TABLE = {**_ALEF_FORMS, **_ALEF_MAQSURA, **_DIGITS}
 
 
+class _FoldedChars(dict):
+    """Each code point's folded form, worked out on first sight; a ``str.translate`` table.
+
+    ``irregular`` finds the characters seen so far that fold to anything but
+    exactly one character: dropped marks, and NFKC expansions such as ﻻ → لا.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._lock = threading.Lock()  # a character missed from `irregular` would shift every offset after it
+        self._irregular = ""
+        self.irregular = re.compile(r"(?!)")
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        folded = "".join(
+            piece.translate(_FOLD_TABLE)
+            for piece in unicodedata.normalize("NFKC", char)
+            if not _FOLD_DROP.fullmatch(piece)
+        )
+        with self._lock:
+            if len(folded) != 1 and char not in self._irregular:
+                self._irregular += char
+                self.irregular = re.compile(f"[{re.escape(self._irregular)}]")
+            self[code] = folded
+        return folded
+
+
+_FOLDED_CHARS = _FoldedChars()
+
+
 @dataclass(frozen=True)
 class Folded:
     """Text folded for pattern matching, with the way back to the original.
@@ -110,7 +143,7 @@ class Folded:
     """
 
     text: str
-    origin: tuple[int, ...]
+    origin: Sequence[int]
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         if start >= end:
@@ -125,16 +158,20 @@ def fold(text: str) -> Folded:
     The same letters as :func:`normalize_text`, character by character, so that
     patterns written once (month names, agency markers) match every spelling.
     """
-    chars: list[str] = []
+    folded = text.translate(_FOLDED_CHARS)
+    if not _FOLDED_CHARS.irregular.search(text):  # one character for one: the common case
+        return Folded(folded, range(len(text)))
     origin: list[int] = []
-    for index, char in enumerate(text):
-        for piece in unicodedata.normalize("NFKC", char):
-            if _FOLD_DROP.fullmatch(piece):
-                continue
-            chars.append(piece.translate(_FOLD_TABLE))
-            origin.append(index)
-    return Folded("".join(chars), tuple(origin))
+    kept_from = 0
+    for mark in _FOLDED_CHARS.irregular.finditer(text):
+        at = mark.start()
+        origin.extend(range(kept_from, at))
+        origin.extend([at] * len(_FOLDED_CHARS[ord(text[at])]))
+        kept_from = at + 1
+    origin.extend(range(kept_from, len(text)))
+    return Folded(folded, tuple(origin))
 
 
 def fold_text(text: str) -> str:
-    return fold(text).text
+    """:func:`fold` without the way back."""
+    return text.translate(_FOLDED_CHARS)
