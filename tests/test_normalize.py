@@ -119,3 +119,19 @@ def test_fold_of_every_sample_matches_its_definition():
         text = sample_text(prefix)
         folded = fold(text)
         assert (folded.text, tuple(folded.origin)) == _fold_one_character_at_a_time(text)
+
+
+def test_whitespace_and_letter_unification_match_their_regex_and_table_definitions():
+    """The fast str methods must give exactly the old outputs: article ids hash these forms."""
+    import re
+    import sys
+
+    from transforms.normalize import ascii_digits, collapse_whitespace
+
+    spaces = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if re.fullmatch(r"\s", c))
+    text = f"{spaces}أَحمد{spaces}إلى آسيا ٱلوسطى{spaces[::-1]}٢٠٢٤ ۱۴۰۳{spaces}"
+    assert collapse_whitespace(text) == re.sub(r"\s+", " ", text).strip()
+    assert unify_alef(text) == text.translate(str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"}))
+    assert unify_alef_maqsura(text) == text.translate(str.maketrans({"ى": "ي"}))
+    assert ascii_digits(text) == text.translate(str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789"))
+    assert ascii_digits("بلا أرقام") == "بلا أرقام"
