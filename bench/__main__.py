@@ -263,14 +263,13 @@ def main() -> None:
 
     earlier = work / "corpus_earlier"
     write_corpus(earlier, 3, SAMPLES, seed=99, with_samples=False)
-    corpora = [("", corpus)]
+    corpora = [("", corpus, work / "e2e" / "akhbar.duckdb")]
     for scale in scales(args):
-        folder = work / f"corpus_x{scale}"
+        folder = work / f"e2e_corpus_x{scale}"
         write_corpus(folder, args.articles * scale, SAMPLES, seed=7 * scale, with_samples=False)
-        corpora.append((f", {args.articles * scale} articles", folder))
-    for label, folder in corpora:
+        corpora.append((f", {args.articles * scale} articles", folder, work / f"e2e_x{scale}" / "akhbar.duckdb"))
+    for label, folder, warehouse in corpora:
         texts = bodies if folder == corpus else corpus_bodies(folder)
-        warehouse = work / f"e2e{folder.name.removeprefix('corpus')}" / "akhbar.duckdb"
         # A scheduled pipeline's warehouse has had earlier runs: its first one writes the suites once.
         first_seconds, first = timed_ingest(earlier, warehouse)
         if not label:
