@@ -182,10 +182,10 @@ def _stored_checkpoints(context, table: str, digest: str) -> _TableCheckpoints |
     try:
         stored = _TableCheckpoints(context.checkpoints.get(f"akhbar_{table}"),
                                    context.checkpoints.get(f"akhbar_{table}_rows"))
-        suites = [c.validation_definitions[0].suite.meta.get("digest") for c in (stored.verdict, stored.rows)]
+        digests = [c.validation_definitions[0].suite.meta.get("digest") for c in (stored.verdict, stored.rows)]
     except Exception:  # missing, or unreadable after a GX upgrade: register them again
         return None
-    return stored if suites == [digest, digest] else None
+    return stored if digests == [digest, digest] else None
 
 
 @dataclass
@@ -198,7 +198,7 @@ _digests_by_limits: dict[Any, dict[str, str]] = {}
 
 
 def _checkpoints(context, limits) -> _Checkpoints:
-    """One checkpoint per table: read from the context, written only when the rules changed.
+    """Each table's checkpoints: read from the context, written only when the rules changed.
 
     Writing five suites, validation definitions and checkpoints cost about a
     third of the gate when it was done at every run.

@@ -52,3 +52,35 @@ def test_download_failure_is_reported_clearly(monkeypatch, tmp_path):
     with pytest.raises(nlp.ModelUnavailable) as err:
         nlp.ensure_model(settings)
     assert "STANZA_RESOURCES_DIR" in str(err.value) and "network is unreachable" in str(err.value)
+
+
+class _Cycle:
+    def __init__(self):
+        self.me = self
+
+
+def test_garbage_collector_is_paused_during_stanza_calls_and_their_cycles_are_freed_after():
+    import gc
+    import weakref
+
+    assert gc.isenabled()
+    with nlp.young_garbage_only():
+        assert not gc.isenabled()
+        with nlp.young_garbage_only():  # nested (or another thread's) call: still paused when it ends
+            pass
+        assert not gc.isenabled()
+        garbage = _Cycle()
+        alive = weakref.ref(garbage)
+        del garbage
+        assert alive() is not None  # a cycle: nothing but the collector frees it
+    assert gc.isenabled()
+    assert alive() is None
+
+
+def test_garbage_collector_comes_back_when_a_stanza_call_fails():
+    import gc
+
+    with pytest.raises(RuntimeError):
+        with nlp.young_garbage_only():
+            raise RuntimeError("model error")
+    assert gc.isenabled()
