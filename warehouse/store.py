@@ -8,6 +8,7 @@ sees the whole batch or none of it, then moves the files into ``lake/``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -35,20 +36,42 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create missing tables, and add columns that newer code defines (never drop)."""
+    """Create missing tables, add columns that newer code defines (never drop), and (re)create changed views.
+
+    A run calls this several times, so a current warehouse costs two catalog
+    reads and no write: each view carries a digest of its definition as its
+    comment, and only a view whose digest differs is replaced.
+    """
+    columns: dict[str, set[str]] = {}
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = current_schema()"
+    ).fetchall():
+        columns.setdefault(table, set()).add(column)
+    tables_changed = False
     for name, schema in TABLES.items():
-        con.execute(create_table_sql(name))
-        present = {
-            row[0]
-            for row in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]
-            ).fetchall()
-        }
+        if name not in columns:
+            con.execute(create_table_sql(name))
+            tables_changed = True
+            continue
         for f in schema:
-            if f.name not in present:
+            if f.name not in columns[name]:
                 con.execute(f"ALTER TABLE {name} ADD COLUMN {f.name} {duckdb_type(f.type)}")
-    for statement in create_views_sql():
-        con.execute(statement)
+                tables_changed = True
+    comments = dict(con.execute(
+        "SELECT view_name, comment FROM duckdb_views() "
+        "WHERE database_name = current_database() AND schema_name = current_schema()"
+    ).fetchall())
+    for name, statement in create_views_sql().items():
+        marker = view_marker(statement)
+        if tables_changed or comments.get(name) != marker:
+            con.execute(statement)
+            con.execute(f"COMMENT ON VIEW {name} IS '{marker}'")
+
+
+def view_marker(statement: str) -> str:
+    """The comment a view carries: which definition created it."""
+    return "akhbar view " + hashlib.sha256(statement.encode()).hexdigest()[:16]
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

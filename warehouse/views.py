@@ -67,5 +67,6 @@ VIEWS: dict[str, str] = {
 }
 
 
-def create_views_sql() -> list[str]:
-    return [f"CREATE OR REPLACE VIEW {name} AS {sql.strip()}" for name, sql in VIEWS.items()]
+def create_views_sql() -> dict[str, str]:
+    """Each view's CREATE statement, by name, in an order where a view comes after the views it reads."""
+    return {name: f"CREATE OR REPLACE VIEW {name} AS {sql.strip()}" for name, sql in VIEWS.items()}
