@@ -274,7 +274,8 @@ def main() -> None:
         first_seconds, first = timed_ingest(earlier, warehouse)
         if not label:
             results.add("a warehouse's first run (3 other articles): gate, suites and their pages written",
-                        f"{first.timings.get('gate', 0.0):.2f} s of {first_seconds:.2f} s")
+                        f"{first.timings.get('gate', 0.0) + first.timings.get('data docs', 0.0):.2f} s "
+                        f"of {first_seconds:.2f} s")
         # Bare Stanza before and after the run, averaged: this machine's speed drifts by ±10% over minutes.
         before, tokens, bare_gc = bare_stanza(texts, settings.ner_batch_articles)
         with CollectorClock() as collector:
@@ -291,10 +292,15 @@ def main() -> None:
         results.add(f"akhbar run end to end{label} (model and GX loaded, after one earlier run)",
                     f"{summary.n_new / e2e_seconds:.2f} art/s, {tokens / e2e_seconds:.0f} tok/s")
         ratio = bare_seconds / e2e_seconds
-        results.add(f"end-to-end throughput / bare Stanza{label}", f"{ratio:.2f}×", "≥ 0.9×", ratio >= 0.9)
+        # Three decimals: a ratio just under the target must not print as the target itself.
+        results.add(f"end-to-end throughput / bare Stanza{label}", f"{ratio:.3f}×", "≥ 0.9×", ratio >= 0.9)
         timings = summary.timings
-        gate_share = timings.get("gate", 0.0) / e2e_seconds
-        results.add(f"quality gate's share of the run{label}", f"{gate_share:.1%}", "< 5%", gate_share < 0.05)
+        # The gate's cost to the run: validation, plus any wait for its Data Docs pages once published.
+        gate_seconds = timings.get("gate", 0.0) + timings.get("data docs", 0.0)
+        gate_share = gate_seconds / e2e_seconds
+        results.add(f"quality gate's share of the run{label} (validation + wait for its Data Docs)",
+                    f"{gate_share:.1%} ({timings.get('gate', 0.0):.2f} s + {timings.get('data docs', 0.0):.2f} s)",
+                    "< 5%", gate_share < 0.05)
         results.add(f"stage seconds{label}", ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
         results.add(f"NER stage / bare Stanza{label}", f"{timings.get('ner', 0.0) / bare_seconds:.2f}×")
         results.add(f"everything but the NER stage{label} (Prefect's own flow cost included)",

@@ -8,6 +8,7 @@ second) and exact; Great Expectations then checks them as plain columns.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping, Sequence
 
 import duckdb
 import pandas as pd
@@ -104,28 +105,39 @@ def _files(staging_dir: Path, table: str) -> list[str]:
     return [str(p) for p in sorted((staging_dir / table).glob("part-*.parquet"))]
 
 
-def audit_frames(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> dict[str, pd.DataFrame]:
+def audit_frames(
+    con: duckdb.DuckDBPyConnection, staging_dir: Path, columns: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, pd.DataFrame]:
     """One pandas frame per staged table, with the derived audit columns.
 
     ``con`` is a connection to the published warehouse (its ``articles``
     table is what "already published" and "existing article" mean).
+    ``columns`` keeps only the columns a table's suite checks: article text
+    the rules never read is then neither computed into nor copied out to
+    pandas (DuckDB prunes it from the query).
     """
     files = {t: _files(staging_dir, t) for t in ("articles", "sentences", "mentions")}
     for table, paths in files.items():
         if not paths:
             raise ValueError(f"no staged {table} under {staging_dir}")
+
+    def frame(table: str, sql: str, parameters: dict) -> pd.DataFrame:
+        if columns is not None and table in columns:
+            sql = f"SELECT {', '.join(columns[table])} FROM ({sql})"
+        return con.execute(sql, parameters).df()
+
     articles_sql = ARTICLES_SQL.format(not_arabic_letter=_ARABIC_LETTER.replace("[", "[^", 1))
     frames = {
-        "articles": con.execute(articles_sql, files).df(),
-        "sentences": con.execute(SENTENCES_SQL, {k: files[k] for k in ("articles", "sentences")}).df(),
-        "mentions": con.execute(MENTIONS_SQL, files).df(),
+        "articles": frame("articles", articles_sql, files),
+        "sentences": frame("sentences", SENTENCES_SQL, {k: files[k] for k in ("articles", "sentences")}),
+        "mentions": frame("mentions", MENTIONS_SQL, files),
     }
     # Entity tables are checked whenever a batch stages them (every flow run does).
     linked = {t: _files(staging_dir, t) for t in ("entities", "article_entities")}
     if linked["entities"]:
-        frames["entities"] = con.execute(ENTITIES_SQL, {"mentions": files["mentions"],
-                                                        "entities": linked["entities"]}).df()
+        frames["entities"] = frame("entities", ENTITIES_SQL, {"mentions": files["mentions"],
+                                                              "entities": linked["entities"]})
     if linked["entities"] and linked["article_entities"]:
         params = {k: files[k] for k in ("articles", "mentions")} | linked
-        frames["article_entities"] = con.execute(ARTICLE_ENTITIES_SQL, params).df()
+        frames["article_entities"] = frame("article_entities", ARTICLE_ENTITIES_SQL, params)
     return frames

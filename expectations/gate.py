@@ -1,12 +1,15 @@
 """The quality gate: Great Expectations checkpoints over a run's staging area.
 
-``run_gate`` builds the audit frames, runs each table's checkpoint, builds
-the Data Docs pages of this run's results once into the warehouse's
-``data_docs/`` (GX's ``UpdateDataDocsAction`` would rebuild the site once per
-suite, which was most of the gate's cost), and turns the results into a
-:class:`GateResult` the flow acts on: which articles fail on their own
-(quarantine them, validate the rest again) and whether the batch as a whole
-may be published.
+``run_gate`` builds the audit frames, runs each table's checkpoint, and
+turns the results into a :class:`GateResult` the flow acts on: which articles
+fail on their own (quarantine them, validate the rest again) and whether the
+batch as a whole may be published.
+
+The Data Docs pages of the run's results are written to the warehouse's
+``data_docs/`` by a background thread, once for all suites (GX's
+``UpdateDataDocsAction`` would rebuild the site once per suite). The verdict
+does not depend on them, so they are rendered while the flow publishes or
+quarantines; :meth:`GateResult.data_docs_index` waits for them.
 
 The gate is paid at every run, so its fixed costs are kept down: suites,
 validation definitions and checkpoints are stored in the GX context once per
@@ -22,6 +25,7 @@ is refused before anything else looks at it.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -66,13 +70,52 @@ class Failure:
         }
 
 
+# One user of a Great Expectations context at a time: a gate, or the Data Docs build of the gate before it.
+_gx_lock = threading.Lock()
+
+
+class DataDocsBuild:
+    """Data Docs pages being written in the background, from a gate's results.
+
+    A failure here loses pages, never data: it is logged, and the gate's
+    verdict stands.
+    """
+
+    def __init__(self, context, resource_identifiers: list, index: Path):
+        self.index = index
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._build, args=(context, resource_identifiers),
+                                        name="akhbar-data-docs")
+        self._thread.start()
+
+    def _build(self, context, resource_identifiers: list) -> None:
+        with _gx_lock:
+            try:
+                context.build_data_docs(site_names=[SITE], resource_identifiers=resource_identifiers,
+                                        build_index=True)
+            except Exception as error:  # noqa: BLE001 (reported by wait(); pages are not worth a run)
+                self.error = error
+
+    def wait(self) -> Path | None:
+        """The site's index page once this build is over, or None if there is none."""
+        self._thread.join()
+        if self.error is not None:
+            log.error("Data Docs were not updated: %s: %s", type(self.error).__name__, self.error)
+        return self.index if self.index.exists() else None
+
+
 @dataclass
 class GateResult:
     success: bool
     failures: list[Failure]
     article_failures: dict[str, str]  # article_id -> reason, for article-level problems only
-    data_docs_index: Path | None
+    data_docs: DataDocsBuild | None = None
     statistics: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def data_docs_index(self) -> Path | None:
+        """The Data Docs index, waiting for this gate's pages to be written."""
+        return self.data_docs.wait() if self.data_docs else None
 
     @property
     def batch_failures(self) -> list[Failure]:
@@ -194,7 +237,27 @@ class _Checkpoints:
     registered: list[str]  # tables whose suites were (re)written this time, for their Data Docs pages
 
 
-_digests_by_limits: dict[Any, dict[str, str]] = {}
+@dataclass(frozen=True)
+class _Rules:
+    """What a gate needs to know of the suites, without building them at every run."""
+
+    digests: dict[str, str]  # table -> digest of its suite's rules
+    columns: dict[str, list[str]]  # table -> the audit frame columns its suite reads
+
+
+_rules_by_limits: dict[Any, _Rules] = {}
+
+
+def _rules(limits) -> _Rules:
+    from expectations.suites import all_suites, checked_columns
+
+    if limits not in _rules_by_limits:
+        suites = all_suites(limits)
+        _rules_by_limits[limits] = _Rules(
+            {table: suite.meta["digest"] for table, suite in suites.items()},
+            {table: checked_columns(suite, INDEX_COLUMNS[table]) for table, suite in suites.items()},
+        )
+    return _rules_by_limits[limits]
 
 
 def _checkpoints(context, limits) -> _Checkpoints:
@@ -205,10 +268,8 @@ def _checkpoints(context, limits) -> _Checkpoints:
     """
     from expectations.suites import all_suites
 
-    if limits not in _digests_by_limits:
-        _digests_by_limits[limits] = {t: suite.meta["digest"] for t, suite in all_suites(limits).items()}
     by_table, registered, fresh = {}, [], None
-    for table, digest in _digests_by_limits[limits].items():
+    for table, digest in _rules(limits).digests.items():
         checkpoint = _stored_checkpoints(context, table, digest)
         if checkpoint is None:
             fresh = fresh or all_suites(limits)  # new objects: GX binds a suite to the context that stores it
@@ -252,24 +313,41 @@ def run_gate(
     labels: Sequence[str],
     now: datetime | None = None,
 ) -> GateResult:
-    """Validate one run's staged tables; nothing is published here."""
+    """Validate one run's staged tables; nothing is published here.
+
+    Returns as soon as the verdict is known; the Data Docs pages are still
+    being written then (see :class:`DataDocsBuild`).
+    """
+    failures = schema_failures(staging_dir)
+    if failures:
+        return GateResult(False, failures, {})
+    with _gx_lock:
+        return _validate(staging_dir, run_id, published_db, context_dir, data_docs_dir, expected, labels, now)
+
+
+def _validate(
+    staging_dir: Path,
+    run_id: str,
+    published_db: Path,
+    context_dir: Path,
+    data_docs_dir: Path,
+    expected: dict[str, int],
+    labels: Sequence[str],
+    now: datetime | None,
+) -> GateResult:
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     from expectations.audit import audit_frames
     from expectations.suites import GateLimits, suite_parameters
 
-    failures = schema_failures(staging_dir)
-    if failures:
-        return GateResult(False, failures, {}, None)
-
-    with store.connect(published_db) as con:
-        store.ensure_schema(con)
-        frames = audit_frames(con, staging_dir)
-
     context = _context(context_dir, data_docs_dir)  # before any suite: GX objects need an active context
     limits = GateLimits()
     checkpoints = _checkpoints(context, limits)
+    failures: list[Failure] = []
+    with store.connect(published_db) as con:
+        store.ensure_schema(con)
+        frames = audit_frames(con, staging_dir, _rules(limits).columns)
     parameters = suite_parameters(expected, labels, limits, now)
     statistics = {}
     documented = [ExpectationSuiteIdentifier(name=table) for table in checkpoints.registered]
@@ -285,8 +363,7 @@ def run_gate(
             statistics[table] = dict(suite_result.statistics)
             documented.append(result_id)
     faults.at("validation")
-    if documented:
-        context.build_data_docs(site_names=[SITE], resource_identifiers=documented, build_index=True)
+    docs = DataDocsBuild(context, documented, data_docs_dir / "index.html") if documented else None
 
     article_failures: dict[str, str] = {}
     for failure in failures:
@@ -298,5 +375,4 @@ def run_gate(
     for failure in unattributed:
         failure.level = "batch"
     success = not any(f.level == "batch" for f in failures) and not article_failures
-    index = data_docs_dir / "index.html"
-    return GateResult(success, failures, article_failures, index if index.exists() else None, statistics)
+    return GateResult(success, failures, article_failures, docs, statistics)

@@ -232,6 +232,17 @@ def article_entities_suite() -> gx.ExpectationSuite:
     return suite
 
 
+def checked_columns(suite: gx.ExpectationSuite, always: Sequence[str] = ()) -> list[str]:
+    """The columns a suite's expectations read, after ``always`` (the columns failing rows are named by)."""
+    columns = list(always)
+    for expectation in suite.expectations:
+        kwargs = expectation.configuration.kwargs
+        for column in [kwargs.get("column"), *(kwargs.get("column_list") or [])]:
+            if column and column not in columns:
+                columns.append(column)
+    return columns
+
+
 def all_suites(limits: GateLimits) -> dict[str, gx.ExpectationSuite]:
     """Every table's suite, each stamped with a digest of its rules (``meta.digest``).
 

@@ -419,13 +419,19 @@ def stage_copies(settings: Settings, run_id: str, selection: Selection, ingested
 
 
 @task(cache_policy=NO_CACHE)
-def validate_staging(settings: Settings, run_id: str, expected: dict, labels: tuple[str, ...]):
-    """Entity totals for what is staged now, then the Great Expectations checkpoints over the staging area."""
-    from expectations.gate import run_gate
+def stage_entity_totals(settings: Settings, run_id: str) -> None:
+    """The running totals of every entity the staged mentions name, staged beside them."""
     from warehouse.entities import stage_entities
 
     stage_entities(store.Staging(settings.staging_dir, run_id), settings.warehouse,
                    intake.load_alias_table(settings.entity_aliases), run_id)
+
+
+@task(cache_policy=NO_CACHE)
+def validate_staging(settings: Settings, run_id: str, expected: dict, labels: tuple[str, ...]):
+    """The Great Expectations checkpoints over everything staged; its verdict decides what is published."""
+    from expectations.gate import run_gate
+
     return run_gate(
         staging_dir=settings.staging_dir / run_id,
         run_id=run_id,
@@ -626,13 +632,16 @@ def _ingest(settings: Settings, run_id: str, started_at: datetime, retry_items: 
     if selection.near_copies or selection.exact_copies or totals.article_ids:
         stage_copies(settings, run_id, selection, started_at, set(totals.article_ids))
         totals.n_articles += len(selection.near_copies)
+    clock.lap("copies")
 
-    status, gate_failures, data_docs = "succeeded", [], None
+    status, gate_failures, validated = "succeeded", [], None
     if totals.n_articles:
         by_id = {a.article_id: a for a in new + [a for a, _ in selection.near_copies]}
         labels = model.labels if model else ("PER", "LOC", "ORG", "MISC")
         faults.at("staged")
-        gate = validate_staging(settings, run_id, _expected_rows(totals), labels)
+        stage_entity_totals(settings, run_id)
+        clock.lap("entities")
+        gate = validated = validate_staging(settings, run_id, _expected_rows(totals), labels)
         clock.lap("gate")
         if gate.article_failures:
             for article_id, reason in gate.article_failures.items():
@@ -646,9 +655,12 @@ def _ingest(settings: Settings, run_id: str, started_at: datetime, retry_items: 
             dropped = set(gate.article_failures) | {a.article_id for a, _ in orphans}
             store.drop_articles(store.Staging(settings.staging_dir, run_id), dropped)
             totals = _recount(settings, run_id, totals)
-            gate = validate_staging(settings, run_id, _expected_rows(totals), labels) if totals.n_articles else None
+            gate = None
+            if totals.n_articles:
+                stage_entity_totals(settings, run_id)  # the totals again, without the dropped articles' mentions
+                clock.lap("entities")
+                gate = validated = validate_staging(settings, run_id, _expected_rows(totals), labels)
             clock.lap("gate")
-        data_docs = str(gate.data_docs_index) if gate and gate.data_docs_index else None
         if gate is not None and not gate.success:
             status, gate_failures = "gate_failed", gate.failure_dicts()
             staging = store.Staging(settings.staging_dir, run_id)
@@ -687,7 +699,6 @@ def _ingest(settings: Settings, run_id: str, started_at: datetime, retry_items: 
         rejected=rejected,
         newly_quarantined=[r for r, i in zip(rejected, quarantined) if i not in already_open],
         gate_failures=gate_failures,
-        data_docs=data_docs,
         problems=collected.problems,
         ner_cached=totals.ner_cached,
         ner_workers=totals.workers,
@@ -701,6 +712,10 @@ def _ingest(settings: Settings, run_id: str, started_at: datetime, retry_items: 
         _stage_resolutions(settings, run_id, summary.resolved_items)
     publish_batch(settings, run_id, summary.run_row(started_at, described))
     clock.lap("publish")
+    if validated is not None:  # its pages were being written while the batch was published
+        index = validated.data_docs_index
+        summary.data_docs = str(index) if index else None
+        clock.lap("data docs")
     summary.timings = clock.laps
     for item in rejected:
         logger.warning("quarantined %s: %s (%s)", item.source_path, item.reason, item.detail)

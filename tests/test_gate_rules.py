@@ -207,3 +207,76 @@ def test_data_docs_index_lists_a_bounded_number_of_results(tmp_path, lead):
     gate(tmp_path, stage(tmp_path, *rows), counts(*rows))
     config = (tmp_path / "gx" / "gx" / "great_expectations.yml").read_text(encoding="utf-8")
     assert f"validation_results_limit: {INDEXED_RESULTS}" in config
+
+
+def test_data_docs_failing_to_render_loses_pages_not_the_verdict(tmp_path, lead, monkeypatch, caplog):
+    from great_expectations.data_context.data_context.abstract_data_context import AbstractDataContext
+
+    def no_room(self, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(AbstractDataContext, "build_data_docs", no_room)
+    a = article(lead, 2)
+    rows = ([a], [sentence(a)], [mention(a, "أستانا", 0), mention(a, "توكاييف", 1, "PER")])
+    result = gate(tmp_path, stage(tmp_path, *rows), counts(*rows))
+    assert result.success
+    assert result.data_docs_index is None  # no site was ever written here
+    assert "Data Docs were not updated" in caplog.text and "No space left" in caplog.text
+
+
+def test_a_gate_waits_for_the_data_docs_of_the_gate_before_it(tmp_path, lead, monkeypatch):
+    """Pages are rendered in the background; the Great Expectations context is never used by two at once."""
+    import threading
+    import time
+
+    from great_expectations.checkpoint.checkpoint import Checkpoint
+    from great_expectations.data_context.data_context.abstract_data_context import AbstractDataContext
+
+    events, render, run = [], AbstractDataContext.build_data_docs, Checkpoint.run
+
+    def slow_render(self, **kwargs):
+        events.append(("render", "start", threading.current_thread().name))
+        time.sleep(0.5)
+        render(self, **kwargs)
+        events.append(("render", "end", threading.current_thread().name))
+
+    def logged_run(self, *args, **kwargs):
+        events.append(("checkpoint", "start", threading.current_thread().name))
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractDataContext, "build_data_docs", slow_render)
+    monkeypatch.setattr(Checkpoint, "run", logged_run)
+    a = article(lead, 2)
+    rows = ([a], [sentence(a)], [mention(a, "أستانا", 0), mention(a, "توكاييف", 1, "PER")])
+    staging = stage(tmp_path, *rows)
+    first = gate(tmp_path, staging, counts(*rows))
+    assert ("render", "end", "akhbar-data-docs") not in events  # the verdict came before the pages
+    first_gate_events = len(events)
+    second = gate(tmp_path, staging, counts(*rows))
+    assert first.success and second.success
+    first_render_end = events.index(("render", "end", "akhbar-data-docs"))
+    second_gate_checkpoints = [i for i, e in enumerate(events) if e[0] == "checkpoint" and i >= first_gate_events]
+    assert second_gate_checkpoints and min(second_gate_checkpoints) > first_render_end
+    assert second.data_docs_index.exists()
+
+
+def test_audit_frames_carry_exactly_the_columns_the_suites_read(tmp_path, lead):
+    import great_expectations as gx
+
+    from expectations.audit import audit_frames
+    from expectations.gate import INDEX_COLUMNS
+    from expectations.suites import GateLimits, all_suites, checked_columns
+
+    gx.get_context(mode="ephemeral")
+    a = article(lead, 2)
+    staging = stage(tmp_path, [a], [sentence(a)], [mention(a, "أستانا", 0), mention(a, "توكاييف", 1, "PER")])
+    columns = {t: checked_columns(s, INDEX_COLUMNS[t]) for t, s in all_suites(GateLimits()).items()}
+    with store.connect(tmp_path / "wh.duckdb") as con:
+        store.ensure_schema(con)
+        full = audit_frames(con, staging.root)
+        narrow = audit_frames(con, staging.root, columns)
+    for table in ("articles", "sentences", "mentions"):
+        assert list(narrow[table].columns) == columns[table]
+        assert set(columns[table]) <= set(full[table].columns)
+        assert narrow[table].equals(full[table][columns[table]])
+    assert "text_norm" not in narrow["articles"] and "arabic_ratio" in narrow["articles"]
