@@ -84,6 +84,7 @@ class DataDocsBuild:
     def __init__(self, context, resource_identifiers: list, index: Path):
         self.index = index
         self.error: BaseException | None = None
+        self._reported = False
         self._thread = threading.Thread(target=self._build, args=(context, resource_identifiers),
                                         name="akhbar-data-docs")
         self._thread.start()
@@ -99,7 +100,8 @@ class DataDocsBuild:
     def wait(self) -> Path | None:
         """The site's index page once this build is over, or None if there is none."""
         self._thread.join()
-        if self.error is not None:
+        if self.error is not None and not self._reported:
+            self._reported = True
             log.error("Data Docs were not updated: %s: %s", type(self.error).__name__, self.error)
         return self.index if self.index.exists() else None
 

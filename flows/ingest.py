@@ -676,7 +676,7 @@ def _ingest(settings: Settings, run_id: str, started_at: datetime, retry_items: 
             ]
             totals = ChunkResult()
 
-    clock.lap("copies and quarantine")
+    clock.lap("held back")
     n_near = _staged_near_copies(settings, run_id) if status == "succeeded" else 0
     already_open = store.open_quarantine_ids(settings.warehouse) if rejected else set()
     quarantined = quarantine_items(settings, run_id, rejected) if rejected else []
