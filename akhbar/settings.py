@@ -128,7 +128,7 @@ class Settings(BaseSettings):
 
     @property
     def gx_dir(self) -> Path:
-        """The Great Expectations project (validation results, checkpoint definitions)."""
+        """Great Expectations validation results (the suites and checkpoints are code, in expectations/)."""
         return self.warehouse_dir / "gx"
 
 

@@ -12,10 +12,11 @@ does not depend on them, so they are rendered while the flow publishes or
 quarantines; :meth:`GateResult.data_docs_index` waits for them.
 
 The gate is paid at every run, so its fixed costs are kept down: suites,
-validation definitions and checkpoints are stored in the GX context once per
-version of the rules (what varies per run is an expectation parameter), a
-table is first validated for a verdict only and again for its failing rows
-only when it fails, and the Data Docs index lists the latest results only.
+validation definitions and checkpoints are code, registered in memory once
+per process and warehouse (what varies per run is an expectation parameter);
+only validation results and Data Docs are written to disk. A table is first
+validated for a verdict only and again for its failing rows only when it
+fails, and the Data Docs index lists the latest results only.
 
 The schema check (every staged table has exactly the columns and types the
 warehouse defines) runs first, in plain Arrow: a batch with a changed schema
@@ -26,6 +27,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +37,7 @@ from typing import Any, Sequence
 import pyarrow.parquet as pq
 
 from akhbar import faults
+from akhbar.stopwatch import Stopwatch
 from warehouse import store
 from warehouse.tables import TABLES
 
@@ -81,21 +85,24 @@ class DataDocsBuild:
     verdict stands.
     """
 
-    def __init__(self, context, resource_identifiers: list, index: Path):
+    def __init__(self, gate: "_GateContext", resource_identifiers: list, index: Path):
         self.index = index
         self.error: BaseException | None = None
         self._reported = False
-        self._thread = threading.Thread(target=self._build, args=(context, resource_identifiers),
+        self._thread = threading.Thread(target=self._build, args=(gate, resource_identifiers),
                                         name="akhbar-data-docs")
         self._thread.start()
 
-    def _build(self, context, resource_identifiers: list) -> None:
+    def _build(self, gate: "_GateContext", resource_identifiers: list) -> None:
         with _gx_lock:
             try:
-                context.build_data_docs(site_names=[SITE], resource_identifiers=resource_identifiers,
-                                        build_index=True)
+                gate.context.build_data_docs(site_names=[SITE], resource_identifiers=resource_identifiers,
+                                             build_index=True)
             except Exception as error:  # noqa: BLE001 (reported by wait(); pages are not worth a run)
                 self.error = error
+            else:
+                built = {getattr(r, "name", None) for r in resource_identifiers}
+                gate.undocumented[:] = [s for s in gate.undocumented if s not in built]
 
     def wait(self) -> Path | None:
         """The site's index page once this build is over, or None if there is none."""
@@ -113,6 +120,7 @@ class GateResult:
     article_failures: dict[str, str]  # article_id -> reason, for article-level problems only
     data_docs: DataDocsBuild | None = None
     statistics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # schema, context, audit frames, checkpoints
 
     @property
     def data_docs_index(self) -> Path | None:
@@ -148,43 +156,38 @@ def schema_failures(staging_dir: Path) -> list[Failure]:
     return failures
 
 
-def _context(context_dir: Path, data_docs_dir: Path):
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+def _project_config(context_dir: Path, data_docs_dir: Path):
+    """Definitions in memory, results and Data Docs on disk.
 
-    context = gx.get_context(mode="file", project_root_dir=str(context_dir))
-    site_config = {
+    Suites, validation definitions and checkpoints are code (``expectations/
+    suites.py``): they are registered in memory once per process, so no
+    stored copy can go stale and no run pays for GX re-reading and comparing
+    stored definitions. What must outlive the process, the validation results
+    and the Data Docs built from them, is kept in the warehouse folder.
+    """
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        progress_bars=ProgressBarsConfig(globally=False),  # tqdm bars would flood the run's logs
+    )
+    config.stores[config.validation_results_store_name] = {
+        "class_name": "ValidationResultsStore",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                          "base_directory": str((context_dir / "validations").resolve())},
+    }
+    config.data_docs_sites = {SITE: {
         "class_name": "SiteBuilder",
         "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(data_docs_dir.resolve())},
         # GX reads every stored validation result to build the index page: without a limit the gate
         # would slow down with every run ever made.
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
-                               "validation_results_limit": INDEXED_RESULTS},
-    }
-    sites = context.config.data_docs_sites or {}
-    if SITE not in sites:
-        context.add_data_docs_site(site_name=SITE, site_config=site_config)
-    elif dict(sites[SITE].get("site_index_builder") or {}) != site_config["site_index_builder"]:
-        context.update_data_docs_site(site_name=SITE, site_config=site_config)
-    if context.variables.progress_bars is None:  # tqdm bars would flood the run's logs
-        context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        context.variables.save()
-    return context
-
-
-def _batch_definition(context, table: str):
-    """The staged frame of one table: registered on first use, then only looked up."""
-    try:
-        source = context.data_sources.get("akhbar_staging")
-    except (KeyError, ValueError):
-        source = context.data_sources.add_pandas("akhbar_staging")
-    if table not in source.get_asset_names():
-        source.add_dataframe_asset(table)
-    asset = source.get_asset(table)
-    try:
-        return asset.get_batch_definition("staged")
-    except KeyError:
-        return asset.add_batch_definition_whole_dataframe("staged")
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "validation_results_limit": INDEXED_RESULTS},
+    }}
+    return config
 
 
 @dataclass(frozen=True)
@@ -203,9 +206,10 @@ class _TableCheckpoints:
 def _register(context, table: str, suite) -> _TableCheckpoints:
     import great_expectations as gx
 
-    suite = context.suites.add_or_update(suite)
-    definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=f"{table}_staged", data=_batch_definition(context, table), suite=suite)
+    batch = context.data_sources.get("akhbar_staging").add_dataframe_asset(table) \
+        .add_batch_definition_whole_dataframe("staged")
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{table}_staged", data=batch, suite=context.suites.add(suite))
     )
     formats = {
         f"akhbar_{table}": {"result_format": "BOOLEAN_ONLY"},
@@ -213,7 +217,7 @@ def _register(context, table: str, suite) -> _TableCheckpoints:
                                  "partial_unexpected_count": 10},
     }
     verdict, rows = (
-        context.checkpoints.add_or_update(
+        context.checkpoints.add(
             # Data Docs are built once for all suites, in run_gate, rather than by an action per checkpoint.
             gx.Checkpoint(name=name, validation_definitions=[definition], actions=[], result_format=result_format)
         )
@@ -222,63 +226,46 @@ def _register(context, table: str, suite) -> _TableCheckpoints:
     return _TableCheckpoints(verdict, rows)
 
 
-def _stored_checkpoints(context, table: str, digest: str) -> _TableCheckpoints | None:
-    """The checkpoints already in the context for these very rules, if they are there."""
-    try:
-        stored = _TableCheckpoints(context.checkpoints.get(f"akhbar_{table}"),
-                                   context.checkpoints.get(f"akhbar_{table}_rows"))
-        digests = [c.validation_definitions[0].suite.meta.get("digest") for c in (stored.verdict, stored.rows)]
-    except Exception:  # missing, or unreadable after a GX upgrade: register them again
-        return None
-    return stored if digests == [digest, digest] else None
-
-
 @dataclass
-class _Checkpoints:
-    by_table: dict[str, _TableCheckpoints]
-    registered: list[str]  # tables whose suites were (re)written this time, for their Data Docs pages
+class _GateContext:
+    """A Great Expectations context with every table's checkpoints, built once per process and warehouse."""
 
-
-@dataclass(frozen=True)
-class _Rules:
-    """What a gate needs to know of the suites, without building them at every run."""
-
-    digests: dict[str, str]  # table -> digest of its suite's rules
+    context: Any
+    checkpoints: dict[str, _TableCheckpoints]
     columns: dict[str, list[str]]  # table -> the audit frame columns its suite reads
+    undocumented: list[str]  # suites whose Data Docs pages this process has not written yet
 
 
-_rules_by_limits: dict[Any, _Rules] = {}
+_contexts: "OrderedDict[tuple, _GateContext]" = OrderedDict()
+KEPT_CONTEXTS = 8  # one per warehouse a process gates; a scheduled process has one
 
 
-def _rules(limits) -> _Rules:
+def _gate_context(context_dir: Path, data_docs_dir: Path, limits) -> _GateContext:
+    """The context of this warehouse's gate: made on a process's first gate there, then reused.
+
+    Building it (a context, five suites, their validation definitions and ten
+    checkpoints) costs about as much as validating a small batch.
+    """
+    import great_expectations as gx
+
     from expectations.suites import all_suites, checked_columns
 
-    if limits not in _rules_by_limits:
-        suites = all_suites(limits)
-        _rules_by_limits[limits] = _Rules(
-            {table: suite.meta["digest"] for table, suite in suites.items()},
-            {table: checked_columns(suite, INDEX_COLUMNS[table]) for table, suite in suites.items()},
-        )
-    return _rules_by_limits[limits]
-
-
-def _checkpoints(context, limits) -> _Checkpoints:
-    """Each table's checkpoints: read from the context, written only when the rules changed.
-
-    Writing five suites, validation definitions and checkpoints cost about a
-    third of the gate when it was done at every run.
-    """
-    from expectations.suites import all_suites
-
-    by_table, registered, fresh = {}, [], None
-    for table, digest in _rules(limits).digests.items():
-        checkpoint = _stored_checkpoints(context, table, digest)
-        if checkpoint is None:
-            fresh = fresh or all_suites(limits)  # new objects: GX binds a suite to the context that stores it
-            checkpoint = _register(context, table, fresh[table])
-            registered.append(table)
-        by_table[table] = checkpoint
-    return _Checkpoints(by_table, registered)
+    key = (context_dir.resolve(), data_docs_dir.resolve(), limits)
+    if key in _contexts:
+        _contexts.move_to_end(key)
+        return _contexts[key]
+    context = gx.get_context(mode="ephemeral", project_config=_project_config(context_dir, data_docs_dir))
+    context.data_sources.add_pandas("akhbar_staging")
+    suites = all_suites(limits)  # new objects: GX binds a suite to the context that stores it
+    _contexts[key] = _GateContext(
+        context,
+        {table: _register(context, table, suite) for table, suite in suites.items()},
+        {table: checked_columns(suite, INDEX_COLUMNS[table]) for table, suite in suites.items()},
+        list(suites),
+    )
+    while len(_contexts) > KEPT_CONTEXTS:
+        _contexts.popitem(last=False)
+    return _contexts[key]
 
 
 def _failures_of(table: str, suite_result, frame) -> list[Failure]:
@@ -320,11 +307,15 @@ def run_gate(
     Returns as soon as the verdict is known; the Data Docs pages are still
     being written then (see :class:`DataDocsBuild`).
     """
+    started = time.perf_counter()
     failures = schema_failures(staging_dir)
+    schema_seconds = time.perf_counter() - started
     if failures:
-        return GateResult(False, failures, {})
+        return GateResult(False, failures, {}, seconds={"schema": schema_seconds})
     with _gx_lock:
-        return _validate(staging_dir, run_id, published_db, context_dir, data_docs_dir, expected, labels, now)
+        result = _validate(staging_dir, run_id, published_db, context_dir, data_docs_dir, expected, labels, now)
+    result.seconds = {"schema": schema_seconds, **result.seconds}
+    return result
 
 
 def _validate(
@@ -343,29 +334,35 @@ def _validate(
     from expectations.audit import audit_frames
     from expectations.suites import GateLimits, suite_parameters
 
-    context = _context(context_dir, data_docs_dir)  # before any suite: GX objects need an active context
     limits = GateLimits()
-    checkpoints = _checkpoints(context, limits)
+    clock = Stopwatch()
+    gate = _gate_context(context_dir, data_docs_dir, limits)
+    clock.lap("context")
     failures: list[Failure] = []
     with store.connect(published_db) as con:
         store.ensure_schema(con)
-        frames = audit_frames(con, staging_dir, _rules(limits).columns)
+        frames = audit_frames(con, staging_dir, gate.columns)
+    clock.lap("audit frames")
     parameters = suite_parameters(expected, labels, limits, now)
     statistics = {}
-    documented = [ExpectationSuiteIdentifier(name=table) for table in checkpoints.registered]
+    suite_pages = [ExpectationSuiteIdentifier(name=table) for table in gate.undocumented]
+    result_pages = []
     run_time = now or datetime.now(timezone.utc)
     for table in (t for t in CHECKED_TABLES if t in frames):
         run = {"batch_parameters": {"dataframe": frames[table]}, "expectation_parameters": parameters,
                "run_id": RunIdentifier(run_name=run_id, run_time=run_time)}
-        result = checkpoints.by_table[table].verdict.run(**run)
+        result = gate.checkpoints[table].verdict.run(**run)
         if not result.success:  # the same run id: the detailed result replaces the verdict in the store
-            result = checkpoints.by_table[table].rows.run(**run)
+            result = gate.checkpoints[table].rows.run(**run)
         for result_id, suite_result in result.run_results.items():
             failures += _failures_of(table, suite_result, frames[table])
             statistics[table] = dict(suite_result.statistics)
-            documented.append(result_id)
+            result_pages.append(result_id)
+    clock.lap("checkpoints")
     faults.at("validation")
-    docs = DataDocsBuild(context, documented, data_docs_dir / "index.html") if documented else None
+    docs = None
+    if suite_pages or result_pages:
+        docs = DataDocsBuild(gate, suite_pages + result_pages, data_docs_dir / "index.html")
 
     article_failures: dict[str, str] = {}
     for failure in failures:
@@ -377,4 +374,5 @@ def _validate(
     for failure in unattributed:
         failure.level = "batch"
     success = not any(f.level == "batch" for f in failures) and not article_failures
-    return GateResult(success, failures, article_failures, docs, statistics)
+    return GateResult(success, failures, article_failures, docs, statistics, clock.laps)
+

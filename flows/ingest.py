@@ -17,7 +17,6 @@ import errno
 import hashlib
 import os
 import socket
-import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from prefect.runtime import flow_run
 
 from akhbar import faults
 from akhbar.settings import Settings, get_settings
+from akhbar.stopwatch import Stopwatch
 from flows import intake, nlp
 from flows.alerts import Alert, send_alert
 from flows.intake import Collected, Rejected, SourceSpec
@@ -99,6 +99,7 @@ class RunSummary:
     ner_cached: int = 0  # articles whose NER output came from the cache
     ner_workers: dict[str, int] = field(default_factory=dict)  # host:pid → Stanza pipelines it built
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    gate_seconds: dict[str, float] = field(default_factory=dict)  # the gate stage's parts (expectations.gate)
     n_unchanged: int = 0  # inbox files skipped unread (settled earlier, same size and mtime)
     newly_quarantined: list[Rejected] = field(default_factory=list)  # rejected, and not in quarantine before
 
@@ -497,17 +498,9 @@ def _alert(settings: Settings, summary: RunSummary) -> None:
     send_alert(webhook, alert)
 
 
-class Stopwatch:
-    """Seconds spent per stage of a run (a stage may be timed in several laps)."""
-
-    def __init__(self):
-        self.laps: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.laps[stage] = self.laps.get(stage, 0.0) + now - self._last
-        self._last = now
+def _add_seconds(total: dict[str, float], more: dict[str, float]) -> None:
+    for part, seconds in more.items():
+        total[part] = total.get(part, 0.0) + seconds
 
 
 def _expected_rows(totals: ChunkResult) -> dict[str, int]:
@@ -634,7 +627,7 @@ def _ingest(settings: Settings, run_id: str, started_at: datetime, retry_items: 
         totals.n_articles += len(selection.near_copies)
     clock.lap("copies")
 
-    status, gate_failures, validated = "succeeded", [], None
+    status, gate_failures, validated, gate_parts = "succeeded", [], None, {}
     if totals.n_articles:
         by_id = {a.article_id: a for a in new + [a for a, _ in selection.near_copies]}
         labels = model.labels if model else ("PER", "LOC", "ORG", "MISC")
@@ -642,6 +635,7 @@ def _ingest(settings: Settings, run_id: str, started_at: datetime, retry_items: 
         stage_entity_totals(settings, run_id)
         clock.lap("entities")
         gate = validated = validate_staging(settings, run_id, _expected_rows(totals), labels)
+        _add_seconds(gate_parts, gate.seconds)
         clock.lap("gate")
         if gate.article_failures:
             for article_id, reason in gate.article_failures.items():
@@ -660,6 +654,7 @@ def _ingest(settings: Settings, run_id: str, started_at: datetime, retry_items: 
                 stage_entity_totals(settings, run_id)  # the totals again, without the dropped articles' mentions
                 clock.lap("entities")
                 gate = validated = validate_staging(settings, run_id, _expected_rows(totals), labels)
+                _add_seconds(gate_parts, gate.seconds)
             clock.lap("gate")
         if gate is not None and not gate.success:
             status, gate_failures = "gate_failed", gate.failure_dicts()
@@ -716,7 +711,7 @@ def _ingest(settings: Settings, run_id: str, started_at: datetime, retry_items: 
         index = validated.data_docs_index
         summary.data_docs = str(index) if index else None
         clock.lap("data docs")
-    summary.timings = clock.laps
+    summary.timings, summary.gate_seconds = clock.laps, gate_parts
     for item in rejected:
         logger.warning("quarantined %s: %s (%s)", item.source_path, item.reason, item.detail)
     _alert(settings, summary)

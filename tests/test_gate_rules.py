@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -173,40 +173,55 @@ def test_duplicate_of_must_name_a_first_copy(tmp_path, lead):
     assert [(f.suite, f.column) for f in result.batch_failures] == [("articles", "duplicate_of_exists")]
 
 
-def test_suites_are_stored_once_and_replaced_when_their_rules_change(tmp_path, lead):
+def test_suites_are_built_once_per_process_and_runs_fill_in_their_parameters(tmp_path, lead):
+    from expectations import gate as gate_module
+    from expectations.suites import GateLimits
+
     a = article(lead, 2)
     rows = ([a], [sentence(a)], [mention(a, "أستانا", 0), mention(a, "توكاييف", 1, "PER")])
     staging = stage(tmp_path, *rows)
     assert gate(tmp_path, staging, counts(*rows)).success
-    stored = tmp_path / "gx" / "gx" / "expectations" / "articles.json"
-    written = stored.stat().st_mtime_ns
+    built = gate_module._gate_context(tmp_path / "gx", tmp_path / "docs", GateLimits())
 
-    # A second run with other row counts fills the same stored suite's parameters.
+    # A second run with other row counts reuses the same checkpoints, with its own parameters.
     too_many = dict(counts(*rows), articles=2)
     result = gate(tmp_path, staging, too_many)
-    assert stored.stat().st_mtime_ns == written
+    assert gate_module._gate_context(tmp_path / "gx", tmp_path / "docs", GateLimits()) is built
     assert [(f.suite, f.expectation) for f in result.failures] == [("articles", "expect_table_row_count_to_equal")]
-
-    # A suite stored by other rules (an older version) is replaced, not trusted.
-    import json
-
-    old = json.loads(stored.read_text(encoding="utf-8"))
-    old["meta"]["digest"] = "older rules"
-    old["expectations"] = old["expectations"][:1]
-    stored.write_text(json.dumps(old), encoding="utf-8")
-    assert gate(tmp_path, staging, counts(*rows)).success
-    assert json.loads(stored.read_text(encoding="utf-8"))["meta"]["digest"] != "older rules"
-    assert len(json.loads(stored.read_text(encoding="utf-8"))["expectations"]) > 1
+    # Results are kept on disk (the Data Docs read them); the rules themselves are code, stored nowhere.
+    assert [p.name for p in (tmp_path / "gx" / "validations" / "articles").iterdir()] == ["r"]
+    assert sorted(p.name for p in (tmp_path / "gx").iterdir()) == ["validations"]
 
 
-def test_data_docs_index_lists_a_bounded_number_of_results(tmp_path, lead):
-    from expectations.gate import INDEXED_RESULTS
-
+def test_gates_of_two_warehouses_in_one_process_keep_to_their_own_folders(tmp_path, lead):
     a = article(lead, 2)
     rows = ([a], [sentence(a)], [mention(a, "أستانا", 0), mention(a, "توكاييف", 1, "PER")])
-    gate(tmp_path, stage(tmp_path, *rows), counts(*rows))
-    config = (tmp_path / "gx" / "gx" / "great_expectations.yml").read_text(encoding="utf-8")
-    assert f"validation_results_limit: {INDEXED_RESULTS}" in config
+    staging = stage(tmp_path, *rows)
+    one, two = tmp_path / "one", tmp_path / "two"
+    for root, run_id in ((one, "run-one-a"), (two, "run-two-a"), (one, "run-one-b")):
+        result = run_gate(staging.root, run_id, root / "wh.duckdb", root / "gx", root / "docs", counts(*rows),
+                          LABELS, now=NOW)
+        assert result.success and result.data_docs_index == root / "docs" / "index.html"
+    assert sorted(p.name for p in (one / "gx" / "validations" / "articles").iterdir()) == ["run-one-a", "run-one-b"]
+    assert sorted(p.name for p in (two / "gx" / "validations" / "articles").iterdir()) == ["run-two-a"]
+    index_one = (one / "docs" / "index.html").read_text(encoding="utf-8")
+    assert "run-one-b" in index_one and "run-two-a" not in index_one
+
+
+def test_data_docs_index_lists_a_bounded_number_of_results(tmp_path, lead, monkeypatch):
+    from expectations import gate as gate_module
+
+    monkeypatch.setattr(gate_module, "INDEXED_RESULTS", 2)  # read when the warehouse's context is built
+    a = article(lead, 2)
+    rows = ([a], [sentence(a)], [mention(a, "أستانا", 0), mention(a, "توكاييف", 1, "PER")])
+    staging = stage(tmp_path, *rows)
+    for n in range(3):  # three tables each: nine results stored
+        result = run_gate(staging.root, f"run-{n}", tmp_path / "wh.duckdb", tmp_path / "gx", tmp_path / "docs",
+                          counts(*rows), LABELS, now=NOW + timedelta(seconds=n))
+    index = result.data_docs_index.read_text(encoding="utf-8")
+    assert sum(len(list(p.iterdir())) for p in (tmp_path / "gx" / "validations").iterdir() if p.is_dir()) == 9
+    listed = [n for n in range(3) if f"run-{n}" in index]
+    assert listed == [2]  # the two latest results are both run-2's
 
 
 def test_data_docs_failing_to_render_loses_pages_not_the_verdict(tmp_path, lead, monkeypatch, caplog):
