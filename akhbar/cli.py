@@ -329,7 +329,7 @@ def status(warehouse: Optional[Path] = WarehouseOpt,
     else:
         out.print("next scheduled run: no Prefect server configured (PREFECT_API_URL unset; see `akhbar serve`)")
     try:
-        model = nlp.inspect_model(nlp.resources_dir(settings))
+        model = nlp.inspect_model(nlp.resources_dir(settings), settings.segmenter)
         out.print(f"model: {model.name} ({model.version}) from {model.resources_dir}" if model
                   else "model: none found (set STANZA_RESOURCES_DIR)")
     except Exception as error:

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
         description="Stanza model folder; unset means Stanza's default (~/stanza_resources).",
     )
     stanza_download: DownloadPolicy = DownloadPolicy.auto
+    segmenter: str = Field(
+        default="auto", pattern="^(auto|rules|stanza)$",
+        description="Sentences and tokens for NER: rules (transforms/segment.py), stanza (its neural tokenizer), "
+                    "or auto: rules for a model whose tokens keep clitics attached (no MWT), stanza otherwise.",
+    )
     ner_batch_articles: int = Field(
         default=32, ge=1, description="Articles handed to Stanza per call (one bulk_process)."
     )

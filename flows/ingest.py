@@ -595,7 +595,7 @@ def _ingest(settings: Settings, run_id: str, started_at: datetime, retry_items: 
                 len(selection.near_copies), len(rejected), collected.n_unchanged)
 
     # Even a run with nothing new records the model it would use (read from files, not loaded).
-    model = nlp.ensure_model(settings) if new else nlp.inspect_model(nlp.resources_dir(settings))
+    model = nlp.ensure_model(settings) if new else nlp.inspect_model(nlp.resources_dir(settings), settings.segmenter)
     totals = ChunkResult()
     if new:
         logger.info("model %s (%s) from %s", model.name, model.version, model.resources_dir)

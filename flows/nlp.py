@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from akhbar.settings import DownloadPolicy, Settings
+from transforms import segment
 
 LANG = "ar"
 # Official Arabic models split clitics with an MWT step; our offline model keeps
@@ -38,6 +39,7 @@ class ModelInfo:
     name: str
     version: str
     labels: tuple[str, ...] = ("PER", "LOC", "ORG", "MISC")
+    segmenter: str = "stanza"  # who splits sentences and tokens: "rules" (transforms.segment) or "stanza"
 
 
 def default_resources_dir() -> Path:
@@ -74,8 +76,25 @@ def _installed_package(folder: Path, arabic: dict[str, Any], processor: str) -> 
     return package
 
 
-def inspect_model(folder: Path) -> ModelInfo | None:
-    """What the folder holds for Arabic NER, read from files only (no torch)."""
+def choose_segmenter(setting: str, processors: Sequence[str]) -> str:
+    """``auto``: our rules for a model whose tokens keep clitics attached (no MWT step), Stanza's otherwise.
+
+    The offline model's Stanza tokenizer learned whitespace-and-punctuation
+    tokens, which the rules give at a fraction of its cost (bench/segmentation.py
+    compares the two); an official model splits clitics in its own way.
+    """
+    if setting != "auto":
+        return setting
+    return "stanza" if "mwt" in processors else "rules"
+
+
+def inspect_model(folder: Path, segmenter: str = "auto") -> ModelInfo | None:
+    """What the folder holds for Arabic NER, read from files only (no torch).
+
+    The name and version say what produces the NER output: the segmenter, and
+    every model file used. They key the NER cache, so a change to any of them
+    recomputes NER.
+    """
     arabic = _read_arabic_index(folder)
     if arabic is None:
         return None
@@ -87,12 +106,18 @@ def inspect_model(folder: Path) -> ModelInfo | None:
     if "tokenize" not in packages or "ner" not in packages:
         return None
     ner_md5 = str(arabic.get("ner", {}).get(packages["ner"], {}).get("md5", ""))[:12]
+    processors = tuple(p for p in WANTED if p in packages)
+    chosen = choose_segmenter(segmenter, processors)
+    used = {"segment": segment.VERSION} if chosen == "rules" else {p: packages[p] for p in ("tokenize", "mwt")
+                                                                    if p in packages}
+    used["ner"] = packages["ner"]
     return ModelInfo(
         resources_dir=folder,
-        processors=tuple(p for p in WANTED if p in packages),
+        processors=processors,
         packages=packages,
-        name="stanza-ar/" + "+".join(f"{p}={packages[p]}" for p in WANTED if p in packages),
+        name="stanza-ar/" + "+".join(f"{p}={package}" for p, package in used.items()),
         version=f"stanza {arabic['_stanza_version'] or 'unknown'}; ner md5 {ner_md5 or 'unknown'}",
+        segmenter=chosen,
     )
 
 
@@ -114,7 +139,7 @@ def _download_official(folder: Path) -> None:
 def ensure_model(settings: Settings) -> ModelInfo:
     """The model to use, downloading the official one only if allowed and needed."""
     folder = resources_dir(settings)
-    info = inspect_model(folder)
+    info = inspect_model(folder, settings.segmenter)
     if info is not None:
         return info
     if settings.stanza_download is DownloadPolicy.never:
@@ -124,7 +149,7 @@ def ensure_model(settings: Settings) -> ModelInfo:
             f"or set AKHBAR_STANZA_DOWNLOAD=auto on a machine with network access."
         )
     _download_official(folder)
-    info = inspect_model(folder)
+    info = inspect_model(folder, settings.segmenter)
     if info is None:
         raise ModelUnavailable(
             f"Stanza's download into {folder} finished, but no Arabic tokenize + ner model is there. "
@@ -133,15 +158,23 @@ def ensure_model(settings: Settings) -> ModelInfo:
     return info
 
 
-_pipelines: dict[tuple[Any, ...], Any] = {}
+@dataclass(frozen=True)
+class NerPipeline:
+    """A Stanza pipeline, and who splits the text into sentences and tokens before its NER runs."""
+
+    stanza: Any
+    segmenter: str
+
+
+_pipelines: dict[tuple[Any, ...], NerPipeline] = {}
 _lock = threading.Lock()
 pipelines_built = 0  # how many stanza.Pipeline objects this process has constructed
 
 
-def get_pipeline(info: ModelInfo, settings: Settings) -> Any:
+def get_pipeline(info: ModelInfo, settings: Settings) -> NerPipeline:
     """The process-wide pipeline for this model, built on first use."""
     global pipelines_built
-    key = (str(info.resources_dir), info.processors, settings.ner_batch_size)
+    key = (str(info.resources_dir), info.processors, info.segmenter, settings.ner_batch_size)
     with _lock:
         if key not in _pipelines:
             import stanza
@@ -149,15 +182,18 @@ def get_pipeline(info: ModelInfo, settings: Settings) -> Any:
 
             if settings.torch_threads:
                 torch.set_num_threads(settings.torch_threads)
-            _pipelines[key] = stanza.Pipeline(
+            pipeline = stanza.Pipeline(
                 LANG,
                 dir=str(info.resources_dir),
                 processors=",".join(info.processors),
                 download_method=None,
                 ner_batch_size=settings.ner_batch_size,
+                # With our own sentences and tokens, Stanza's tokenizer model is not even loaded.
+                tokenize_pretokenized=info.segmenter == "rules",
                 logging_level="WARN",
                 use_gpu=False,
             )
+            _pipelines[key] = NerPipeline(pipeline, info.segmenter)
             pipelines_built += 1
         return _pipelines[key]
 
@@ -198,9 +234,47 @@ class _CollectorPause:
 young_garbage_only = _CollectorPause()
 
 
-def annotate(pipeline: Any, texts: Sequence[str]) -> list[Any]:
-    """Run the pipeline over several texts in one bulk call (Stanza batches across them)."""
+def annotate(pipeline: NerPipeline, texts: Sequence[str]) -> list[Any]:
+    """Sentences, tokens and entities of several texts, as Stanza documents with offsets into each text.
+
+    NER sees the sentences of all the texts at once, shortest first: Stanza
+    batches sentences in the order it gets them and pads each batch to its
+    longest sentence, so batches of like lengths waste less (the entities are
+    the same; tests/test_segment.py compares).
+    """
     from stanza import Document
 
     with young_garbage_only():
-        return pipeline.bulk_process([Document([], text=t) for t in texts])
+        if pipeline.segmenter == "rules":
+            docs = [presplit_document(text) for text in texts]
+        else:
+            docs = pipeline.stanza.bulk_process([Document([], text=t) for t in texts], processors="tokenize")
+        tag_shortest_first(pipeline.stanza, [s for doc in docs for s in doc.sentences])
+        for doc in docs:
+            doc.build_ents()
+        return docs
+
+
+def presplit_document(text: str) -> Any:
+    """A Stanza document of the text's rule-made sentences and tokens (transforms.segment), not yet tagged."""
+    from stanza import Document
+
+    sentences = [[{"id": (n,), "text": text[start:end], "start_char": start, "end_char": end}
+                  for n, (start, end) in enumerate(spans, 1)] for spans in segment.sentences(text)]
+    return Document(sentences, text=text)
+
+
+def tag_shortest_first(stanza_pipeline: Any, sentences: Sequence[Any]) -> None:
+    """Run NER over these sentences in order of length and set each token's tag."""
+    from stanza import Document
+
+    if not sentences:
+        return
+    order = sorted(range(len(sentences)), key=lambda k: len(sentences[k].tokens))
+    tagged = stanza_pipeline.process(
+        Document([[{"id": (n,), "text": t.text} for n, t in enumerate(sentences[k].tokens, 1)] for k in order]),
+        processors="ner",
+    )
+    for k, result in zip(order, tagged.sentences):
+        for token, tagged_token in zip(sentences[k].tokens, result.tokens):
+            token.ner = tagged_token.ner

@@ -13,7 +13,8 @@ def test_offline_model_is_described_from_its_files():
     info = nlp.inspect_model(OFFLINE_MODEL)
     assert info is not None
     assert info.processors == ("tokenize", "ner")  # no MWT: clitics stay attached
-    assert info.name == "stanza-ar/tokenize=newstok+ner=anercorp"
+    assert info.packages == {"tokenize": "newstok", "ner": "anercorp"}
+    assert info.name == "stanza-ar/segment=rules-1+ner=anercorp"  # auto: our rules, Stanza's NER
     assert info.version.startswith("stanza 1.15.0; ner md5 a3276318")
 
 
