@@ -82,12 +82,19 @@ def f1(true_positives: int, predicted: int, gold: int) -> tuple[float, float, fl
     return precision, recall, 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
-def annotate_all(segmenter: str, texts: list[str], batch: int = 32):
+def pipeline_for(segmenter: str):
+    """akhbar's NER pipeline (flows.nlp) with this segmenter, as a run would build it."""
     from akhbar.settings import get_settings
     from flows import nlp
 
     settings = get_settings(segmenter=segmenter)
-    pipeline = nlp.get_pipeline(nlp.ensure_model(settings), settings)
+    return nlp.get_pipeline(nlp.ensure_model(settings), settings)
+
+
+def annotate_all(segmenter: str, texts: list[str], batch: int = 32):
+    from flows import nlp
+
+    pipeline = pipeline_for(segmenter)
     nlp.annotate(pipeline, texts[:2])  # warm-up
     started = time.perf_counter()
     docs = [doc for i in range(0, len(texts), batch) for doc in nlp.annotate(pipeline, texts[i : i + batch])]
@@ -115,19 +122,16 @@ def saudinewsnet_texts(n: int, seed: int = 1) -> list[str]:
 
 def agreement(texts: list[str]) -> tuple[float, float]:
     """Token F1 and sentence-end F1 of the rules against Stanza's tokenizer."""
-    from akhbar.settings import get_settings
-    from flows import nlp
     from transforms import segment
 
-    settings = get_settings(segmenter="stanza")
-    pipeline = nlp.get_pipeline(nlp.ensure_model(settings), settings)
     token_counts = [0, 0, 0]
     end_counts = [0, 0, 0]
-    for text, doc in zip(texts, pipeline.stanza.bulk_process(texts, processors="tokenize")):
+    for text, doc in zip(texts, pipeline_for("stanza").stanza.bulk_process(texts, processors="tokenize")):
+        our_sentences = segment.sentences(text)
         theirs = {(t.start_char, t.end_char) for s in doc.sentences for t in s.tokens}
-        ours = {tuple(t) for s in segment.sentences(text) for t in s}
+        ours = {tuple(t) for s in our_sentences for t in s}
         their_ends = {s.tokens[-1].end_char for s in doc.sentences}
-        our_ends = {s[-1].end for s in segment.sentences(text)}
+        our_ends = {s[-1].end for s in our_sentences}
         for counts, a, b in ((token_counts, ours, theirs), (end_counts, our_ends, their_ends)):
             counts[0] += len(a & b)
             counts[1] += len(a)

@@ -248,6 +248,7 @@ def annotate(pipeline: NerPipeline, texts: Sequence[str]) -> list[Any]:
         if pipeline.segmenter == "rules":
             docs = [presplit_document(text) for text in texts]
         else:
+            # Stanza's NER reads tokens, not MWT-expanded words: tokenizing is all it needs first.
             docs = pipeline.stanza.bulk_process([Document([], text=t) for t in texts], processors="tokenize")
         tag_shortest_first(pipeline.stanza, [s for doc in docs for s in doc.sentences])
         for doc in docs:
