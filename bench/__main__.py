@@ -417,6 +417,22 @@ def main() -> None:
     results.add("smallest run whose gate is under 5% (linear fit of gate and run seconds over the sizes above)",
                 f"about {smallest:.0f} articles" if smallest else "none (the gate grows as fast as the run)")
 
+    from bench.gate_floor import measure as gate_floor
+
+    base_seconds = statistics.mean(sizes[0][1].e2e)
+    floor = gate_floor(work / "e2e" / "run0" / "akhbar.duckdb")
+    results.add(f"gate over that warehouse's {floor.articles} articles restaged as one batch (best of 5)",
+                f"{floor.gate_seconds:.3f} s")
+    results.add(f"its floor: the audit frames + Batch.validate of its {floor.expectations} expectations "
+                "(no checkpoint, store or Data Docs)",
+                f"{floor.audit_seconds:.3f} s + {floor.floor_seconds:.3f} s ({floor.ms_per_expectation:.1f} ms "
+                f"per expectation{'' if floor.floor_passed else ', NOT all passed'})")
+    floor_share = (floor.audit_seconds + floor.floor_seconds) / base_seconds
+    results.add(f"the floor's share of the {len(bodies)}-article run", f"{floor_share:.1%}",
+                "under 5% for the gate's target to be reachable")
+    results.add(f"expectations a 5% gate could hold at {len(bodies)} articles, at the floor",
+                f"{floor.expectations_within(0.05 * base_seconds)} (the suites have {floor.expectations})")
+
     noop = noop_versus_trivial(corpus, work / "e2e" / "run0" / "akhbar.duckdb")
     noop_ratio = noop["noop"] / noop["trivial"]
     results.add("no-op run (nothing new), median of 3", f"{noop['noop']:.2f} s "

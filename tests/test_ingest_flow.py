@@ -190,3 +190,13 @@ def test_unchanged_files_are_not_read_again_and_a_changed_one_is(first_run, inbo
     opened.clear()
     fifth = ingest(inbox=str(inbox), warehouse=str(warehouse_path))
     assert len(opened) == 6 and fifth.n_unchanged == 0
+
+
+def test_published_tables_staged_again_pass_every_gate_rule(first_run, warehouse_path, tmp_path):
+    """What a run published is consistent under the gate's rules, and the bench's gate floor checks all of them."""
+    from bench.gate_floor import measure
+    from expectations.suites import GateLimits, all_suites
+
+    floor = measure(warehouse_path, repeats=1, work=tmp_path / "floor")  # raises if the gate fails
+    assert floor.articles == 5 and floor.floor_passed
+    assert floor.expectations == sum(len(s.expectations) for s in all_suites(GateLimits()).values())
