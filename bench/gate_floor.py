@@ -29,7 +29,6 @@ from warehouse import store
 from warehouse.tables import TABLES
 
 RUN_ID = "bench-gate-floor"
-LABELS = ("PER", "LOC", "ORG", "MISC")
 
 
 @dataclass
@@ -50,8 +49,8 @@ class GateFloor:
         return max(0, int((budget_seconds - self.audit_seconds) * 1000 / self.ms_per_expectation))
 
 
-def restage(warehouse: Path, staging_dir: Path) -> tuple[store.Staging, dict[str, int]]:
-    """Every published row of the checked tables, staged again as one batch."""
+def restage(warehouse: Path, staging_dir: Path) -> tuple[store.Staging, dict[str, int], tuple[str, ...]]:
+    """Every published row of the checked tables, staged again as one batch; its row counts and labels."""
     staging = store.Staging(staging_dir, RUN_ID)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         for table in CHECKED_TABLES:
@@ -59,7 +58,8 @@ def restage(warehouse: Path, staging_dir: Path) -> tuple[store.Staging, dict[str
             staging.write(table, 0, con.sql(f"SELECT {names} FROM {table}").to_arrow_table())
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                   for t in ("articles", "sentences", "mentions")}
-    return staging, counts
+        labels = tuple(r[0] for r in con.execute("SELECT DISTINCT label FROM mentions ORDER BY 1").fetchall())
+    return staging, counts, labels
 
 
 def measure(warehouse: Path, repeats: int = 5, work: Path | None = None) -> GateFloor:
@@ -69,21 +69,21 @@ def measure(warehouse: Path, repeats: int = 5, work: Path | None = None) -> Gate
     from expectations.suites import GateLimits, suite_parameters
 
     work = work or Path(tempfile.mkdtemp(prefix="akhbar-gate-floor-"))
-    staging, counts = restage(warehouse, work / "staging")
+    staging, counts, labels = restage(warehouse, work / "staging")
     published = work / "empty.duckdb"
     context_dir, docs_dir = work / "gx", work / "data_docs"
 
     gate_runs = []
     for _ in range(repeats + 1):  # the first builds the context and the suites' pages
         started = time.perf_counter()
-        result = run_gate(staging.root, RUN_ID, published, context_dir, docs_dir, counts, LABELS)
+        result = run_gate(staging.root, RUN_ID, published, context_dir, docs_dir, counts, labels)
         gate_runs.append(time.perf_counter() - started)
         result.data_docs_index  # noqa: B018 (waits for the pages: the next gate must not overlap them)
     if not result.success:
         raise RuntimeError(f"the restaged batch fails the gate: {result.failure_dicts()}")
 
     gate = _gate_context(context_dir, docs_dir, GateLimits())
-    parameters = suite_parameters(counts, LABELS, GateLimits())
+    parameters = suite_parameters(counts, labels, GateLimits())
     audits, floors, passed = [], [], True
     with store.connect(published) as con:
         for _ in range(repeats):
@@ -100,6 +100,6 @@ def measure(warehouse: Path, repeats: int = 5, work: Path | None = None) -> Gate
                 seconds += time.perf_counter() - started
                 passed = passed and checked.success
             floors.append(seconds)
-    n_expectations = sum(len(gate.context.suites.get(t).expectations) for t in frames)
+    n_expectations = sum(len(gate.context.suites.get(t).expectations) for t in CHECKED_TABLES)
     return GateFloor(counts["articles"], n_expectations, min(gate_runs[1:]), statistics.median(audits),
                      min(floors), passed)
