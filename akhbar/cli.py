@@ -1,17 +1,35 @@
-"""The `akhbar` command."""
+"""The `akhbar` command.
+
+It starts without the heavy layers: ``flows/*`` (Prefect, Stanza), anything
+that loads Great Expectations, and ``warehouse.quarantine`` (datasketch and
+scipy, through the row builders) are imported inside the commands that need
+them, so ``akhbar sql``, ``--help`` and shell completion never pay for them.
+"""
 
 from __future__ import annotations
 
+import csv
+import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table
 
-import akhbar.prefect_env  # noqa: F401  (before anything imports prefect)
+import core.prefect_env  # noqa: F401  (before anything imports prefect)
+from akhbar.report import screenshot as take_screenshot
+from akhbar.report import write_report
+from core.settings import PROJECT_ROOT, get_settings
+from transforms.entities import resolve
+from transforms.evaluation import gold_pairs, misses, score
+from warehouse.lock import WarehouseBusy
+from warehouse.query import QueryResult, WarehouseMissing, open_read_only, run_query, to_csv, to_json, to_parquet
+from warehouse.reads import predicted_entities, table_listing
+from warehouse.status import read_status
 
 app = typer.Typer(help="Arabic news → Stanza NER → a DuckDB warehouse.", no_args_is_help=True)
 # Piped or captured output gets room for whole tables instead of an 80-column guess.
@@ -33,12 +51,10 @@ class OutputFormat(str, Enum):
 
 def _run_flow(**params):
     """Run the ingest flow; print its summary; exit 1 when the run failed."""
+    # The flow layer (Prefect, and Stanza when a run needs it) loads only for the commands that run flows.
     from flows.ingest import GateFailed, RunSummary
     from flows.intake import RegistryError
     from flows.nlp import ModelUnavailable
-    from warehouse.lock import WarehouseBusy
-
-    from akhbar.settings import get_settings
     from flows.runners import ingest_flow
 
     settings = get_settings(**{k: params.get(k) for k in ("inbox", "warehouse")})
@@ -88,9 +104,7 @@ app.add_typer(quarantine_app, name="quarantine")
 
 
 def _open_items(warehouse: Optional[Path]) -> list[dict]:
-    from akhbar.settings import get_settings
-    from warehouse.query import WarehouseMissing, open_read_only
-    from warehouse.quarantine import open_items
+    from warehouse.quarantine import open_items  # heavy (the row builders: datasketch, scipy): quarantine only
 
     try:
         with open_read_only(get_settings(warehouse=warehouse).warehouse) as con:
@@ -115,10 +129,7 @@ def quarantine_list(warehouse: Optional[Path] = WarehouseOpt) -> None:
 @quarantine_app.command("show")
 def quarantine_show(item_id: str, warehouse: Optional[Path] = WarehouseOpt) -> None:
     """One item: its reason, validation result and the start of its original bytes."""
-    import json
-
-    from akhbar.settings import get_settings
-    from warehouse.quarantine import QuarantineStore
+    from warehouse.quarantine import QuarantineStore  # heavy (the row builders: datasketch, scipy): quarantine only
 
     store = QuarantineStore(get_settings(warehouse=warehouse).quarantine_dir)
     matches = [p.name for p in store.root.glob(f"{item_id}*") if p.is_dir()] if store.root.exists() else []
@@ -148,8 +159,6 @@ def quarantine_retry(
 
 def _refusal(error: Exception) -> str | None:
     """A clear message when a query tried to do what akhbar sql never allows."""
-    import duckdb
-
     text = str(error)
     if "read-only" in text or "read only" in text:
         return "akhbar sql is read-only: it cannot create, insert, update, delete or attach."
@@ -159,8 +168,6 @@ def _refusal(error: Exception) -> str | None:
 
 
 def _print_result(result, format: "OutputFormat", output: Optional[Path]) -> None:
-    from warehouse.query import to_csv, to_json, to_parquet
-
     if format is OutputFormat.parquet:
         if output is None:
             err.print("[red]--format parquet needs --output FILE[/red]")
@@ -191,12 +198,13 @@ def _print_result(result, format: "OutputFormat", output: Optional[Path]) -> Non
 
 
 def _query_once(path: Path, query: str, format: "OutputFormat", output: Optional[Path]) -> bool:
-    import duckdb
+    return _show(lambda: run_query(path, query), format, output)
 
-    from warehouse.query import WarehouseMissing, run_query
 
+def _show(read: Callable[[], QueryResult], format: "OutputFormat", output: Optional[Path]) -> bool:
+    """Print what ``read`` returns; False, once said why, when DuckDB refuses or fails the query."""
     try:
-        result = run_query(path, query)
+        result = read()
     except WarehouseMissing as error:
         err.print(f"[red]{error}[/red]")
         raise typer.Exit(1)
@@ -225,8 +233,7 @@ def _interactive(path: Path) -> None:
         if not buffer and stripped in (".quit", ".exit", "\\q"):
             return
         if not buffer and stripped == ".tables":
-            _query_once(path, "SELECT table_name, table_type FROM information_schema.tables ORDER BY ALL",
-                        OutputFormat.table, None)
+            _show(lambda: table_listing(path), OutputFormat.table, None)
             continue
         buffer.append(line)
         if stripped.endswith(";"):
@@ -242,8 +249,6 @@ def sql(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the result to this file."),
 ) -> None:
     """Read-only SQL over the published warehouse (safe while a run is publishing)."""
-    from akhbar.settings import get_settings
-
     path = get_settings(warehouse=warehouse).warehouse
     if query is None:
         _interactive(path)
@@ -253,7 +258,7 @@ def sql(
 
 
 def _prefect_api_url() -> str | None:
-    from prefect.settings import PREFECT_API_URL
+    from prefect.settings import PREFECT_API_URL  # heavy: Prefect loads only when a command asks for its API
 
     return PREFECT_API_URL.value() or None
 
@@ -265,8 +270,7 @@ def serve(
     warehouse: Optional[Path] = WarehouseOpt,
 ) -> None:
     """Serve the ingest flow as a Prefect deployment on a cron schedule (Ctrl-C stops it cleanly)."""
-    from akhbar.settings import get_settings
-    from flows import schedule
+    from flows import schedule  # the flow layer loads only for the commands that run flows
 
     settings = get_settings(inbox=inbox, warehouse=warehouse)
     cron = cron or settings.schedule
@@ -291,12 +295,9 @@ def serve(
 def status(warehouse: Optional[Path] = WarehouseOpt,
            last: int = typer.Option(10, "--last", help="How many recent runs to show.")) -> None:
     """Recent runs with counts and durations, failed gates, the quarantine, the next scheduled run, the model."""
-    import asyncio
+    import asyncio  # only for the Prefect API's next scheduled run
 
-    from akhbar.settings import get_settings
-    from flows import nlp, schedule
-    from warehouse.query import WarehouseMissing
-    from warehouse.status import read_status
+    from flows import nlp, schedule  # the flow layer loads only for the commands that use it
 
     settings = get_settings(warehouse=warehouse)
     try:
@@ -343,11 +344,6 @@ def report(
     screenshot: Optional[Path] = typer.Option(None, "--screenshot", help="Also render a PNG with headless Chromium."),
 ) -> None:
     """A self-contained HTML report: top entities, timeline, co-occurrence network, sources, gate results."""
-    from akhbar.report import screenshot as take_screenshot
-    from akhbar.report import write_report
-    from akhbar.settings import get_settings
-    from warehouse.query import WarehouseMissing
-
     settings = get_settings(warehouse=warehouse)
     target = output or settings.warehouse_dir / "report.html"
     try:
@@ -361,14 +357,6 @@ def report(
         out.print(f"screenshot: {screenshot}")
 
 
-PREDICTED_SQL = """
-SELECT regexp_extract(a.source_path, '[^/\\\\]+$') AS article, ae.entity_id, e.type
-FROM article_entities ae
-JOIN articles a USING (article_id)
-JOIN entities e USING (entity_id)
-"""
-
-
 @app.command()
 def evaluate(
     gold: Path = typer.Option(None, "--gold", help="Gold entity sets [default seeds/gold/entities.csv]."),
@@ -377,14 +365,7 @@ def evaluate(
     show_errors: bool = typer.Option(False, "--errors", help="Also list missed and spurious entities."),
 ) -> None:
     """Precision and recall of the warehouse's canonical entities per article, against a gold file."""
-    import csv
-    import json
-
-    from akhbar.settings import PROJECT_ROOT, get_settings
-    from flows.intake import load_alias_table
-    from transforms.entities import resolve
-    from transforms.evaluation import gold_pairs, misses, score
-    from warehouse.query import WarehouseMissing, run_query
+    from flows.intake import load_alias_table  # the flow layer loads only for the commands that use it
 
     settings = get_settings(warehouse=warehouse)
     gold = gold or PROJECT_ROOT / "seeds" / "gold" / "entities.csv"
@@ -392,11 +373,11 @@ def evaluate(
     with gold.open(newline="", encoding="utf-8") as handle:
         expected = gold_pairs(csv.DictReader(handle), lambda name, type_: resolve(name, type_, table).entity_id)
     try:
-        result = run_query(settings.warehouse, PREDICTED_SQL)
+        rows = predicted_entities(settings.warehouse)
     except WarehouseMissing as error:
         err.print(f"[red]{error}[/red]")
         raise typer.Exit(1)
-    predicted = {(article, entity_id): type_ for article, entity_id, type_ in result.rows}
+    predicted = {(article, entity_id): type_ for article, entity_id, type_ in rows}
     scores = score(expected, predicted)
     if format is OutputFormat.json:
         sys.stdout.write(json.dumps([s.as_dict() for s in scores]) + "\n")

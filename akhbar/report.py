@@ -11,12 +11,11 @@ import math
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 
-from warehouse.query import open_read_only, readable_path
+from warehouse.reads import ReportData, report_data
 
 # Each chart has colours of its own, so a screenshot shows which charts were drawn.
 BAR = "#1f6f8b"  # top entities
@@ -24,42 +23,10 @@ NETWORK = "#e07a1f"  # co-occurrence nodes
 TIMELINE = ("#b03a8c", "#2c3e50", "#16a085", "#8e44ad", "#7f8c2d", "#d35400")
 AGENCIES = ("#3a9a4b", "#5b7db1", "#c9a227", "#8c564b", "#17becf", "#7f7f7f")
 
-TOP_SQL = """SELECT entity_id, name_ar, name_en, type, mention_count, article_count
-             FROM top_entities LIMIT ?"""
-TIMELINE_SQL = """SELECT entity_id, CAST(month AS VARCHAR) AS month, mentions FROM entity_timeline_monthly
-                  WHERE entity_id IN (SELECT entity_id FROM top_entities LIMIT ?) ORDER BY month"""
-EDGES_SQL = """SELECT entity_a, entity_b, count FROM entity_cooccurrence
-               WHERE scope = 'article' AND entity_a < entity_b
-                 AND entity_a IN (SELECT entity_id FROM top_entities LIMIT ?)
-                 AND entity_b IN (SELECT entity_id FROM top_entities LIMIT ?)"""
-SOURCES_SQL = """SELECT coalesce(agency, 'unknown') AS agency,
-                        strftime(coalesce(published_date, CAST(ingested_at AS DATE)), '%Y-%m') AS month,
-                        count(*) AS articles
-                 FROM articles WHERE duplicate_of IS NULL GROUP BY ALL ORDER BY month, agency"""
-RUNS_SQL = """SELECT run_id, started_at, n_seen, n_new, n_failed, status, message
-              FROM runs ORDER BY started_at DESC LIMIT 8"""
-
-
-@dataclass
-class ReportData:
-    top: list[tuple]
-    timeline: list[tuple]
-    edges: list[tuple]
-    sources: list[tuple]
-    runs: list[tuple]
-    warehouse: Path
-
 
 def read_data(warehouse: Path, top_n: int = 15) -> ReportData:
-    with open_read_only(warehouse) as con:
-        return ReportData(
-            top=con.execute(TOP_SQL, [top_n]).fetchall(),
-            timeline=con.execute(TIMELINE_SQL, [min(top_n, 6)]).fetchall(),
-            edges=con.execute(EDGES_SQL, [top_n, top_n]).fetchall(),
-            sources=con.execute(SOURCES_SQL).fetchall(),
-            runs=con.execute(RUNS_SQL).fetchall(),
-            warehouse=readable_path(warehouse),
-        )
+    """The report's rows from the published warehouse (the queries are in ``warehouse/reads.py``)."""
+    return report_data(warehouse, top_n)
 
 
 def _label(name_ar: str, name_en: str | None) -> str:

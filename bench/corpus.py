@@ -4,7 +4,8 @@ Each article recombines paragraphs of the samples' bodies under a fresh
 dateline (city, date in Egyptian or Levantine month names, agency marker),
 and swaps in the other spellings of the names the samples use, so that
 intake, metadata, deduplication and entity linking all have real work.
-Deterministic for a seed.
+Deterministic for a seed. Also the samples themselves, and the article
+bodies of a folder, as the benchmarks feed them to NER.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ import random
 from pathlib import Path
 from typing import Iterator
 
+from core.settings import PROJECT_ROOT
+from transforms.articles import build_article
+from transforms.formats import parse_text
 from transforms.metadata import extract_metadata
+
+SAMPLES = PROJECT_ROOT / "seeds" / "articles"  # the five sample articles
 
 CITIES = ("بكين", "أستانا", "ألماتي", "طشقند", "بيشكك", "دوشنبه", "عشق آباد", "شيان", "شانغهاي", "موسكو")
 MONTHS = (("يناير", "كانون الثاني"), ("فبراير", "شباط"), ("مارس", "آذار"), ("أبريل", "نيسان"), ("مايو", "أيار"),
@@ -64,3 +70,8 @@ def write_corpus(folder: Path, n: int, samples: Path, seed: int = 0, with_sample
         target.write_text(text, encoding="utf-8")
         written.append(target)
     return written
+
+
+def corpus_bodies(folder: Path) -> list[str]:
+    """The body of every ``*.txt`` article in ``folder``, in file-name order."""
+    return [build_article(parse_text(p.read_bytes(), str(p))).body for p in sorted(folder.glob("*.txt"))]

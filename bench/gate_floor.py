@@ -22,11 +22,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 
-from expectations.gate import CHECKED_TABLES
+from expectations.audit import audit_frames
+from expectations.gate import CHECKED_TABLES, _gate_context, run_gate  # the bench measures the gate's insides
+from expectations.suites import GateLimits, suite_parameters
 from warehouse import store
-from warehouse.tables import TABLES
 
 RUN_ID = "bench-gate-floor"
 
@@ -51,32 +51,26 @@ class GateFloor:
 
 def restage(warehouse: Path, staging_dir: Path) -> tuple[store.Staging, dict[str, int], tuple[str, ...]]:
     """Every published row of the checked tables, staged again as one batch; its row counts and labels."""
-    staging = store.Staging(staging_dir, RUN_ID)
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        for table in CHECKED_TABLES:
-            names = ", ".join(TABLES[table].names)
-            staging.write(table, 0, con.sql(f"SELECT {names} FROM {table}").to_arrow_table())
-        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                  for t in ("articles", "sentences", "mentions")}
-        labels = tuple(r[0] for r in con.execute("SELECT DISTINCT label FROM mentions ORDER BY 1").fetchall())
+    staging = store.StagingArea(staging_dir).for_run(RUN_ID)
+    tables = store.Warehouse(warehouse).published_tables(CHECKED_TABLES)
+    for table, rows in tables.items():
+        staging.write(table, 0, rows)
+    counts = {t: tables[t].num_rows for t in ("articles", "sentences", "mentions")}
+    labels = tuple(sorted(set(tables["mentions"]["label"].to_pylist())))
     return staging, counts, labels
 
 
 def measure(warehouse: Path, repeats: int = 5, work: Path | None = None) -> GateFloor:
     """The gate and its floor over ``warehouse``'s published rows, best of ``repeats``, working in ``work``."""
-    from expectations.audit import audit_frames
-    from expectations.gate import _gate_context, run_gate  # the bench measures the gate's insides
-    from expectations.suites import GateLimits, suite_parameters
-
     work = work or Path(tempfile.mkdtemp(prefix="akhbar-gate-floor-"))
     staging, counts, labels = restage(warehouse, work / "staging")
-    published = work / "empty.duckdb"
+    published = store.Warehouse(work / "empty.duckdb")
     context_dir, docs_dir = work / "gx", work / "data_docs"
 
     gate_runs = []
     for _ in range(repeats + 1):  # the first builds the context and the suites' pages
         started = time.perf_counter()
-        result = run_gate(staging.root, RUN_ID, published, context_dir, docs_dir, counts, labels)
+        result = run_gate(staging, published, context_dir, docs_dir, counts, labels)
         gate_runs.append(time.perf_counter() - started)
         result.data_docs_index  # noqa: B018 (waits for the pages: the next gate must not overlap them)
     if not result.success:
@@ -85,10 +79,10 @@ def measure(warehouse: Path, repeats: int = 5, work: Path | None = None) -> Gate
     gate = _gate_context(context_dir, docs_dir, GateLimits())
     parameters = suite_parameters(counts, labels, GateLimits())
     audits, floors, passed = [], [], True
-    with store.connect(published) as con:
+    with published.connection() as con:
         for _ in range(repeats):
             started = time.perf_counter()
-            frames = audit_frames(con, staging.root, gate.columns)
+            frames = audit_frames(con, staging, gate.columns)
             audits.append(time.perf_counter() - started)
             seconds = 0.0
             for table, frame in frames.items():

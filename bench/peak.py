@@ -12,6 +12,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from akhbar.cli import app
+
 
 def peak_resident_kb() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -21,8 +23,6 @@ def peak_resident_kb() -> int:
 
 
 def main(args: list[str]) -> int:
-    from akhbar.cli import app
-
     try:
         app(args, standalone_mode=False)
         code = 0

@@ -17,14 +17,19 @@ split the text.
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+from bench.corpus import SAMPLES, corpus_bodies
+from core.settings import PROJECT_ROOT, get_settings, offline_model_environment
+from flows import nlp
+from transforms import segment
+
+SHARED = PROJECT_ROOT.parent / "shared"
 ANERCORP_TEST = SHARED / "data" / "ner" / "processed" / "ar_anercorp.test.bio"
 SAUDINEWSNET = SHARED / "data" / "raw_text" / "saudinewsnet" / "2015-07-21.zip"
 NO_SPACE_BEFORE = set(".,،؛:!?؟)]}»%")
@@ -84,16 +89,11 @@ def f1(true_positives: int, predicted: int, gold: int) -> tuple[float, float, fl
 
 def pipeline_for(segmenter: str):
     """akhbar's NER pipeline (flows.nlp) with this segmenter, as a run would build it."""
-    from akhbar.settings import get_settings
-    from flows import nlp
-
     settings = get_settings(segmenter=segmenter)
     return nlp.get_pipeline(nlp.ensure_model(settings), settings)
 
 
 def annotate_all(segmenter: str, texts: list[str], batch: int = 32):
-    from flows import nlp
-
     pipeline = pipeline_for(segmenter)
     nlp.annotate(pipeline, texts[:2])  # warm-up
     started = time.perf_counter()
@@ -122,8 +122,6 @@ def saudinewsnet_texts(n: int, seed: int = 1) -> list[str]:
 
 def agreement(texts: list[str]) -> tuple[float, float]:
     """Token F1 and sentence-end F1 of the rules against Stanza's tokenizer."""
-    from transforms import segment
-
     token_counts = [0, 0, 0]
     end_counts = [0, 0, 0]
     for text, doc in zip(texts, pipeline_for("stanza").stanza.bulk_process(texts, processors="tokenize")):
@@ -161,11 +159,6 @@ def figures(corpus_texts: list[str], news_articles: int = 300):
 
 
 if __name__ == "__main__":
-    import os
-
-    os.environ.setdefault("STANZA_RESOURCES_DIR", str(SHARED / "stanza_resources"))
-    os.environ.setdefault("AKHBAR_STANZA_DOWNLOAD", "never")
-    from bench.__main__ import SAMPLES, corpus_bodies
-
+    offline_model_environment(os.environ)  # before the pipelines read the model's folder
     for name, value in figures(corpus_bodies(SAMPLES)):
         print(f"{name:<80} {value}")

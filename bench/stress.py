@@ -24,8 +24,9 @@ from pathlib import Path
 
 import duckdb
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "seeds" / "articles"
+from bench.corpus import SAMPLES
+from core.settings import PROJECT_ROOT, offline_model_environment
+
 HAND_NOTES = "## Beyond random kills"  # the hand-written part of docs/reliability.md, kept on --write
 
 
@@ -82,9 +83,7 @@ def trial(work: Path, articles: list[Path], delay: float, env: dict) -> Trial:
 
 
 def stress(trials: int, max_delay: float, seed: int = 0, env: dict | None = None) -> list[Trial]:
-    env = dict(env or os.environ)
-    env.setdefault("STANZA_RESOURCES_DIR", str(ROOT.parent / "shared" / "stanza_resources"))
-    env.setdefault("AKHBAR_STANZA_DOWNLOAD", "never")
+    env = offline_model_environment(dict(env or os.environ))
     env["AKHBAR_NER_BATCH_ARTICLES"] = "1"  # more stages to land in
     rng = random.Random(seed)
     articles = sorted(SAMPLES.glob("*.txt"))
@@ -120,7 +119,7 @@ def main() -> None:
             f"| {i + 1} | {r.delay:.1f} | {'yes' if r.killed else 'finished first'} | {r.published} | "
             f"{r.quarantined} | {r.lost} | {r.duplicated} | {r.leftover_staging} | {r.last_status} |"
             for i, r in enumerate(results))
-        target = ROOT / "docs" / "reliability.md"
+        target = PROJECT_ROOT / "docs" / "reliability.md"
         previous = target.read_text(encoding="utf-8") if target.exists() else ""
         hand = "\n" + previous[previous.index(HAND_NOTES):] if HAND_NOTES in previous else ""
         target.write_text(

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
+from typing import MutableMapping, TypeVar
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The project's offline Arabic model, beside a checkout (../shared/stanza_resources).
+OFFLINE_MODEL = PROJECT_ROOT.parent / "shared" / "stanza_resources"
 
 
 class DownloadPolicy(str, Enum):
@@ -22,6 +25,24 @@ class DownloadPolicy(str, Enum):
 
     auto = "auto"  # download Stanza's official model; fail clearly when offline
     never = "never"  # fail clearly at once (tests, air-gapped machines)
+
+
+Environ = TypeVar("Environ", bound=MutableMapping[str, str])
+
+
+def offline_model_environment(environ: Environ) -> Environ:
+    """Point ``environ`` at the offline model beside the checkout, and forbid downloads, if that model is there.
+
+    Only defaults: a ``STANZA_RESOURCES_DIR`` or ``AKHBAR_STANZA_DOWNLOAD``
+    already set wins. Without ``../shared/stanza_resources/resources.json``
+    nothing is set: Stanza's default folder and the configured download policy
+    apply. Call it on ``os.environ`` before anything reads these variables
+    (``get_settings``, ``import stanza``), or on a dict for a child process.
+    """
+    if (OFFLINE_MODEL / "resources.json").is_file():
+        environ.setdefault("STANZA_RESOURCES_DIR", str(OFFLINE_MODEL))
+        environ.setdefault("AKHBAR_STANZA_DOWNLOAD", DownloadPolicy.never.value)
+    return environ
 
 
 class Settings(BaseSettings):

@@ -7,14 +7,16 @@ second) and exact; Great Expectations then checks them as plain columns.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import duckdb
 import pandas as pd
 
-# Arabic letters proper (hamza..yeh, extended letters): diacritics and digits do not count.
-_ARABIC_LETTER = r"[\x{0621}-\x{063A}\x{0641}-\x{064A}\x{0671}-\x{06D3}\x{06FA}-\x{06FF}]"
+from transforms.script import ARABIC_LETTERS, re2_class
+from warehouse.store import Staging
+
+# Anything but an Arabic letter proper (transforms/script.py): diacritics and digits do not count.
+_NOT_ARABIC_LETTER = re2_class(ARABIC_LETTERS, negated=True)
 
 ARTICLES_SQL = """
 WITH a AS (SELECT * FROM read_parquet($articles, union_by_name = true)),
@@ -101,12 +103,10 @@ LEFT JOIN linked USING (article_id, entity_id)
 """
 
 
-def _files(staging_dir: Path, table: str) -> list[str]:
-    return [str(p) for p in sorted((staging_dir / table).glob("part-*.parquet"))]
 
 
 def audit_frames(
-    con: duckdb.DuckDBPyConnection, staging_dir: Path, columns: Mapping[str, Sequence[str]] | None = None
+    con: duckdb.DuckDBPyConnection, staging: Staging, columns: Mapping[str, Sequence[str]] | None = None
 ) -> dict[str, pd.DataFrame]:
     """One pandas frame per staged table, with the derived audit columns.
 
@@ -116,24 +116,24 @@ def audit_frames(
     the rules never read is then neither computed into nor copied out to
     pandas (DuckDB prunes it from the query).
     """
-    files = {t: _files(staging_dir, t) for t in ("articles", "sentences", "mentions")}
+    files = {t: staging.paths(t) for t in ("articles", "sentences", "mentions")}
     for table, paths in files.items():
         if not paths:
-            raise ValueError(f"no staged {table} under {staging_dir}")
+            raise ValueError(f"no staged {table} under {staging.root}")
 
     def frame(table: str, sql: str, parameters: dict) -> pd.DataFrame:
         if columns is not None and table in columns:
             sql = f"SELECT {', '.join(columns[table])} FROM ({sql})"
         return con.execute(sql, parameters).df()
 
-    articles_sql = ARTICLES_SQL.format(not_arabic_letter=_ARABIC_LETTER.replace("[", "[^", 1))
+    articles_sql = ARTICLES_SQL.format(not_arabic_letter=_NOT_ARABIC_LETTER)
     frames = {
         "articles": frame("articles", articles_sql, files),
         "sentences": frame("sentences", SENTENCES_SQL, {k: files[k] for k in ("articles", "sentences")}),
         "mentions": frame("mentions", MENTIONS_SQL, files),
     }
     # Entity tables are checked whenever a batch stages them (every flow run does).
-    linked = {t: _files(staging_dir, t) for t in ("entities", "article_entities")}
+    linked = {t: staging.paths(t) for t in ("entities", "article_entities")}
     if linked["entities"]:
         frames["entities"] = frame("entities", ENTITIES_SQL, {"mentions": files["mentions"],
                                                               "entities": linked["entities"]})

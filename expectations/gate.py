@@ -36,9 +36,9 @@ from typing import Any, Sequence
 
 import pyarrow.parquet as pq
 
-from akhbar import faults
-from akhbar.stopwatch import Stopwatch
-from warehouse import store
+from core import faults
+from core.stopwatch import Stopwatch
+from warehouse.store import Staging, Warehouse
 from warehouse.tables import TABLES
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ class Failure:
 
 # One user of a Great Expectations context at a time: a gate, or the Data Docs build of the gate before it.
 _gx_lock = threading.Lock()
+_last_docs: "DataDocsBuild | None" = None  # a gate waits for these first: a lock alone does not keep order
 
 
 class DataDocsBuild:
@@ -104,9 +105,12 @@ class DataDocsBuild:
                 built = {getattr(r, "name", None) for r in resource_identifiers}
                 gate.undocumented[:] = [s for s in gate.undocumented if s not in built]
 
+    def join(self) -> None:
+        self._thread.join()
+
     def wait(self) -> Path | None:
         """The site's index page once this build is over, or None if there is none."""
-        self._thread.join()
+        self.join()
         if self.error is not None and not self._reported:
             self._reported = True
             log.error("Data Docs were not updated: %s: %s", type(self.error).__name__, self.error)
@@ -135,12 +139,12 @@ class GateResult:
         return [f.as_dict() for f in self.batch_failures or self.failures]
 
 
-def schema_failures(staging_dir: Path) -> list[Failure]:
+def schema_failures(staging: Staging) -> list[Failure]:
     """Each staged file must carry exactly the warehouse's columns and types."""
     failures = []
     for table in TABLES:
         expected = TABLES[table]
-        for part in sorted((staging_dir / table).glob("part-*.parquet")):
+        for part in staging.files(table):
             actual = pq.read_schema(part)
             missing = [f.name for f in expected if f.name not in actual.names]
             extra = [n for n in actual.names if n not in expected.names]
@@ -293,9 +297,8 @@ def _failures_of(table: str, suite_result, frame) -> list[Failure]:
 
 
 def run_gate(
-    staging_dir: Path,
-    run_id: str,
-    published_db: Path,
+    staging: Staging,
+    published: Warehouse,
     context_dir: Path,
     data_docs_dir: Path,
     expected: dict[str, int],
@@ -308,20 +311,21 @@ def run_gate(
     being written then (see :class:`DataDocsBuild`).
     """
     started = time.perf_counter()
-    failures = schema_failures(staging_dir)
+    failures = schema_failures(staging)
     schema_seconds = time.perf_counter() - started
     if failures:
         return GateResult(False, failures, {}, seconds={"schema": schema_seconds})
+    if _last_docs is not None:
+        _last_docs.join()
     with _gx_lock:
-        result = _validate(staging_dir, run_id, published_db, context_dir, data_docs_dir, expected, labels, now)
+        result = _validate(staging, published, context_dir, data_docs_dir, expected, labels, now)
     result.seconds = {"schema": schema_seconds, **result.seconds}
     return result
 
 
 def _validate(
-    staging_dir: Path,
-    run_id: str,
-    published_db: Path,
+    staging: Staging,
+    published: Warehouse,
     context_dir: Path,
     data_docs_dir: Path,
     expected: dict[str, int],
@@ -339,9 +343,8 @@ def _validate(
     gate = _gate_context(context_dir, data_docs_dir, limits)
     clock.lap("context")
     failures: list[Failure] = []
-    with store.connect(published_db) as con:
-        store.ensure_schema(con)
-        frames = audit_frames(con, staging_dir, gate.columns)
+    with published.connection() as con:
+        frames = audit_frames(con, staging, gate.columns)
     clock.lap("audit frames")
     parameters = suite_parameters(expected, labels, limits, now)
     statistics = {}
@@ -350,7 +353,7 @@ def _validate(
     run_time = now or datetime.now(timezone.utc)
     for table in (t for t in CHECKED_TABLES if t in frames):
         run = {"batch_parameters": {"dataframe": frames[table]}, "expectation_parameters": parameters,
-               "run_id": RunIdentifier(run_name=run_id, run_time=run_time)}
+               "run_id": RunIdentifier(run_name=staging.run_id, run_time=run_time)}
         result = gate.checkpoints[table].verdict.run(**run)
         if not result.success:  # the same run id: the detailed result replaces the verdict in the store
             result = gate.checkpoints[table].rows.run(**run)
@@ -362,7 +365,8 @@ def _validate(
     faults.at("validation")
     docs = None
     if suite_pages or result_pages:
-        docs = DataDocsBuild(gate, suite_pages + result_pages, data_docs_dir / "index.html")
+        global _last_docs
+        docs = _last_docs = DataDocsBuild(gate, suite_pages + result_pages, data_docs_dir / "index.html")
 
     article_failures: dict[str, str] = {}
     for failure in failures:

@@ -15,8 +15,9 @@ Every expectation carries ``meta.level``:
 What changes from run to run (expected row counts, the model's labels, the
 clock) is an expectation parameter (``{"$PARAMETER": name}``), filled in by
 :func:`suite_parameters` when the checkpoint runs. The suites themselves only
-change with the rules, so they are stored in the Great Expectations context
-once and reused by every run.
+change with the rules, so the gate registers them in its in-memory Great
+Expectations context once per process and warehouse and reuses them for every
+run (see ``expectations/gate.py``).
 
 Bump SUITE_VERSION when a rule changes: it is recorded with every result.
 """
@@ -246,8 +247,9 @@ def checked_columns(suite: gx.ExpectationSuite, always: Sequence[str] = ()) -> l
 def all_suites(limits: GateLimits) -> dict[str, gx.ExpectationSuite]:
     """Every table's suite, each stamped with a digest of its rules (``meta.digest``).
 
-    A stored suite whose digest differs was written by other rules and is
-    replaced; one whose digest matches is used as it is.
+    New objects on every call: the gate calls this once per process and
+    warehouse, when it builds its in-memory context, and registers the suites
+    there; no suite is stored on disk, so none is ever compared or replaced.
     """
     suites = {
         "articles": articles_suite(limits),

@@ -8,17 +8,19 @@ pure parsers in ``transforms.formats``. Paths and links found *inside* items
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from transforms.formats import FORMATS, ItemError, RawItem, format_for, parse_items
+from flows import http
+from transforms.entities import alias_table
+from transforms.formats import FORMATS, RawItem, format_for, parse_items
 from transforms.metadata import AgencyRule, agency_rules
+from transforms.rejection import Rejection
 
 SOURCE_KINDS = ("folder", "file", "feed")
-USER_AGENT = "akhbar/0.1 (+https://github.com/akhbar)"
 
 
 class RegistryError(ValueError):
@@ -38,25 +40,11 @@ class SourceSpec:
 
 
 @dataclass
-class Rejected:
-    """An item held back from publication, on its way to the quarantine."""
-
-    source_path: str
-    reason: str
-    detail: str
-    raw: bytes | None = field(default=None, repr=False)
-    level: str = "article"
-    validation: dict = field(default_factory=dict)
-    format: str | None = None
-    source_id: str | None = None
-
-
-@dataclass
 class Collected:
     """What one pass over the sources found."""
 
     items: list[tuple[RawItem, SourceSpec]] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # sources that could not be read at all
     n_files: int = 0
     n_unchanged: int = 0  # files skipped unread: settled in an earlier run, same size and mtime
@@ -109,8 +97,6 @@ _alias_tables: dict[tuple[str, int], object] = {}
 
 def load_alias_table(path: Path):
     """The entity alias table, parsed once per process and again whenever the file changes."""
-    from transforms.entities import alias_table
-
     try:
         stamp = (str(path.resolve()), path.stat().st_mtime_ns)
         if stamp not in _alias_tables:
@@ -143,54 +129,46 @@ def _read_file(path: Path, root: Path, max_bytes: int) -> tuple[bytes, tuple[int
 
     Refuses what a scheduled job must not read.
     """
-    from transforms.errors import ArticleRejected
-
     if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
-        raise ArticleRejected("outside_inbox", f"symlink to {path.resolve()} leaves the inbox")
+        raise Rejection("outside_inbox", f"symlink to {path.resolve()} leaves the inbox")
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise ArticleRejected("too_large", f"{size} bytes > limit {max_bytes} (AKHBAR_MAX_ITEM_BYTES)")
+            raise Rejection("too_large", f"{size} bytes > limit {max_bytes} (AKHBAR_MAX_ITEM_BYTES)")
         with path.open("rb") as handle:
             before = os.fstat(handle.fileno())
             raw = handle.read(max_bytes + 1)
             after = os.fstat(handle.fileno())
     except OSError as err:
-        raise ArticleRejected("unreadable", f"{type(err).__name__}: {err.strerror or err}") from None
+        raise Rejection("unreadable", f"{type(err).__name__}: {err.strerror or err}") from None
     if len(raw) > max_bytes:
-        raise ArticleRejected("too_large", f"grew past the limit {max_bytes} while being read")
+        raise Rejection("too_large", f"grew past the limit {max_bytes} while being read")
     # A producer still writing the file: what was read may be half an article. The file stays in the
     # inbox, so its finished version comes in at the next run.
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(raw) != after.st_size:
-        raise ArticleRejected("changed_while_read",
+        raise Rejection("changed_while_read",
                               f"{before.st_size} bytes when opened, {after.st_size} after reading {len(raw)}")
     return raw, (after.st_size, after.st_mtime_ns)
 
 
 def fetch(url: str, timeout: float, max_bytes: int) -> bytes:
-    """GET an http(s) URL, refusing other schemes and oversized bodies."""
+    """GET an http(s) URL within ``timeout`` seconds in all, refusing other schemes, errors and oversized bodies."""
     if urlsplit(url).scheme not in ("http", "https"):
         raise ValueError(f"refusing to fetch {url!r}: only http and https")
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (scheme checked)
-        body = response.read(max_bytes + 1)
-    if len(body) > max_bytes:
-        raise ValueError(f"{url} is larger than {max_bytes} bytes")
-    return body
+    answer = http.request(url, deadline=timeout, max_bytes=max_bytes)
+    if answer.status >= 400:
+        raise http.HttpError(f"{http.host_of(url)} answered HTTP {answer.status}")
+    return answer.body
 
 
-def _take(collected: Collected, spec: SourceSpec, parsed: tuple[list[RawItem], list[ItemError]], fmt: str) -> None:
+def _take(collected: Collected, spec: SourceSpec, parsed: tuple[list[RawItem], list[Rejection]], fmt: str) -> None:
     items, errors = parsed
     collected.items += [(item, spec) for item in items]
-    collected.rejected += [
-        Rejected(e.source_path, e.reason, e.detail, raw=e.raw, format=fmt, source_id=spec.source_id) for e in errors
-    ]
+    collected.rejected += [e.about(format=fmt, source_id=spec.source_id) for e in errors]
 
 
 def _collect_file(collected: Collected, spec: SourceSpec, path: Path, root: Path, max_bytes: int,
                   settled: dict[tuple[str, int, int], int]) -> None:
-    from transforms.errors import ArticleRejected
-
     label = str(path)
     if settled:
         try:
@@ -205,13 +183,14 @@ def _collect_file(collected: Collected, spec: SourceSpec, path: Path, root: Path
     fmt = format_for(path.name)
     try:
         raw, collected.stamps[label] = _read_file(path, root, max_bytes)
-    except ArticleRejected as err:
-        collected.rejected.append(Rejected(label, err.reason, err.detail, raw=None, format=fmt, source_id=spec.source_id))
+    except Rejection as err:  # nothing was read: the quarantine keeps its label only
+        collected.rejected.append(err.about(source_path=label, format=fmt, source_id=spec.source_id))
         return
     if fmt is None:
-        collected.rejected.append(Rejected(label, "unsupported_format",
-                                           f"no reader for {path.suffix or 'files without a suffix'}; "
-                                           f"known: {', '.join(FORMATS)}", raw=raw, source_id=spec.source_id))
+        collected.rejected.append(Rejection("unsupported_format",
+                                            f"no reader for {path.suffix or 'files without a suffix'}; "
+                                            f"known: {', '.join(FORMATS)}", source_path=label, raw=raw,
+                                            source_id=spec.source_id))
         return
     _take(collected, spec, parse_items(raw, label, fmt), fmt)
 
@@ -249,7 +228,7 @@ def collect(specs: list[SourceSpec], max_bytes: int, timeout: float,
     return collected
 
 
-def reparse_quarantined(raw: bytes, source_path: str, fmt: str | None) -> tuple[list[RawItem], list[ItemError]]:
+def reparse_quarantined(raw: bytes, source_path: str, fmt: str | None) -> tuple[list[RawItem], list[Rejection]]:
     """Parse a quarantined item's stored bytes again, as the format it came in.
 
     A JSON Lines line and a feed entry are stored as one JSON object, which
@@ -259,7 +238,7 @@ def reparse_quarantined(raw: bytes, source_path: str, fmt: str | None) -> tuple[
         items, errors = parse_items(raw, source_path, "jsonl")
         items = [RawItem(source_path, i.text, i.raw, fmt, i.encoding, i.title, i.published, i.agency, i.url)
                  for i in items]
-        errors = [ItemError(source_path, e.reason, e.detail, e.raw) for e in errors]
+        errors = [dataclasses.replace(e, source_path=source_path) for e in errors]
         return items, errors
     return parse_items(raw, source_path, fmt or format_for(source_path) or "text")
 

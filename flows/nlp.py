@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from akhbar.settings import DownloadPolicy, Settings
+from core.settings import DownloadPolicy, Settings
 from transforms import segment
+from transforms.entities import ENTITY_TYPES
 
 LANG = "ar"
 # Official Arabic models split clitics with an MWT step; our offline model keeps
@@ -38,7 +39,7 @@ class ModelInfo:
     packages: dict[str, str]
     name: str
     version: str
-    labels: tuple[str, ...] = ("PER", "LOC", "ORG", "MISC")
+    labels: tuple[str, ...] = ENTITY_TYPES
     segmenter: str = "stanza"  # who splits sentences and tokens: "rules" (transforms.segment) or "stanza"
 
 

@@ -9,7 +9,7 @@ Parquet itself, so the staging folder must be shared storage on a real cluster.
 
 from __future__ import annotations
 
-from akhbar.settings import Settings
+from core.settings import Settings
 
 
 def task_runner(settings: Settings):

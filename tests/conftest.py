@@ -12,16 +12,17 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import OFFLINE_MODEL, offline_model_environment  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "seeds" / "articles"
-OFFLINE_MODEL = ROOT.parent / "shared" / "stanza_resources"
 
-os.environ.setdefault("STANZA_RESOURCES_DIR", str(OFFLINE_MODEL))
-os.environ["AKHBAR_STANZA_DOWNLOAD"] = "never"
+offline_model_environment(os.environ)
+os.environ["AKHBAR_STANZA_DOWNLOAD"] = "never"  # whether or not the offline model is there
 # Settings read .env from the working directory; tests must not pick up a developer's.
 os.environ.setdefault("AKHBAR_INBOX", str(SAMPLES))
 
-import akhbar.prefect_env  # noqa: E402,F401  (before prefect)
+import core.prefect_env  # noqa: E402,F401  (before prefect)
 
 
 def sample_paths() -> list[Path]:
@@ -44,14 +45,18 @@ def prefect_api():
         yield PREFECT_API_URL.value()
 
 
-@pytest.fixture
-def inbox(tmp_path) -> Path:
-    """A fresh inbox holding copies of the five sample articles."""
-    folder = tmp_path / "inbox"
-    folder.mkdir()
+def copy_samples(folder: Path) -> Path:
+    """``folder``, made, holding copies of the five sample articles."""
+    folder.mkdir(parents=True)
     for path in sample_paths():
         shutil.copy(path, folder / path.name)
     return folder
+
+
+@pytest.fixture
+def inbox(tmp_path) -> Path:
+    """A fresh inbox holding copies of the five sample articles."""
+    return copy_samples(tmp_path / "inbox")
 
 
 @pytest.fixture
@@ -60,7 +65,7 @@ def warehouse_path(tmp_path) -> Path:
 
 
 def require_model():
-    from akhbar.settings import get_settings
+    from core.settings import get_settings
     from flows import nlp
 
     info = nlp.inspect_model(nlp.resources_dir(get_settings()))
@@ -106,3 +111,15 @@ def webhook(monkeypatch):
     monkeypatch.setenv("AKHBAR_ALERT_WEBHOOK", receiver.url)
     yield receiver
     receiver.close()
+
+
+# Tests that need one of these are the slow tier: a real Prefect API (a server process) or the
+# real Stanza model. `pytest -m "not slow"` runs the rest: parsing, metadata, entities, selection,
+# the publish policy and the gate's rules, in well under a minute.
+SLOW_FIXTURES = frozenset({"prefect_api", "model"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES.intersection(item.fixturenames) or item.get_closest_marker("model"):
+            item.add_marker(pytest.mark.slow)

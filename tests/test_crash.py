@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import require_model, sample_paths
 
 
+@pytest.mark.slow  # kills real runs in subprocesses
 def test_killed_runs_lose_and_duplicate_nothing(tmp_path):
     from bench.stress import stress
 

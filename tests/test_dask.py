@@ -26,7 +26,7 @@ def tables(path) -> dict[str, list]:
 
 
 def test_dask_runner_matches_the_default_runner(prefect_api, inbox, tmp_path, monkeypatch):
-    from akhbar.settings import get_settings
+    from core.settings import get_settings
     from flows.runners import ingest_flow
 
     require_model()

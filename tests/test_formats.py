@@ -10,9 +10,8 @@ import random
 import pytest
 
 from transforms.encoding import arabic_share, decode_bytes
-from transforms.errors import ArticleRejected
+from transforms.rejection import Rejection
 from transforms.formats import (
-    ItemError,
     RawItem,
     format_for,
     html_to_text,
@@ -33,8 +32,8 @@ SECOND = (
 )
 
 
-def rejection(raw: bytes) -> ArticleRejected:
-    with pytest.raises(ArticleRejected) as caught:
+def rejection(raw: bytes) -> Rejection:
+    with pytest.raises(Rejection) as caught:
         decode_bytes(raw)
     return caught.value
 
@@ -151,7 +150,7 @@ def test_parse_text_keeps_paragraphs_and_encoding():
 def test_parse_items_turns_a_rejected_text_file_into_one_error():
     items, errors = parse_items(b"\x00\x01binary", "inbox/b.txt", "text")
     assert items == []
-    assert errors == [ItemError("inbox/b.txt", "binary", errors[0].detail, b"\x00\x01binary")]
+    assert errors == [Rejection("binary", errors[0].detail, source_path="inbox/b.txt", raw=b"\x00\x01binary")]
 
 
 PAGE = f"""<!DOCTYPE html>
@@ -204,7 +203,7 @@ def test_html_with_a_wrong_charset_declaration_is_still_decoded():
 
 def test_html_without_main_text_is_rejected():
     page = b"<html><head><title>404</title></head><body><nav><a href='/'>Home</a></nav></body></html>"
-    with pytest.raises(ArticleRejected) as caught:
+    with pytest.raises(Rejection) as caught:
         parse_html(page, "inbox/empty.html")
     assert caught.value.reason == "no_main_text"
     items, errors = parse_items(page, "inbox/empty.html", "html")
@@ -356,7 +355,7 @@ def test_malformed_feed_is_one_error(raw):
 
 
 def test_empty_feed_file():
-    assert parse_feed(b"", "inbox/bad.xml") == ([], [ItemError("inbox/bad.xml", "empty", "0 bytes", b"")])
+    assert parse_feed(b"", "inbox/bad.xml") == ([], [Rejection("empty", "0 bytes", source_path="inbox/bad.xml", raw=b"")])
 
 
 def test_truncated_feed_keeps_the_entries_it_could_read():

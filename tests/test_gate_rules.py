@@ -44,7 +44,7 @@ def lead():
 
 
 def stage(tmp_path, articles, sentences, mentions) -> store.Staging:
-    staging = store.Staging(tmp_path / "staging", "r")
+    staging = store.StagingArea(tmp_path / "staging").for_run("r")
     staging.write("articles", 0, to_arrow("articles", articles))
     staging.write("sentences", 0, to_arrow("sentences", sentences))
     staging.write("mentions", 0, to_arrow("mentions", mentions))
@@ -52,7 +52,7 @@ def stage(tmp_path, articles, sentences, mentions) -> store.Staging:
 
 
 def gate(tmp_path, staging, expected):
-    return run_gate(staging.root, "r", tmp_path / "wh.duckdb", tmp_path / "gx", tmp_path / "docs",
+    return run_gate(staging, store.Warehouse(tmp_path / "wh.duckdb"), tmp_path / "gx", tmp_path / "docs",
                     expected, LABELS, now=NOW)
 
 
@@ -199,8 +199,8 @@ def test_gates_of_two_warehouses_in_one_process_keep_to_their_own_folders(tmp_pa
     staging = stage(tmp_path, *rows)
     one, two = tmp_path / "one", tmp_path / "two"
     for root, run_id in ((one, "run-one-a"), (two, "run-two-a"), (one, "run-one-b")):
-        result = run_gate(staging.root, run_id, root / "wh.duckdb", root / "gx", root / "docs", counts(*rows),
-                          LABELS, now=NOW)
+        result = run_gate(store.Staging(staging.root, run_id), store.Warehouse(root / "wh.duckdb"), root / "gx",
+                          root / "docs", counts(*rows), LABELS, now=NOW)
         assert result.success and result.data_docs_index == root / "docs" / "index.html"
     assert sorted(p.name for p in (one / "gx" / "validations" / "articles").iterdir()) == ["run-one-a", "run-one-b"]
     assert sorted(p.name for p in (two / "gx" / "validations" / "articles").iterdir()) == ["run-two-a"]
@@ -216,8 +216,8 @@ def test_data_docs_index_lists_a_bounded_number_of_results(tmp_path, lead, monke
     rows = ([a], [sentence(a)], [mention(a, "أستانا", 0), mention(a, "توكاييف", 1, "PER")])
     staging = stage(tmp_path, *rows)
     for n in range(3):  # three tables each: nine results stored
-        result = run_gate(staging.root, f"run-{n}", tmp_path / "wh.duckdb", tmp_path / "gx", tmp_path / "docs",
-                          counts(*rows), LABELS, now=NOW + timedelta(seconds=n))
+        result = run_gate(store.Staging(staging.root, f"run-{n}"), store.Warehouse(tmp_path / "wh.duckdb"),
+                          tmp_path / "gx", tmp_path / "docs", counts(*rows), LABELS, now=NOW + timedelta(seconds=n))
     index = result.data_docs_index.read_text(encoding="utf-8")
     assert sum(len(list(p.iterdir())) for p in (tmp_path / "gx" / "validations").iterdir() if p.is_dir()) == 9
     listed = [n for n in range(3) if f"run-{n}" in index]
@@ -289,8 +289,8 @@ def test_audit_frames_carry_exactly_the_columns_the_suites_read(tmp_path, lead):
     columns = {t: checked_columns(s, INDEX_COLUMNS[t]) for t, s in all_suites(GateLimits()).items()}
     with store.connect(tmp_path / "wh.duckdb") as con:
         store.ensure_schema(con)
-        full = audit_frames(con, staging.root)
-        narrow = audit_frames(con, staging.root, columns)
+        full = audit_frames(con, staging)
+        narrow = audit_frames(con, staging, columns)
     for table in ("articles", "sentences", "mentions"):
         assert list(narrow[table].columns) == columns[table]
         assert set(columns[table]) <= set(full[table].columns)

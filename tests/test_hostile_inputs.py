@@ -97,7 +97,7 @@ def test_each_hostile_item_is_quarantined_with_its_own_reason(hostile_run, wareh
 
 
 def test_the_secret_behind_the_symlink_was_never_read(hostile_run, warehouse_path, tmp_path):
-    from akhbar.settings import get_settings
+    from core.settings import get_settings
     from warehouse.quarantine import QuarantineStore
 
     store = QuarantineStore(get_settings(warehouse=warehouse_path).quarantine_dir)
@@ -113,7 +113,7 @@ def test_a_file_that_changes_while_read_is_quarantined_not_half_published(tmp_pa
     from pathlib import Path
 
     from flows import intake
-    from transforms.errors import ArticleRejected
+    from transforms.rejection import Rejection
 
     path = tmp_path / "growing.txt"
     path.write_bytes(ARABIC.encode() * 3)
@@ -140,7 +140,7 @@ def test_a_file_that_changes_while_read_is_quarantined_not_half_published(tmp_pa
 
     monkeypatch.setattr(Path, "open", lambda self, *a, **k: Racing(real_open(self, *a, **k)) if self == path
                         else real_open(self, *a, **k))
-    with pytest.raises(ArticleRejected) as rejected:
+    with pytest.raises(Rejection) as rejected:
         intake._read_file(path, tmp_path, 1_000_000)
     assert rejected.value.reason == "changed_while_read"
     monkeypatch.undo()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from tests.conftest import require_model, sample_paths
+from tests.conftest import copy_samples, require_model, sample_paths
 from transforms.normalize import normalize_key
 
 
 @pytest.fixture
 def first_run(prefect_api, inbox, warehouse_path):
+    """A run of its own, for tests that run again on top of it."""
     from flows.ingest import ingest
 
     model = require_model()
@@ -18,13 +19,26 @@ def first_run(prefect_api, inbox, warehouse_path):
     return model, summary
 
 
+@pytest.fixture(scope="module")
+def published(prefect_api, tmp_path_factory):
+    """One run shared by the tests that only read what it published: (model, summary, inbox, warehouse)."""
+    from flows.ingest import ingest
+
+    root = tmp_path_factory.mktemp("published")
+    inbox = copy_samples(root / "inbox")
+    warehouse_path = root / "wh" / "akhbar.duckdb"
+    model = require_model()
+    summary = ingest(inbox=str(inbox), warehouse=str(warehouse_path))
+    return model, summary, inbox, warehouse_path
+
+
 def _query(path, sql):
     with duckdb.connect(str(path), read_only=True) as con:
         return con.execute(sql).fetchall()
 
 
-def test_five_articles_with_exact_mentions(first_run, inbox, warehouse_path):
-    model, summary = first_run
+def test_five_articles_with_exact_mentions(published):
+    model, summary, inbox, warehouse_path = published
     assert summary.status == "succeeded"
     assert (summary.n_seen, summary.n_new, summary.n_failed) == (5, 5, 0)
 
@@ -48,7 +62,8 @@ def test_five_articles_with_exact_mentions(first_run, inbox, warehouse_path):
     assert sum(a[3] for a in articles) == len(mentions)
 
 
-def test_well_known_entities_are_found(first_run, warehouse_path):
+def test_well_known_entities_are_found(published):
+    warehouse_path = published[3]
     keys = set(_query(warehouse_path, "SELECT DISTINCT norm_key, label FROM mentions"))
     assert (normalize_key("كازاخستان"), "LOC") in keys
     assert (normalize_key("الصين"), "LOC") in keys
@@ -57,7 +72,8 @@ def test_well_known_entities_are_found(first_run, warehouse_path):
     assert normalize_key("توكاييف") in per
 
 
-def test_sentences_cover_the_mentions(first_run, warehouse_path):
+def test_sentences_cover_the_mentions(published):
+    warehouse_path = published[3]
     bad = _query(
         warehouse_path,
         """
@@ -74,8 +90,8 @@ def test_sentences_cover_the_mentions(first_run, warehouse_path):
     assert orphans == [(0,)]
 
 
-def test_run_is_recorded_with_the_model(first_run, warehouse_path):
-    model, summary = first_run
+def test_run_is_recorded_with_the_model(published):
+    model, summary, _, warehouse_path = published
     runs = _query(
         warehouse_path,
         "SELECT run_id, flow_run_id, n_seen, n_new, n_skipped, n_failed, model, model_version, status, "
@@ -143,7 +159,8 @@ def test_an_undecodable_file_fails_alone(prefect_api, inbox, warehouse_path):
     assert [r.reason for r in summary.rejected] == ["unknown_encoding"]
 
 
-def test_samples_carry_their_city_date_and_agency(first_run, warehouse_path):
+def test_samples_carry_their_city_date_and_agency(published):
+    warehouse_path = published[3]
     from tests.test_metadata import SAMPLES
 
     found = {
@@ -192,8 +209,9 @@ def test_unchanged_files_are_not_read_again_and_a_changed_one_is(first_run, inbo
     assert len(opened) == 6 and fifth.n_unchanged == 0
 
 
-def test_published_tables_staged_again_pass_every_gate_rule(first_run, warehouse_path, tmp_path):
+def test_published_tables_staged_again_pass_every_gate_rule(published, tmp_path):
     """What a run published is consistent under the gate's rules, and the bench's gate floor checks all of them."""
+    warehouse_path = published[3]
     from bench.gate_floor import measure
     from expectations.suites import GateLimits, all_suites
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from akhbar.settings import get_settings
+from core.settings import get_settings
 from flows import nlp
 from tests.conftest import OFFLINE_MODEL
 

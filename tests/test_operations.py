@@ -41,6 +41,7 @@ def published_runs(warehouse: Path) -> list[tuple]:
 
 # --------------------------------------------------------------------------- schedules
 
+@pytest.mark.slow  # starts its own Prefect server and `akhbar serve`
 def test_a_cron_deployment_runs_on_a_local_prefect_server_and_stops_on_ctrl_c(tmp_path):
     require_model()
     warehouse = tmp_path / "wh" / "akhbar.duckdb"

@@ -52,7 +52,7 @@ def test_clean_batch_publishes_and_builds_data_docs(prefect_api, model, inbox, w
 
 def test_broken_invariant_holds_back_the_whole_batch(prefect_api, model, inbox, warehouse_path, webhook,
                                                      tmp_path, monkeypatch):
-    import flows.ingest as ingest_module
+    import flows.annotate as annotate_module
     from transforms.ner import document_rows
 
     # Publish one article first: it must come through the failed run untouched.
@@ -68,7 +68,7 @@ def test_broken_invariant_holds_back_the_whole_batch(prefect_api, model, inbox, 
         rows.mentions = rows.mentions + rows.mentions[:1]  # a repeated (article_id, mention_index) key
         return rows
 
-    monkeypatch.setattr(ingest_module, "document_rows", duplicated_mentions)
+    monkeypatch.setattr(annotate_module, "document_rows", duplicated_mentions)
     state, summary = run_flow(inbox=str(inbox), warehouse=str(warehouse_path))
 
     assert state.is_failed()
@@ -115,24 +115,25 @@ def test_mixed_batch_publishes_the_good_and_quarantines_the_bad(prefect_api, mod
 
 def test_quarantined_item_keeps_its_bytes_and_retries_after_a_fix(prefect_api, model, inbox, warehouse_path,
                                                                  webhook, monkeypatch):
-    from akhbar.settings import get_settings
+    from core.settings import get_settings
     from warehouse.quarantine import QuarantineStore
 
-    import flows.ingest as ingest_module
+    import flows.annotate as annotate_module
+    from transforms.rejection import Rejection
 
-    real_annotate = ingest_module._annotate_isolating_failures
+    real_annotate = annotate_module.annotate_isolating_failures
     target = sample_paths()[2].name
 
     def ner_breaks_on_one(pipeline, articles):
         done, failed = real_annotate(pipeline, [a for a in articles if not a.source_path.endswith(target)])
-        failed += [ingest_module.Rejected(a.source_path, "ner_failed", "RuntimeError: injected", raw=a.raw)
+        failed += [Rejection("ner_failed", "RuntimeError: injected", source_path=a.source_path, raw=a.raw)
                    for a in articles if a.source_path.endswith(target)]
         return done, failed
 
     # A republished copy of the failing story: its first copy is quarantined, so it must wait with it.
     republished = "مقابلة حصرية مع السفير الصيني\n\n" + (inbox / target).read_text(encoding="utf-8")
     (inbox / "zz_republished.txt").write_text(republished, encoding="utf-8")
-    monkeypatch.setattr(ingest_module, "_annotate_isolating_failures", ner_breaks_on_one)
+    monkeypatch.setattr(annotate_module, "annotate_isolating_failures", ner_breaks_on_one)
     _, summary = run_flow(inbox=str(inbox), warehouse=str(warehouse_path))
     assert summary.n_new == 4
     assert sorted(r.reason for r in summary.rejected) == ["first_copy_rejected", "ner_failed"]
@@ -144,7 +145,7 @@ def test_quarantined_item_keeps_its_bytes_and_retries_after_a_fix(prefect_api, m
     assert store.original(item_id) == (inbox / target).read_bytes()
     assert store.meta(item_id)["reason"] == "ner_failed"
 
-    monkeypatch.setattr(ingest_module, "_annotate_isolating_failures", real_annotate)  # the fix
+    monkeypatch.setattr(annotate_module, "annotate_isolating_failures", real_annotate)  # the fix
     _, retried = run_flow(warehouse=str(warehouse_path), retry_items=sorted(ids.values()))
     assert (retried.n_new, retried.n_duplicates) == (1, 1)
     assert retried.resolved_items == sorted(ids.values())

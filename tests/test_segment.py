@@ -56,7 +56,7 @@ def test_offsets_slice_every_sample_exactly_and_cover_all_but_whitespace():
 def test_rules_and_stanzas_tokenizer_find_nearly_the_same_entities():
     """The same NER model over either segmentation; entity offsets always slice the text."""
     require_model()
-    from akhbar.settings import get_settings
+    from core.settings import get_settings
     from flows import nlp
 
     bodies = [sample_text(p.name[:3]) for p in sample_paths()]
@@ -78,7 +78,7 @@ def test_ner_in_order_of_length_tags_exactly_as_stanza_itself():
     require_model()
     from stanza import Document
 
-    from akhbar.settings import get_settings
+    from core.settings import get_settings
     from flows import nlp
 
     settings = get_settings(segmenter="stanza")

@@ -88,7 +88,7 @@ def test_failed_write_publishes_nothing_alerts_and_the_next_run_recovers(
 
 
 def test_unknown_fault_is_refused_not_ignored(monkeypatch):
-    from akhbar import faults
+    from core import faults
 
     monkeypatch.setenv("AKHBAR_FAULT", "pubish:kill")
     with pytest.raises(ValueError, match="AKHBAR_FAULT"):

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterable
 
-from transforms.errors import ArticleRejected
+from transforms.rejection import Rejection
 from transforms.formats import RawItem, parse_text
 from transforms.metadata import AgencyRule, KnownFields, Metadata, extract_metadata
 from transforms.normalize import normalize_text
 
-__all__ = ["Article", "ArticleRejected", "build_article", "content_id", "parse_article"]
+__all__ = ["Article", "build_article", "content_id", "parse_article"]
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,11 @@ def build_article(
 ) -> Article:
     text_norm = normalize_text(item.text)
     if not text_norm:
-        raise ArticleRejected("empty", "no text after normalization")
+        raise Rejection("empty", "no text after normalization")
     known = KnownFields(item.title, item.published, item.agency, default_agency)
     meta = extract_metadata(item.text, rules, known, not_after)
     if meta.body_end <= meta.body_start:
-        raise ArticleRejected("no_body", "nothing left once the page header and footer are set aside")
+        raise Rejection("no_body", "nothing left once the page header and footer are set aside")
     return Article(
         article_id=content_id(text_norm),
         source_path=item.source_path,

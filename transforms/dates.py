@@ -36,20 +36,21 @@ MONTH_NAMES: dict[int, tuple[str, ...]] = {
 
 MONTHS: dict[str, int] = {fold_text(name): month for month, names in MONTH_NAMES.items() for name in names}
 
-_MONTH = "|".join(sorted(map(re.escape, MONTHS), key=len, reverse=True))
-_NOT_LETTER = r"(?![^\W\d_])"  # the month name ends a word (digits may follow, glued)
-_FIRST = r"(?:ال)?اول"  # "أول يوليو" / "الأول من يوليو": the 1st
+# Pattern pieces, shared with the dateline of transforms/metadata.py:
+MONTH_PATTERN = "|".join(sorted(map(re.escape, MONTHS), key=len, reverse=True))  # any folded month name
+NOT_LETTER = r"(?![^\W\d_])"  # the month name ends a word (digits may follow, glued)
+FIRST_DAY = r"(?:ال)?اول"  # "أول يوليو" / "الأول من يوليو": the 1st
 
 # Day, month (optionally "سبتمبر/أيلول"), year; digits may be glued to words.
 NAMED_DATE = re.compile(
-    rf"(?<!\d)(?P<day>\d{{1,2}}|(?<![^\W\d_]){_FIRST})\s*(?:من\s+)?"
-    rf"(?:شهر\s+)?(?P<month>{_MONTH}){_NOT_LETTER}"
-    rf"(?:\s*/\s*(?P<month2>{_MONTH}){_NOT_LETTER})?"
+    rf"(?<!\d)(?P<day>\d{{1,2}}|(?<![^\W\d_]){FIRST_DAY})\s*(?:من\s+)?"
+    rf"(?:شهر\s+)?(?P<month>{MONTH_PATTERN}){NOT_LETTER}"
+    rf"(?:\s*/\s*(?P<month2>{MONTH_PATTERN}){NOT_LETTER})?"
     rf"\s*[,،]?\s*(?:(?:من\s+)?(?:عام|سنة)\s+)?(?P<year>\d{{4}})(?!\d)"
 )
 # Month and year only: recognised so that it is *not* taken for a full date.
 MONTH_YEAR = re.compile(
-    rf"(?<![^\W\d_])(?P<month>{_MONTH}){_NOT_LETTER}(?:\s*/\s*(?P<month2>{_MONTH}){_NOT_LETTER})?"
+    rf"(?<![^\W\d_])(?P<month>{MONTH_PATTERN}){NOT_LETTER}(?:\s*/\s*(?P<month2>{MONTH_PATTERN}){NOT_LETTER})?"
     rf"\s*[,،]?\s*(?P<year>\d{{4}})(?!\d)"
 )
 # 2025:04:27.09:40, 2025-04-27, 2025/4/27 (year first: unambiguous)

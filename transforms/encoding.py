@@ -11,7 +11,8 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass
 
-from transforms.errors import ArticleRejected
+from transforms.rejection import Rejection
+from transforms.script import ARABIC_BLOCKS, within
 
 __all__ = ["Decoded", "arabic_share", "decode_bytes", "decode_declared"]
 
@@ -36,15 +37,9 @@ _MAX_CONTROL_SHARE = 0.05
 _MIN_VALID_UTF8_SHARE = 0.9
 _HIGH_BYTES = bytes(range(0x80, 0x100))
 
-# A legacy decoding is accepted only if it yields mostly Arabic letters.
+# A legacy decoding is accepted only if it yields mostly Arabic letters: letters of the Arabic
+# blocks (transforms/script.py), presentation forms included, which is wider than ARABIC_LETTERS.
 _MIN_ARABIC_LETTER_SHARE = 0.5
-_ARABIC_RANGES = (
-    (0x0600, 0x06FF),  # Arabic
-    (0x0750, 0x077F),  # Arabic Supplement
-    (0x08A0, 0x08FF),  # Arabic Extended-A
-    (0xFB50, 0xFDFF),  # Presentation Forms-A
-    (0xFE70, 0xFEFF),  # Presentation Forms-B (cp864 decodes to these)
-)
 
 
 @dataclass(frozen=True)
@@ -62,7 +57,7 @@ def decode_bytes(raw: bytes) -> Decoded:
     is guessed, and only if the result reads as Arabic.
     """
     if not raw:
-        raise ArticleRejected("empty", "0 bytes")
+        raise Rejection("empty", "0 bytes")
     return (
         _decode_with_bom(raw)
         or _decode_utf16_without_bom(raw)
@@ -90,7 +85,7 @@ def decode_declared(raw: bytes, charset: str | None) -> Decoded:
 
 
 def arabic_share(text: str) -> float:
-    """The share of Arabic letters among all letters (0.0 if there are none)."""
+    """The share of letters in the Arabic blocks (``ARABIC_BLOCKS``) among all letters (0.0 if there are none)."""
     letters = [ch for ch in text if ch.isalpha()]
     if not letters:
         return 0.0
@@ -98,8 +93,7 @@ def arabic_share(text: str) -> float:
 
 
 def _is_arabic(ch: str) -> bool:
-    code = ord(ch)
-    return any(low <= code <= high for low, high in _ARABIC_RANGES)
+    return within(ord(ch), ARABIC_BLOCKS)
 
 
 def _codec_name(label: str) -> str | None:
@@ -122,11 +116,11 @@ def _decode_with_bom(raw: bytes) -> Decoded | None:
     if codec is None:
         return None
     if codec == "utf-16" and len(raw) % 2:
-        raise ArticleRejected("undecodable", f"UTF-16 byte-order mark but an odd byte count ({len(raw)})")
+        raise Rejection("undecodable", f"UTF-16 byte-order mark but an odd byte count ({len(raw)})")
     try:
         return Decoded(raw.decode(codec), codec)
     except UnicodeDecodeError as err:
-        raise ArticleRejected(
+        raise Rejection(
             "undecodable", f"{codec} byte-order mark but invalid {codec} at byte {err.start}"
         ) from None
 
@@ -151,10 +145,10 @@ def _reject_binary(raw: bytes) -> None:
     """Returns None (so it chains with ``or``) unless the bytes are not text at all."""
     nul = raw.find(b"\x00")
     if nul != -1:
-        raise ArticleRejected("binary", f"NUL byte at offset {nul} (and not UTF-16 text)")
+        raise Rejection("binary", f"NUL byte at offset {nul} (and not UTF-16 text)")
     controls = len(raw.translate(None, _ALL_BUT_NON_TEXT_CONTROLS))
     if controls > _MAX_CONTROL_SHARE * len(raw):
-        raise ArticleRejected("binary", f"{controls} of {len(raw)} bytes are control characters")
+        raise Rejection("binary", f"{controls} of {len(raw)} bytes are control characters")
     return None
 
 
@@ -164,12 +158,12 @@ def _decode_utf8(raw: bytes) -> Decoded | None:
         return Decoded(raw.decode("utf-8"), "utf-8")
     except UnicodeDecodeError as err:
         if err.reason == "unexpected end of data":
-            raise ArticleRejected(
+            raise Rejection(
                 "truncated_utf8",
                 f"incomplete UTF-8 sequence in the last {len(raw) - err.start} byte(s), at byte {err.start}",
             ) from None
         if _valid_utf8_share(raw) >= _MIN_VALID_UTF8_SHARE:
-            raise ArticleRejected("invalid_utf8", f"invalid UTF-8 at byte {err.start}") from None
+            raise Rejection("invalid_utf8", f"invalid UTF-8 at byte {err.start}") from None
         return None
 
 
@@ -194,6 +188,6 @@ def _decode_arabic_legacy(raw: bytes) -> Decoded:
             plausible += [match.encoding, *match.could_be_from_charset]
     codecs_found = [name for name in map(_codec_name, plausible) if name]
     if not codecs_found:
-        raise ArticleRejected("unknown_encoding", "not UTF-8/UTF-16, and no Arabic legacy encoding fits")
+        raise Rejection("unknown_encoding", "not UTF-8/UTF-16, and no Arabic legacy encoding fits")
     codec = PREFERRED_LEGACY_CODEC if PREFERRED_LEGACY_CODEC in codecs_found else codecs_found[0]
     return Decoded(raw.decode(codec), codec)

@@ -32,6 +32,7 @@ from typing import Iterable, Mapping
 from rapidfuzz import fuzz, process
 
 from transforms.normalize import drop_invisibles, normalize_key, strip_tashkeel
+from transforms.script import ARABIC_LETTER
 
 ENTITY_TYPES = ("PER", "LOC", "ORG", "MISC")
 
@@ -88,7 +89,6 @@ _LETTER_VARIANTS = str.maketrans({"ک": "ك", "ی": "ي", "ڤ": "ف", "پ": "ب"
 _INNER_HYPHEN = re.compile(r"(?<=\w)[-‐‑‒–—]+(?=\w)")
 _SPACES = re.compile(r"\s+")
 
-_ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3]")
 _LATIN_LETTER = re.compile("[a-z]")
 
 # Proclitics: an optional conjunction, an optional preposition, an optional article.
@@ -233,7 +233,7 @@ def local_entity_id(key: str, type_: str) -> str:
 
 def script_of(key: str) -> str:
     """'ar', 'latin' or 'mixed': fuzzy scores across scripts mean nothing."""
-    arabic = bool(_ARABIC_LETTER.search(key))
+    arabic = bool(ARABIC_LETTER.search(key))
     latin = bool(_LATIN_LETTER.search(key))
     if arabic and not latin:
         return "ar"

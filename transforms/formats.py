@@ -2,13 +2,15 @@
 
 Plain text and HTML files hold one article; JSON Lines files and RSS/Atom
 feeds hold many, so their parsers return the good items *and* one
-:class:`ItemError` per bad item: one broken line must not cost the others.
+:class:`~transforms.rejection.Rejection` per bad item (its label and bytes
+filled in): one broken line must not cost the others.
 Nothing here touches the filesystem or the network; ``source_path`` is only
 a label for messages and listings.
 """
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import io
 import json
@@ -20,11 +22,10 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from transforms.encoding import decode_bytes, decode_declared
-from transforms.errors import ArticleRejected
+from transforms.rejection import Rejection
 
 __all__ = [
     "FORMATS",
-    "ItemError",
     "RawItem",
     "declared_charset",
     "format_for",
@@ -69,33 +70,55 @@ class RawItem:
     url: str | None = None
 
 
-@dataclass(frozen=True)
-class ItemError:
-    source_path: str
-    reason: str
-    detail: str
-    raw: bytes
-
-
 def format_for(name: str) -> str | None:
     """The format of a file by its suffix (case-insensitive); None means "not ours"."""
     return _FORMAT_BY_SUFFIX.get(PurePosixPath(name).suffix.lower())
 
 
-def parse_items(raw: bytes, source_path: str, fmt: str) -> tuple[list[RawItem], list[ItemError]]:
+def parse_items(raw: bytes, source_path: str, fmt: str) -> tuple[list[RawItem], list[Rejection]]:
     """One entry point for every format, with a uniform result.
 
-    A rejected single-item file (text, HTML) becomes one ItemError, so callers
+    A rejected single-item file (text, HTML) becomes one rejection, so callers
     treat every format alike.
     """
     if fmt in _MULTI_ITEM_PARSERS:
-        return _MULTI_ITEM_PARSERS[fmt](raw, source_path)
+        try:
+            return _MULTI_ITEM_PARSERS[fmt](raw, source_path)
+        except Exception as error:  # a bug in a format's parser loses that file only, kept in quarantine
+            return [], [Rejection.internal_error(error, source_path=source_path, raw=raw)]
     if fmt not in _SINGLE_ITEM_PARSERS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {FORMATS}")
+    return _one_item(lambda: _SINGLE_ITEM_PARSERS[fmt](raw, source_path), source_path, raw)
+
+
+def _one_item(parse: Callable[[], "RawItem"], source_path: str, raw: bytes) -> tuple[list[RawItem], list[Rejection]]:
+    """One item parsed under the guard every item gets: a rejection, or any error, is that item's alone."""
     try:
-        return [_SINGLE_ITEM_PARSERS[fmt](raw, source_path)], []
-    except ArticleRejected as rejected:
-        return [], [ItemError(source_path, rejected.reason, rejected.detail, raw)]
+        return [_valid_unicode(parse())], []
+    except Rejection as rejected:
+        return [], [rejected.about(source_path=source_path, raw=raw)]
+    except RecursionError:
+        return [], [Rejection("too_deep", "nested deeper than the parser can follow", source_path=source_path,
+                              raw=raw)]
+    except Exception as error:
+        return [], [Rejection.internal_error(error, source_path=source_path, raw=raw)]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# feedparser fails on a whole feed at a character reference to a lone surrogate: such a reference
+# (&#55296;, &#xD800;) is read as U+FFFD instead, so the other entries go on.
+_SURROGATE_REFERENCE = re.compile(rb"&#(?:0*(?:5529[6-9]|55[3-9]\d\d|56\d{3}|57[0-2]\d\d|573[0-3]\d|5734[0-3])"
+                                  rb"|[xX]0*[dD][89a-fA-F][0-9a-fA-F]{2});")
+
+
+def _valid_unicode(item: "RawItem") -> "RawItem":
+    """Text with a lone surrogate (``\\ud800`` in JSON, ``&#55296;`` in XML) cannot be stored or hashed."""
+    for name in ("text", "title", "agency", "url"):
+        value = getattr(item, name)
+        if value is not None and _SURROGATE.search(value):
+            at = _SURROGATE.search(value).start()
+            raise Rejection("invalid_unicode", f"a lone surrogate code point in {name} at character {at}")
+    return item
 
 
 # ---------------------------------------------------------------- plain text
@@ -114,7 +137,7 @@ def _unify_newlines(text: str) -> str:
 
 def _require_text(text: str) -> None:
     if not text.strip():
-        raise ArticleRejected("empty", "only whitespace")
+        raise Rejection("empty", "only whitespace")
 
 
 # ---------------------------------------------------------------------- HTML
@@ -132,7 +155,7 @@ def parse_html(raw: bytes, source_path: str) -> RawItem:
     title = _clean_str(document.title) if document else None
     text = _clean_paragraphs(_without_headline(paragraphs, title))
     if len(text) < MIN_MAIN_TEXT_CHARS:
-        raise ArticleRejected("no_main_text", f"{len(text)} characters of main text found")
+        raise Rejection("no_main_text", f"{len(text)} characters of main text found")
     return RawItem(
         source_path,
         text,
@@ -154,9 +177,20 @@ def _without_headline(paragraphs: list[str], title: str | None) -> list[str]:
 
 
 def declared_charset(raw: bytes) -> str | None:
-    """The charset named by a ``<meta charset>`` or ``http-equiv`` tag, if any."""
+    """The charset named by a ``<meta charset>`` or ``http-equiv`` tag, if it names a text encoding.
+
+    A page that declares a codec that is not one (``base64``, ``rot13``,
+    ``zlib``, ``undefined``) is read as if it declared nothing.
+    """
     match = _META_CHARSET.search(raw[:_CHARSET_PREFIX_BYTES])
-    return match.group(1).decode("ascii") if match else None
+    if not match:
+        return None
+    name = match.group(1).decode("ascii")
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        return name  # an unknown name: the decoder says so (unknown_encoding)
+    return name if info._is_text_encoding and info.name != "undefined" else None
 
 
 def _extract_main_text(html: str) -> Any:
@@ -182,37 +216,38 @@ _AGENCY_FIELDS = ("agency", "source")
 _URL_FIELDS = ("url", "link")
 
 
-def parse_jsonl(raw: bytes, source_path: str) -> tuple[list[RawItem], list[ItemError]]:
+def parse_jsonl(raw: bytes, source_path: str) -> tuple[list[RawItem], list[Rejection]]:
     """One JSON object per line; each bad line is its own error, the rest still count."""
     try:
         raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         detail = f"JSON Lines file is not UTF-8 at byte {err.start}"
-        return [], [ItemError(source_path, "undecodable", detail, raw)]
+        return [], [Rejection("undecodable", detail, source_path=source_path, raw=raw)]
     items: list[RawItem] = []
-    errors: list[ItemError] = []
+    errors: list[Rejection] = []
     for number, line in enumerate(raw.removeprefix(b"\xef\xbb\xbf").split(b"\n"), start=1):
         line = line.rstrip(b"\r")
         if not line.strip():
             continue
         where = f"{source_path}#L{number}"
-        try:
-            items.append(_jsonl_item(line, where))
-        except ArticleRejected as rejected:
-            errors.append(ItemError(where, rejected.reason, rejected.detail, line))
+        parsed, refused = _one_item(lambda: _jsonl_item(line, where), where, line)
+        items += parsed
+        errors += refused
     return items, errors
 
 
 def _jsonl_item(line: bytes, source_path: str) -> RawItem:
     try:
         record = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise ArticleRejected("bad_json_line", str(err)) from None
+    except RecursionError:
+        raise Rejection("too_deep", "JSON nested deeper than the parser can follow") from None
+    except ValueError as err:  # malformed JSON, or an integer past Python's digit limit
+        raise Rejection("bad_json_line", str(err)[:300]) from None
     if not isinstance(record, dict):
-        raise ArticleRejected("bad_json_line", f"expected a JSON object, got {type(record).__name__}")
+        raise Rejection("bad_json_line", f"expected a JSON object, got {type(record).__name__}")
     text = _first_str(record, _TEXT_FIELDS)
     if text is None:
-        raise ArticleRejected("missing_text", f"no non-empty string in any of {', '.join(_TEXT_FIELDS)}")
+        raise Rejection("missing_text", f"no non-empty string in any of {', '.join(_TEXT_FIELDS)}")
     return RawItem(
         source_path,
         _unify_newlines(text),
@@ -238,40 +273,30 @@ def _first_str(record: dict[str, Any], fields: Iterable[str]) -> str | None:
 # --------------------------------------------------------------------- feeds
 
 
-def parse_feed(raw: bytes, source: str) -> tuple[list[RawItem], list[ItemError]]:
+def parse_feed(raw: bytes, source: str) -> tuple[list[RawItem], list[Rejection]]:
     """RSS 0.9x/2.0 and Atom entries; feedparser tolerates small XML errors."""
     import feedparser  # only needed for feeds
 
     # A file-like object, never bytes or str: feedparser treats a string as a
     # URL or file name to open, and that must not happen to content.
     if not raw:
-        return [], [ItemError(source, "empty", "0 bytes", raw)]
-    parsed = feedparser.parse(io.BytesIO(raw))
+        return [], [Rejection("empty", "0 bytes", source_path=source, raw=raw)]
+    parsed = feedparser.parse(io.BytesIO(_SURROGATE_REFERENCE.sub(b"&#65533;", raw)))
     # Broken XML is tolerated as long as entries could be recovered from it.
     entries = [entry for entry in parsed.entries if any(entry.get(key) for key in _ENTRY_KEYS)]
     if not entries and (parsed.bozo or not parsed.get("version")):
         problem = parsed.get("bozo_exception") or "no RSS or Atom feed found"
-        return [], [ItemError(source, "malformed_feed", str(problem), raw)]
+        return [], [Rejection("malformed_feed", str(problem), source_path=source, raw=raw)]
     items: list[RawItem] = []
-    errors: list[ItemError] = []
+    errors: list[Rejection] = []
     for entry in entries:
-        try:
-            items.append(_feed_item(entry, source))
-        except _EntryRejected as rejected:
-            errors.append(ItemError(rejected.source_path, rejected.reason, rejected.detail, rejected.raw))
+        parsed, refused = _one_item(lambda: _feed_item(entry, source), source, None)
+        items += parsed
+        errors += refused  # an entry's own rejection names it and carries its bytes
     return items, errors
 
 
 _ENTRY_KEYS = ("id", "link", "title", "content", "summary")
-
-
-class _EntryRejected(ArticleRejected):
-    """A rejected feed entry, carrying the label and bytes its ItemError needs."""
-
-    def __init__(self, reason: str, detail: str, source_path: str, raw: bytes):
-        super().__init__(reason, detail)
-        self.source_path = source_path
-        self.raw = raw
 
 
 def _feed_item(entry: Any, source: str) -> RawItem:
@@ -284,9 +309,10 @@ def _feed_item(entry: Any, source: str) -> RawItem:
     source_path = f"{source}#{entry_id or link}" if entry_id or link else source
     if not (entry_id or link):
         detail = f"entry {title or '(untitled)'!r} has neither id nor link"
-        raise _EntryRejected("feed_item_no_link", detail, source_path, raw)
+        raise Rejection("feed_item_no_link", detail, source_path=source_path, raw=raw)
     if not text:
-        raise _EntryRejected("feed_item_no_text", "entry has no content and no summary", source_path, raw)
+        raise Rejection("feed_item_no_text", "entry has no content and no summary", source_path=source_path,
+                        raw=raw)
     return RawItem(
         source_path, text, raw, "feed", encoding="utf-8", title=title, published=published, url=link
     )
@@ -313,7 +339,8 @@ def _entry_bytes(
         "published": published.isoformat() if published else None,
         "content": text,
     }
-    return json.dumps(fields, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    # Escaped, not raw, where a lone surrogate would not encode: the bytes go to quarantine whatever the text.
+    return json.dumps(fields, ensure_ascii=False, sort_keys=True).encode("utf-8", "backslashreplace")
 
 
 def _struct_time_to_date(value: time.struct_time | None) -> datetime.date | None:
@@ -389,7 +416,7 @@ _SINGLE_ITEM_PARSERS: dict[str, Callable[[bytes, str], RawItem]] = {
     "text": parse_text,
     "html": parse_html,
 }
-_MULTI_ITEM_PARSERS: dict[str, Callable[[bytes, str], tuple[list[RawItem], list[ItemError]]]] = {
+_MULTI_ITEM_PARSERS: dict[str, Callable[[bytes, str], tuple[list[RawItem], list[Rejection]]]] = {
     "jsonl": parse_jsonl,
     "feed": parse_feed,
 }

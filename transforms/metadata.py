@@ -27,7 +27,15 @@ from transforms.boilerplate import (
     looks_like_title,
     split_page,
 )
-from transforms.dates import _FIRST, _MONTH, _NOT_LETTER, NAMED_DATE, find_date, find_named_date, named_date
+from transforms.dates import (
+    FIRST_DAY,
+    MONTH_PATTERN,
+    NAMED_DATE,
+    NOT_LETTER,
+    find_date,
+    find_named_date,
+    named_date,
+)
 from transforms.normalize import collapse_whitespace, fold, fold_text
 
 AGENCY_CONTEXTS = ("marker", "lead")
@@ -36,9 +44,9 @@ LEAD_CHARS = 1200
 
 _WORD = r"(?!في\b)[^\W\d_]+"
 _PLACE = rf"{_WORD}(?:[ \t]+{_WORD}){{0,2}}?"
-_DAY = rf"(?:\d{{1,2}}|(?<![^\W\d_]){_FIRST})"
+_DAY = rf"(?:\d{{1,2}}|(?<![^\W\d_]){FIRST_DAY})"
 _DATE_PART = (
-    rf"{_DAY}\s*(?:من\s+)?(?:{_MONTH}){_NOT_LETTER}(?:\s*/\s*(?:{_MONTH}){_NOT_LETTER})?"
+    rf"{_DAY}\s*(?:من\s+)?(?:{MONTH_PATTERN}){NOT_LETTER}(?:\s*/\s*(?:{MONTH_PATTERN}){NOT_LETTER})?"
     rf"(?:\s*[,،]?\s*\d{{4}}(?!\d))?"
 )
 _MARKER = r"\(+[^()\n]{1,40}\)+|/[^/\n]{1,40}/"

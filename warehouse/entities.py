@@ -9,14 +9,11 @@ of a mention is its article's ``published_date``, else the day it was taken in.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pyarrow as pa
 
 from transforms.entities import AliasTable
-from warehouse import store
-from warehouse.tables import to_arrow
+from warehouse.store import Staging, Warehouse
 
 BATCH_TOTALS_SQL = """
 WITH a AS (
@@ -45,8 +42,8 @@ FROM entities WHERE entity_id IN (SELECT entity_id FROM batch)
 """
 
 
-def _batch_totals(staging: store.Staging) -> list[dict]:
-    files = {t: [str(p) for p in staging.files(t)] for t in ("articles", "mentions")}
+def _batch_totals(staging: Staging) -> list[dict]:
+    files = {t: staging.paths(t) for t in ("articles", "mentions")}
     if not files["articles"] or not files["mentions"]:
         return []
     with duckdb.connect() as con:
@@ -55,11 +52,10 @@ def _batch_totals(staging: store.Staging) -> list[dict]:
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def _published(warehouse: Path, entity_ids: list[str]) -> dict[str, dict]:
-    if not warehouse.exists() or not entity_ids:
+def _published(warehouse: Warehouse, entity_ids: list[str]) -> dict[str, dict]:
+    if not warehouse.path.exists() or not entity_ids:
         return {}
-    with store.connect(warehouse) as con:
-        store.ensure_schema(con)
+    with warehouse.connection() as con:
         con.register("batch", pa.table({"entity_id": entity_ids}))
         cursor = con.execute(PUBLISHED_SQL)
         names = [d[0] for d in cursor.description]
@@ -99,10 +95,10 @@ def entity_rows(batch: list[dict], published: dict[str, dict], table: AliasTable
     return rows
 
 
-def stage_entities(staging: store.Staging, warehouse: Path, table: AliasTable, run_id: str) -> int:
+def stage_entities(staging: Staging, warehouse: Warehouse, table: AliasTable, run_id: str) -> int:
     """(Re)write the batch's ``entities`` part from what is staged now; returns its row count."""
     batch = _batch_totals(staging)
     published = _published(warehouse, [b["entity_id"] for b in batch])
     rows = entity_rows(batch, published, table, run_id)
-    staging.write("entities", 0, to_arrow("entities", rows))
+    staging.write_rows("entities", 0, rows)
     return len(rows)

@@ -17,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from warehouse.store import replica_path
 
 
 class WarehouseMissing(FileNotFoundError):
@@ -31,8 +35,6 @@ class QueryResult:
 
 def readable_path(path: Path) -> Path:
     """The replica a writer refreshes after each publish (see ``store.refresh_replica``), else the file."""
-    from warehouse.store import replica_path
-
     replica = replica_path(path)
     if replica.exists():
         return replica
@@ -81,9 +83,6 @@ def to_json(result: QueryResult) -> str:
 
 
 def to_parquet(result: QueryResult, path: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     table = pa.Table.from_pylist([dict(zip(result.columns, row)) for row in result.rows]) if result.rows \
         else pa.table({name: pa.array([], pa.null()) for name in result.columns})
     pq.write_table(table, path)

@@ -17,9 +17,7 @@ GATE_FAILURES_SQL = """
 SELECT count(*), max(started_at) FROM runs WHERE status = 'gate_failed'
 """
 QUARANTINE_SQL = """
-SELECT reason, count(*) AS items FROM (
-    SELECT *, row_number() OVER (PARTITION BY item_id ORDER BY quarantined_at DESC) AS latest FROM quarantine
-) WHERE latest = 1 AND status = 'open' GROUP BY ALL ORDER BY items DESC, reason
+SELECT reason, count(*) AS items FROM open_quarantine GROUP BY ALL ORDER BY items DESC, reason
 """
 SIZES_SQL = """
 SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL),

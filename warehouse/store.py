@@ -1,9 +1,14 @@
-"""The DuckDB file and the Parquet files around it.
+"""The DuckDB file and the Parquet files around it: the resources a run writes through.
 
-A run writes Parquet into ``staging/<run_id>/`` and touches the DuckDB file
-only twice, briefly: once to ask which articles it already has, once to
-publish. Publishing loads every staged file in one transaction, so a reader
-sees the whole batch or none of it, then moves the files into ``lake/``.
+- :class:`Warehouse`: the DuckDB file. Every read and write of it goes through
+  one connection policy (:meth:`Warehouse.connection`: read-write, the schema
+  current, closed after each step), so no other module opens the file for the writer.
+- :class:`StagingArea` and :class:`Staging`: a run writes Parquet into
+  ``staging/<run_id>/<table>/part-NNNNN.parquet``; only this module knows that layout.
+
+Publishing loads every staged file and the run's record in one transaction,
+so a reader sees the whole batch or none of it, then files the Parquet in
+``lake/`` and refreshes the readers' replica.
 """
 
 from __future__ import annotations
@@ -11,22 +16,18 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from akhbar import faults
+from core import faults
 from warehouse.views import create_views_sql
-from warehouse.tables import PRIMARY_KEYS, REPLACED_TABLES, TABLES, create_table_sql, duckdb_type
-
-# Staged tables whose rows belong to one article (by article_id).
-ARTICLE_TABLES = ("articles", "sentences", "mentions", "article_entities", "entity_review", "duplicates",
-                  "fingerprints")
-# Everything a batch stages except its run record and quarantine rows.
-DATA_TABLES = ARTICLE_TABLES + ("entities",)
+from warehouse.tables import PRIMARY_KEYS, REPLACED_TABLES, TABLES, create_table_sql, duckdb_type, to_arrow
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -38,8 +39,8 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create missing tables, add columns that newer code defines (never drop), and (re)create changed views.
 
-    A run calls this several times, so a current warehouse costs two catalog
-    reads and no write: each view carries a digest of its definition as its
+    Every connection of a run calls this, so a current warehouse costs two
+    catalog reads and no write: each view carries a digest of its definition as its
     comment, and only a view whose digest differs is replaced.
     """
     columns: dict[str, set[str]] = {}
@@ -74,75 +75,208 @@ def view_marker(statement: str) -> str:
     return "akhbar view " + hashlib.sha256(statement.encode()).hexdigest()[:16]
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchall()[0][0])
+# Staged tables whose rows belong to one article (by article_id).
+ARTICLE_TABLES = ("articles", "sentences", "mentions", "article_entities", "entity_review", "duplicates",
+                  "fingerprints")
+# Everything a batch stages except its run record and quarantine rows.
+DATA_TABLES = ARTICLE_TABLES + ("entities",)
+_PART = "part-{:05d}.parquet"
+_PARTS = "part-*.parquet"
 
 
-def known_articles(path: Path, candidate_ids: Sequence[str]) -> dict[str, str]:
-    """Which of these ids are already published, with the source path of their first copy."""
-    if not path.exists() or not candidate_ids:
-        return {}
-    # Read-write, like publishing: in one process DuckDB refuses to mix the two modes on a file.
-    with connect(path) as con:
-        if not _has_table(con, "articles"):
+class Warehouse:
+    """The DuckDB file: what is published, and publishing."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    @property
+    def replica(self) -> Path:
+        return replica_path(self.path)
+
+    @contextmanager
+    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection with the schema current, closed when the step is done.
+
+        Read-write even to read: in one process DuckDB refuses to mix the two
+        modes on a file, and the writer both reads and publishes. Readers in
+        other processes use the replica (``warehouse.query``).
+        """
+        with connect(self.path) as con:
+            ensure_schema(con)
+            yield con
+
+    def known_articles(self, candidate_ids: Sequence[str]) -> dict[str, str]:
+        """Which of these ids are already published, with the source path of their first copy."""
+        if not self.path.exists() or not candidate_ids:
             return {}
-        con.register("candidates", pa.table({"article_id": list(set(candidate_ids))}))
-        rows = con.execute(
-            "SELECT a.article_id, a.source_path FROM articles a JOIN candidates c USING (article_id)"
-        ).fetchall()
-    return dict(rows)
+        with self.connection() as con:
+            con.register("candidates", pa.table({"article_id": list(set(candidate_ids))}))
+            return dict(con.execute(
+                "SELECT a.article_id, a.source_path FROM articles a JOIN candidates c USING (article_id)"
+            ).fetchall())
 
-
-def known_copies(path: Path, candidates: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Which (source_path, article_id) copies are already recorded in ``duplicates``."""
-    if not path.exists() or not candidates:
-        return set()
-    with connect(path) as con:
-        if not _has_table(con, "duplicates"):
+    def known_copies(self, candidates: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which (source_path, article_id) copies are already recorded in ``duplicates``."""
+        if not self.path.exists() or not candidates:
             return set()
-        paths, ids = zip(*candidates)
-        con.register("candidates", pa.table({"source_path": list(paths), "article_id": list(ids)}))
-        rows = con.execute(
-            "SELECT d.source_path, d.article_id FROM duplicates d JOIN candidates c USING (source_path, article_id)"
-        ).fetchall()
-    return {(p, i) for p, i in rows}
+        with self.connection() as con:
+            paths, ids = zip(*candidates)
+            con.register("candidates", pa.table({"source_path": list(paths), "article_id": list(ids)}))
+            rows = con.execute(
+                "SELECT d.source_path, d.article_id FROM duplicates d JOIN candidates c USING (source_path, article_id)"
+            ).fetchall()
+        return {(p, i) for p, i in rows}
 
-
-def fingerprints(path: Path) -> list[tuple[str, bytes]]:
-    """Every published first copy's MinHash signature."""
-    if not path.exists():
-        return []
-    with connect(path) as con:
-        if not _has_table(con, "fingerprints"):
+    def fingerprints(self) -> list[tuple[str, bytes]]:
+        """Every published first copy's MinHash signature."""
+        if not self.path.exists():
             return []
-        return [(i, bytes(b)) for i, b in con.execute("SELECT article_id, minhash FROM fingerprints").fetchall()]
+        with self.connection() as con:
+            return [(i, bytes(b)) for i, b in con.execute("SELECT article_id, minhash FROM fingerprints").fetchall()]
+
+    def settled_files(self) -> dict[tuple[str, int, int], int]:
+        """(source_path, size, mtime_ns) → item count, of inbox files whose items are all published or recorded."""
+        if not self.path.exists():
+            return {}
+        with self.connection() as con:
+            rows = con.execute("SELECT source_path, size, mtime_ns, n_items FROM inbox_files").fetchall()
+        return {(p, s, m): n for p, s, m, n in rows}
+
+    def open_quarantine_ids(self) -> set[str]:
+        """Items in quarantine now (the ``open_quarantine`` view)."""
+        if not self.path.exists():
+            return set()
+        with self.connection() as con:
+            return {i for (i,) in con.execute("SELECT item_id FROM open_quarantine").fetchall()}
+
+    def published_tables(self, tables: Sequence[str]) -> dict[str, pa.Table]:
+        """Every published row of these tables, with the warehouse's columns (read-only; no writer may be running)."""
+        with connect(self.path, read_only=True) as con:
+            return {t: con.sql(f"SELECT {', '.join(TABLES[t].names)} FROM {t}").to_arrow_table() for t in tables}
+
+    def published_run(self, run_id: str) -> bool:
+        if not self.path.exists():
+            return False
+        with self.connection() as con:
+            return bool(con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]).fetchone()[0])
+
+    def record_run(self, run_row: dict) -> None:
+        """Record a run that failed before publishing anything: its row alone, then the replica."""
+        with self.connection() as con:
+            rows = pa.Table.from_pylist([run_row], schema=TABLES["runs"])  # noqa: F841  (read by DuckDB below)
+            con.execute("INSERT INTO runs BY NAME SELECT * FROM rows")
+            con.execute("CHECKPOINT")
+        refresh_replica(self.path)
+
+    def publish(self, staging: "Staging", run_row: dict, lake_dir: Path) -> None:
+        """Load the staged batch and its run record in one transaction, then file it in the lake."""
+        staging.write("runs", 0, pa.Table.from_pylist([run_row], schema=TABLES["runs"]))
+        with self.connection() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for n, table in enumerate(TABLES):
+                    _insert_parquet(con, table, staging.files(table))
+                    if n == 0:
+                        faults.at("publish")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            faults.at("published")
+            con.execute("CHECKPOINT")  # everything in the main file, for the replica copy below
+        refresh_replica(self.path)
+        staging.file_in(lake_dir)
 
 
 class Staging:
-    """One run's staged Parquet files: ``staging/<run_id>/<table>/part-NNNNN.parquet``."""
+    """One run's staged Parquet files."""
 
-    def __init__(self, staging_dir: Path, run_id: str):
-        self.root = staging_dir / run_id
+    def __init__(self, root: Path, run_id: str):
+        self.root = root
         self.run_id = run_id
 
     def write(self, table: str, part: int, data: pa.Table) -> Path:
         # Empty parts are written too: every staged table then exists for the gate.
         folder = self.root / table
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"part-{part:05d}.parquet"
+        target = folder / _PART.format(part)
         tmp = target.with_suffix(".parquet.tmp")
         faults.at("stage_write")
         pq.write_table(data.cast(TABLES[table]), tmp)
         tmp.replace(target)  # a crash never leaves a half-written part under its final name
         return target
 
+    def write_rows(self, table: str, part: int, rows: list[dict]) -> Path:
+        return self.write(table, part, to_arrow(table, rows))
+
     def files(self, table: str) -> list[Path]:
-        return sorted((self.root / table).glob("part-*.parquet"))
+        return sorted((self.root / table).glob(_PARTS))
+
+    def paths(self, table: str) -> list[str]:
+        """The table's staged files as strings, for DuckDB's ``read_parquet``."""
+        return [str(p) for p in self.files(table)]
+
+    def row_count(self, table: str) -> int:
+        return sum(pq.read_metadata(p).num_rows for p in self.files(table))
+
+    def column(self, table: str, column: str) -> list:
+        return [v for part in self.files(table) for v in pq.read_table(part, columns=[column])[column].to_pylist()]
+
+    def drop_articles(self, article_ids: set[str]) -> None:
+        """Remove these articles' rows from every staged table (they go to quarantine instead)."""
+        if not article_ids:
+            return
+        drop = pa.array(sorted(article_ids), type=pa.string())
+        for table in ARTICLE_TABLES:
+            for part in self.files(table):
+                data = pq.read_table(part)
+                kept = data.filter(pc.invert(pc.is_in(data["article_id"], value_set=drop)))
+                if kept.num_rows == data.num_rows:
+                    continue
+                if kept.num_rows == 0:
+                    part.unlink()
+                else:
+                    tmp = part.with_suffix(".parquet.tmp")
+                    pq.write_table(kept, tmp)
+                    tmp.replace(part)
+
+    def hold_back(self, destination: Path) -> None:
+        """Move a rejected batch's data files aside, for inspection; they are never published."""
+        for table in DATA_TABLES:
+            folder = self.root / table
+            if folder.exists():
+                destination.mkdir(parents=True, exist_ok=True)
+                shutil.rmtree(destination / table, ignore_errors=True)
+                folder.replace(destination / table)
+
+    def file_in(self, lake_dir: Path) -> None:
+        """Move the published parts into ``lake/<table>/run=<run_id>/``, then drop the staging folder."""
+        for table in TABLES:
+            for part in self.files(table):
+                target = lake_dir / table / f"run={self.run_id}" / part.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                part.replace(target)
+        self.discard()
 
     def discard(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class StagingArea:
+    """The folder of every run's staging: ``staging/<run_id>/``."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def for_run(self, run_id: str) -> Staging:
+        return Staging(self.root / run_id, run_id)
+
+    def leftovers(self) -> list[Staging]:
+        """Staging of runs that did not finish (under the writer lock, no live run owns any)."""
+        if not self.root.is_dir():
+            return []
+        return [self.for_run(p.name) for p in sorted(self.root.iterdir()) if p.is_dir()]
 
 
 def _insert_parquet(con: duckdb.DuckDBPyConnection, table: str, files: Iterable[Path]) -> None:
@@ -153,73 +287,6 @@ def _insert_parquet(con: duckdb.DuckDBPyConnection, table: str, files: Iterable[
         keys = ", ".join(PRIMARY_KEYS[table])
         con.execute(f"DELETE FROM {table} WHERE ({keys}) IN (SELECT ({keys}) FROM read_parquet(?))", [paths])
     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)", [paths])
-
-
-def publish(path: Path, staging: Staging, run_row: dict, lake_dir: Path) -> None:
-    """Load the staged batch and its run record in one transaction, then file it in the lake."""
-    staging.write("runs", 0, pa.Table.from_pylist([run_row], schema=TABLES["runs"]))
-    with connect(path) as con:
-        ensure_schema(con)
-        con.execute("BEGIN TRANSACTION")
-        try:
-            for n, table in enumerate(TABLES):
-                _insert_parquet(con, table, staging.files(table))
-                if n == 0:
-                    faults.at("publish")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        faults.at("published")
-        con.execute("CHECKPOINT")  # everything in the main file, for the replica copy below
-    refresh_replica(path)
-    for table in TABLES:
-        for part in staging.files(table):
-            target = lake_dir / table / f"run={staging.run_id}" / part.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            part.replace(target)
-    staging.discard()
-
-
-def settled_files(path: Path) -> dict[tuple[str, int, int], int]:
-    """(source_path, size, mtime_ns) → item count, of inbox files whose items are all published or recorded."""
-    if not path.exists():
-        return {}
-    with connect(path) as con:
-        if not _has_table(con, "inbox_files"):
-            return {}
-        rows = con.execute("SELECT source_path, size, mtime_ns, n_items FROM inbox_files").fetchall()
-    return {(p, s, m): n for p, s, m, n in rows}
-
-
-def open_quarantine_ids(path: Path) -> set[str]:
-    """Items in quarantine now (their latest row is open)."""
-    from warehouse.quarantine import open_items
-
-    if not path.exists():
-        return set()
-    with connect(path) as con:
-        if not _has_table(con, "quarantine"):
-            return set()
-        return {item["item_id"] for item in open_items(con)}
-
-
-def record_run(path: Path, run_row: dict) -> None:
-    """Record a run that failed before publishing anything: its row alone, then the replica."""
-    with connect(path) as con:
-        ensure_schema(con)
-        rows = pa.Table.from_pylist([run_row], schema=TABLES["runs"])  # noqa: F841  (read by DuckDB below)
-        con.execute("INSERT INTO runs BY NAME SELECT * FROM rows")
-        con.execute("CHECKPOINT")
-    refresh_replica(path)
-
-
-def published_run(path: Path, run_id: str) -> bool:
-    if not path.exists():
-        return False
-    with connect(path) as con:
-        ensure_schema(con)
-        return bool(con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]).fetchone()[0])
 
 
 def replica_path(path: Path) -> Path:
@@ -241,34 +308,3 @@ def refresh_replica(path: Path) -> Path:
     shutil.copyfile(path, tmp)
     os.replace(tmp, replica)
     return replica
-
-
-def drop_articles(staging: Staging, article_ids: set[str]) -> None:
-    """Remove these articles' rows from every staged table (they go to quarantine instead)."""
-    if not article_ids:
-        return
-    import pyarrow.compute as pc
-
-    drop = pa.array(sorted(article_ids), type=pa.string())
-    for table in ARTICLE_TABLES:
-        for part in staging.files(table):
-            data = pq.read_table(part)
-            kept = data.filter(pc.invert(pc.is_in(data["article_id"], value_set=drop)))
-            if kept.num_rows == data.num_rows:
-                continue
-            if kept.num_rows == 0:
-                part.unlink()
-            else:
-                tmp = part.with_suffix(".parquet.tmp")
-                pq.write_table(kept, tmp)
-                tmp.replace(part)
-
-
-def hold_back(staging: Staging, destination: Path) -> None:
-    """Move a rejected batch's data files aside, for inspection; they are never published."""
-    for table in DATA_TABLES:
-        folder = staging.root / table
-        if folder.exists():
-            destination.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(destination / table, ignore_errors=True)
-            folder.replace(destination / table)

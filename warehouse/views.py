@@ -57,6 +57,15 @@ VIEWS: dict[str, str] = {
         JOIN entities a ON a.entity_id = p.entity_a
         JOIN entities b ON b.entity_id = p.entity_b
     """,
+    # Items in quarantine now: the latest event of each item is still open.
+    "open_quarantine": """
+        SELECT item_id, source_path, reason, detail, level, run_id, quarantined_at, stored_path
+        FROM (
+            SELECT *, row_number() OVER (PARTITION BY item_id ORDER BY quarantined_at DESC) AS latest
+            FROM quarantine
+        )
+        WHERE latest = 1 AND status = 'open'
+    """,
     "top_entities": """
         SELECT rank() OVER (ORDER BY mention_count DESC, article_count DESC) AS rank,
                entity_id, type, name_ar, name_en, wikidata_qid, mention_count, article_count,

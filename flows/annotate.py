@@ -1,0 +1,129 @@
+"""The NER stage: one chunk of articles through Stanza (or the NER cache), its rows staged.
+
+A chunk is a Prefect task so that the Dask runner can spread chunks over
+workers; each worker builds its Stanza pipeline once and writes its own
+staged Parquet.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from core import faults
+from core.settings import Settings
+from flows import intake, nlp
+from flows.ner_cache import NerCache
+from transforms.articles import Article
+from transforms.linking import link_mentions
+from transforms.ner import OffsetMismatch, document_rows
+from transforms.rejection import Rejection
+from warehouse.rows import article_row
+from warehouse.store import Staging
+
+
+@dataclass
+class ChunkResult:
+    n_articles: int = 0
+    n_sentences: int = 0
+    n_mentions: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    article_ids: list[str] = field(default_factory=list)
+    ner_cached: int = 0
+    worker: str = ""  # host:pid of the process that ran the chunk
+    pipelines_in_worker: int = 0  # Stanza pipelines that process has built so far
+
+
+@dataclass
+class NerTotals:
+    """The chunks of one run, added up."""
+
+    n_articles: int = 0
+    n_sentences: int = 0
+    n_mentions: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    article_ids: set[str] = field(default_factory=set)
+    ner_cached: int = 0
+    workers: dict[str, int] = field(default_factory=dict)  # worker → Stanza pipelines it built
+
+    def add(self, result: ChunkResult) -> None:
+        self.workers[result.worker] = max(self.workers.get(result.worker, 0), result.pipelines_in_worker)
+        self.n_articles += result.n_articles
+        self.n_sentences += result.n_sentences
+        self.n_mentions += result.n_mentions
+        self.article_ids.update(result.article_ids)
+        self.ner_cached += result.ner_cached
+        self.rejected += result.rejected
+
+    @property
+    def expected_rows(self) -> dict[str, int]:
+        return {"articles": self.n_articles, "sentences": self.n_sentences, "mentions": self.n_mentions}
+
+
+def annotate_isolating_failures(pipeline, articles: list[Article]):
+    """Bulk NER; if the batch fails, retry one by one so a bad article fails alone."""
+    try:
+        return list(zip(articles, nlp.annotate(pipeline, [a.body for a in articles]))), []
+    except Exception:
+        pass
+    done, failed = [], []
+    for article in articles:
+        try:
+            done.append((article, nlp.annotate(pipeline, [article.body])[0]))
+        except Exception as err:  # a model error on one text must not sink the batch
+            failed.append(Rejection.of_article(article, "ner_failed", f"{type(err).__name__}: {err}"))
+    return done, failed
+
+
+def documents_for(articles: list[Article], settings: Settings) -> tuple[list[tuple[Article, object]], list[Rejection], int]:
+    """Each article's NER document, from the cache or the model; returns (annotated, rejected, n_cached)."""
+    info = nlp.ensure_model(settings)
+    cache = NerCache(settings.ner_cache_dir, info.name, info.version)
+    docs = {a.article_id: cache.get(a.body) for a in articles}
+    misses = [a for a in articles if docs[a.article_id] is None]
+    rejected: list[Rejection] = []
+    if misses:  # the model is loaded only for text it has never seen
+        annotated, rejected = annotate_isolating_failures(nlp.get_pipeline(info, settings), misses)
+        for article, doc in annotated:
+            cache.put(article.body, doc)
+            docs[article.article_id] = doc
+    annotated = [(a, docs[a.article_id]) for a in articles if docs[a.article_id] is not None]
+    return annotated, rejected, len(articles) - len(misses)
+
+
+@task(cache_policy=NO_CACHE)
+def annotate_chunk(part: int, articles: list[Article], settings: Settings, staging: Staging,
+                   ingested_at: datetime) -> ChunkResult:
+    """NER over one chunk of articles; writes its rows to staging, returns counts."""
+    annotated, rejected, n_cached = documents_for(articles, settings)
+    result = ChunkResult(rejected=rejected, ner_cached=n_cached)
+    article_rows, sentence_rows, mention_rows = [], [], []
+    for article, doc in annotated:
+        try:
+            rows = document_rows(doc, article.article_id, article.text, offset=article.meta.body_start)
+        except OffsetMismatch as err:
+            result.rejected.append(Rejection.of_article(article, "offset_mismatch", str(err)))
+            continue
+        article_rows.append(article_row(article, staging.run_id, ingested_at, len(rows.sentences), rows.n_tokens,
+                                        len(rows.mentions)))
+        sentence_rows += rows.sentences
+        mention_rows += rows.mentions
+    linked = link_mentions(mention_rows, intake.load_alias_table(settings.entity_aliases))
+    faults.at("ner")
+    staging.write_rows("articles", part, article_rows)
+    staging.write_rows("sentences", part, sentence_rows)
+    staging.write_rows("mentions", part, linked.mentions)
+    staging.write_rows("article_entities", part, linked.article_entities)
+    staging.write_rows("entity_review", part, linked.review)
+    result.n_articles = len(article_rows)
+    result.article_ids = [row["article_id"] for row in article_rows]
+    result.n_sentences = len(sentence_rows)
+    result.n_mentions = len(mention_rows)
+    result.worker = f"{socket.gethostname()}:{os.getpid()}"
+    result.pipelines_in_worker = nlp.pipelines_built
+    return result

@@ -1,0 +1,44 @@
+"""The resources a run works with, built once from settings and handed to the steps that need them.
+
+As in Dagster's resources, the steps never build what they write to: a test
+(or another deployment) swaps a resource by configuration, not by code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.settings import Settings
+from warehouse.lock import WriterLock
+from warehouse.quarantine import QuarantineStore
+from warehouse.store import StagingArea, Warehouse
+
+
+@dataclass(frozen=True)
+class Resources:
+    warehouse: Warehouse
+    staging: StagingArea
+    quarantine: QuarantineStore
+    lake_dir: Path  # published Parquet, one folder per table and run
+    lock_path: Path
+    lock_wait_seconds: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Resources":
+        return cls(
+            warehouse=Warehouse(settings.warehouse),
+            staging=StagingArea(settings.staging_dir),
+            quarantine=QuarantineStore(settings.quarantine_dir),
+            lake_dir=settings.lake_dir,
+            lock_path=settings.warehouse_dir / f"{settings.warehouse.name}.lock",
+            lock_wait_seconds=settings.lock_wait_seconds,
+        )
+
+    def writer_lock(self) -> WriterLock:
+        """One writer per warehouse, for the whole run (plain data here, so resources pickle for Dask)."""
+        return WriterLock(self.lock_path, self.lock_wait_seconds)
+
+    def held_back_dir(self, run_id: str) -> Path:
+        """Where a batch that failed the gate is kept for inspection."""
+        return self.quarantine.root / "batches" / run_id

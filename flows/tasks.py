@@ -1,0 +1,263 @@
+"""The ingest flow's steps: each a Prefect task (or a plain function) with one job.
+
+Tasks that take whole batches of text opt out of Prefect's input-hash
+caching, which would hash every article for nothing: what must not be
+recomputed is decided by the content ids checked against the warehouse.
+Retries are declared on the tasks that touch the DuckDB file, except for
+faults that do not heal in seconds (a full disk, a read-only folder).
+"""
+
+from __future__ import annotations
+
+import errno
+from collections import Counter
+from datetime import date, datetime, timezone
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from core.settings import Settings
+from expectations.gate import GateResult, run_gate
+from flows import intake
+from flows.alerts import Alert, send_alert
+from flows.annotate import NerTotals, annotate_chunk
+from flows.intake import Collected, SourceSpec
+from flows.progress import Progress
+from flows.resources import Resources
+from flows.summary import RunSummary
+from transforms.articles import Article, build_article
+from transforms.rejection import Rejection
+from transforms.selection import Selection, orphan_rejections, set_aside_near_copies, set_aside_orphans, \
+    set_aside_repeats
+from warehouse.entities import stage_entities
+from warehouse.rows import article_row, duplicate_row, fingerprint_rows, inbox_file_row
+from warehouse.store import Staging
+
+# Staging part numbers: NER chunks count up from 0; these stay clear of them.
+NEAR_COPIES_PART = 90_000
+COPIES_PART = 90_001
+HOPELESS_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES}
+
+
+def worth_retrying(task, task_run, state) -> bool:
+    """A full disk or a read-only folder does not heal in seconds: fail at once, alert, let the next run recover."""
+    error = state.data
+    return not (isinstance(error, OSError) and error.errno in HOPELESS_ERRNOS)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# ------------------------------------------------------------------ intake
+
+
+def sources_for(settings: Settings) -> tuple[list[SourceSpec], str]:
+    """The sources a run reads, and how to describe them in the run record."""
+    if settings.inbox is not None:
+        if not settings.inbox.is_dir():
+            raise FileNotFoundError(f"inbox folder not found: {settings.inbox} (set --inbox or AKHBAR_INBOX)")
+        return [intake.folder_source(settings.inbox)], str(settings.inbox)
+    return intake.load_sources(settings.sources), str(settings.sources)
+
+
+@task(cache_policy=NO_CACHE)
+def collect_items(settings: Settings, resources: Resources, specs: list[SourceSpec]) -> Collected:
+    """Every item of every source: files read, feeds fetched, formats parsed."""
+    settled = resources.warehouse.settled_files() if settings.skip_unchanged else {}
+    return intake.collect(specs, settings.max_item_bytes, settings.fetch_timeout, settled)
+
+
+def quarantined_items(resources: Resources, item_ids: list[str]) -> Collected:
+    """Quarantined items read back from their stored bytes, as the format they came in."""
+    quarantine = resources.quarantine
+    collected = Collected()
+    for item_id in item_ids:
+        meta = quarantine.meta(item_id)
+        spec = SourceSpec(meta.get("source_id") or "quarantine", "folder", str(quarantine.folder(item_id)))
+        items, errors = intake.reparse_quarantined(quarantine.original(item_id), meta["source_path"], meta.get("format"))
+        collected.n_files += 1
+        collected.items += [(item, spec) for item in items]
+        collected.rejected += [e.about(format=meta.get("format")) for e in errors]
+    return collected
+
+
+@task(cache_policy=NO_CACHE)
+def build_articles(collected: Collected, settings: Settings, not_after: date) -> tuple[list[Article], list[Rejection]]:
+    """Content ids, metadata and bodies; an item that cannot be an article is rejected alone."""
+    rules = intake.load_agency_rules(settings.agencies)
+    articles, rejected = [], []
+    for item, spec in collected.items:
+        try:
+            articles.append(build_article(item, rules, spec.agency, spec.source_id, not_after))
+        except Rejection as err:
+            rejected.append(err.about(source_path=item.source_path, raw=item.raw, format=item.format,
+                                      source_id=spec.source_id))
+    return articles, rejected
+
+
+# --------------------------------------------------------------- selection
+
+
+@task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 3, 10], retry_condition_fn=worth_retrying)
+def select_new(articles: list[Article], resources: Resources, threshold: float) -> Selection:
+    """Published stories and repeats set aside (``transforms.selection``), against what the warehouse holds."""
+    warehouse = resources.warehouse
+    known = warehouse.known_articles([a.article_id for a in articles])
+    recorded = warehouse.known_copies([(a.source_path, a.article_id) for a in articles])
+    selection, candidates = set_aside_repeats(articles, known, recorded)
+    if not candidates:
+        return selection
+    return set_aside_near_copies(selection, candidates, warehouse.fingerprints(), threshold)
+
+
+# --------------------------------------------------------------------- NER
+
+
+def annotate(new: list[Article], settings: Settings, staging: Staging, ingested_at: datetime, logger) -> NerTotals:
+    """Every new article through NER, chunk by chunk, with progress in the run's logs."""
+    totals = NerTotals()
+    if not new:
+        return totals
+    progress = Progress(len(new), logger)
+    chunks = [(start // settings.ner_batch_articles, new[start:start + settings.ner_batch_articles])
+              for start in range(0, len(new), settings.ner_batch_articles)]
+    if settings.task_runner == "dask":  # submitted all at once, for the workers to share
+        futures = [annotate_chunk.submit(part, chunk, settings, staging, ingested_at) for part, chunk in chunks]
+        results = (future.result() for future in futures)
+    else:
+        # Called, not submitted: chunks run one after another on the flow's own thread. Stanza ran
+        # about 10% slower on a worker thread than on the main thread here (measured, 2 CPUs).
+        results = (annotate_chunk(part, chunk, settings, staging, ingested_at) for part, chunk in chunks)
+    try:
+        for (_, chunk), result in zip(chunks, results):
+            totals.add(result)
+            progress.advance(len(chunk))
+    finally:
+        progress.close()
+    return totals
+
+
+# ---------------------------------------------------------------- staging
+
+
+@task(cache_policy=NO_CACHE)
+def stage_copies(staging: Staging, selection: Selection, ingested_at: datetime, totals: NerTotals) -> list[Rejection]:
+    """Near copies as article rows (no NER), every copy in ``duplicates``, kept first copies' fingerprints.
+
+    Near copies of a first copy that NER rejected go to quarantine with it (returned).
+    """
+    orphans = orphan_rejections(set_aside_orphans(selection, totals.article_ids))
+    if not (selection.near_copies or selection.exact_copies or totals.article_ids):
+        return orphans
+    run_id = staging.run_id
+    staging.write_rows("articles", NEAR_COPIES_PART,
+                       [article_row(a, run_id, ingested_at, near=match) for a, match in selection.near_copies])
+    staging.write_rows("duplicates", COPIES_PART, [
+        duplicate_row(a, m.duplicate_of, "near", m.similarity, run_id, ingested_at) for a, m in selection.near_copies
+    ] + [duplicate_row(a, first, "exact", 1.0, run_id, ingested_at) for a, first in selection.exact_copies])
+    staging.write_rows("fingerprints", 0, fingerprint_rows(selection.fingerprints, totals.article_ids))
+    # Every table the gate reads exists even when nothing was NER-processed.
+    staging.write_rows("sentences", COPIES_PART, [])
+    staging.write_rows("mentions", COPIES_PART, [])
+    totals.n_articles += len(selection.near_copies)
+    return orphans
+
+
+@task(cache_policy=NO_CACHE)
+def stage_entity_totals(settings: Settings, resources: Resources, staging: Staging) -> None:
+    """The running totals of every entity the staged mentions name, staged beside them."""
+    stage_entities(staging, resources.warehouse, intake.load_alias_table(settings.entity_aliases), staging.run_id)
+
+
+@task(cache_policy=NO_CACHE)
+def validate_staging(settings: Settings, resources: Resources, staging: Staging, expected: dict,
+                     labels: tuple[str, ...]) -> GateResult:
+    """The Great Expectations checkpoints over everything staged; its verdict decides what is published."""
+    return run_gate(staging=staging, published=resources.warehouse, context_dir=settings.gx_dir,
+                    data_docs_dir=settings.data_docs_dir, expected=expected, labels=labels)
+
+
+class StagingGate:
+    """The quality gate as the publish policy (``expectations.policy``) asks for it, as Prefect tasks."""
+
+    def __init__(self, settings: Settings, resources: Resources, labels: tuple[str, ...]):
+        self.settings, self.resources, self.labels = settings, resources, labels
+
+    def stage_totals(self, staging: Staging) -> None:
+        stage_entity_totals(self.settings, self.resources, staging)
+
+    def validate(self, staging: Staging, expected: dict[str, int]) -> GateResult:
+        return validate_staging(self.settings, self.resources, staging, expected, self.labels)
+
+
+@task(cache_policy=NO_CACHE)
+def quarantine_items(resources: Resources, staging: Staging, rejected: list[Rejection]) -> list[str]:
+    """Keep each rejected item's original bytes and reason; stage its quarantine row."""
+    at = now()
+    staging.write_rows("quarantine", 0, [resources.quarantine.put(item, staging.run_id, at) for item in rejected])
+    return [item.item_id for item in rejected]
+
+
+def stage_resolutions(resources: Resources, staging: Staging, item_ids: list[str]) -> None:
+    at = now()
+    staging.write_rows("quarantine", 1, [resources.quarantine.resolved_row(i, staging.run_id, at) for i in item_ids])
+
+
+def _file_of(label: str, files: dict) -> str:
+    """The file an item label names: the file itself, or ``<file>#L3`` / ``<file>#<link>`` (names may hold '#')."""
+    if label in files:
+        return label
+    at = label.find("#")
+    while at != -1:
+        if label[:at] in files:
+            return label[:at]
+        at = label.find("#", at + 1)
+    return label
+
+
+def settled_file_rows(collected: Collected, rejected: list[Rejection], run_id: str) -> list[dict]:
+    """Files read this run none of whose items was rejected: all published, known or recorded as copies."""
+    files = collected.stamps
+    unsettled = {_file_of(r.source_path, files) for r in rejected}
+    items = Counter(_file_of(item.source_path, files) for item, _ in collected.items)
+    return [inbox_file_row(path, size, mtime_ns, items[path], run_id)
+            for path, (size, mtime_ns) in files.items() if path not in unsettled]
+
+
+@task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 3, 10], retry_condition_fn=worth_retrying)
+def publish_batch(resources: Resources, staging: Staging, run_row: dict) -> None:
+    resources.warehouse.publish(staging, run_row, resources.lake_dir)
+
+
+# ------------------------------------------------------------------ alerts
+
+
+def describe_failures(failures: list[dict]) -> list[str]:
+    return [
+        f"• {f['suite']}: {f['expectation']}"
+        + (f" on {f['column']}" if f.get("column") else "")
+        + (f" ({f['unexpected_count']} unexpected)" if f.get("unexpected_count") else "")
+        for f in failures
+    ]
+
+
+def alert(settings: Settings, summary: RunSummary) -> None:
+    """Tell someone when the gate held a batch back or an item newly went to quarantine."""
+    counts = {"seen": summary.n_seen, "new": summary.n_new, "skipped": summary.n_skipped,
+              "quarantined": len(summary.rejected), "data_docs": summary.data_docs or "-"}
+    if summary.status == "gate_failed":
+        message = Alert("error", "quality gate failed; batch held back, nothing published", summary.run_id,
+                        describe_failures(summary.gate_failures), counts)
+    elif summary.newly_quarantined:
+        # An item that sits in quarantine run after run (a bad file left in the inbox) is alerted once.
+        new = summary.newly_quarantined
+        message = Alert("warning", f"{len(new)} item(s) quarantined", summary.run_id,
+                        [f"• {r.source_path}: {r.reason}" for r in new[:20]], counts)
+    else:
+        return
+    send_alert(webhook_of(settings), message)
+
+
+def webhook_of(settings: Settings) -> str | None:
+    return settings.alert_webhook.get_secret_value() if settings.alert_webhook else None

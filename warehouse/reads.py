@@ -1,0 +1,81 @@
+"""The queries the CLI and the report run on the published tables, each behind a function.
+
+Every function opens the read replica with :func:`warehouse.query.open_read_only`
+(read-only, no access outside the file) and returns plain rows: drawing and
+printing them is the caller's business. Analysts' own SQL goes through
+:func:`warehouse.query.run_query`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from warehouse.query import QueryResult, open_read_only, readable_path, run_query
+
+# --------------------------------------------------------------------------- report
+
+TOP_SQL = """SELECT entity_id, name_ar, name_en, type, mention_count, article_count
+             FROM top_entities LIMIT ?"""
+TIMELINE_SQL = """SELECT entity_id, CAST(month AS VARCHAR) AS month, mentions FROM entity_timeline_monthly
+                  WHERE entity_id IN (SELECT entity_id FROM top_entities LIMIT ?) ORDER BY month"""
+EDGES_SQL = """SELECT entity_a, entity_b, count FROM entity_cooccurrence
+               WHERE scope = 'article' AND entity_a < entity_b
+                 AND entity_a IN (SELECT entity_id FROM top_entities LIMIT ?)
+                 AND entity_b IN (SELECT entity_id FROM top_entities LIMIT ?)"""
+SOURCES_SQL = """SELECT coalesce(agency, 'unknown') AS agency,
+                        strftime(coalesce(published_date, CAST(ingested_at AS DATE)), '%Y-%m') AS month,
+                        count(*) AS articles
+                 FROM articles WHERE duplicate_of IS NULL GROUP BY ALL ORDER BY month, agency"""
+RUNS_SQL = """SELECT run_id, started_at, n_seen, n_new, n_failed, status, message
+              FROM runs ORDER BY started_at DESC LIMIT 8"""
+
+
+@dataclass
+class ReportData:
+    """What `akhbar report` draws, as rows in the column order of the queries above."""
+
+    top: list[tuple]  # (entity_id, name_ar, name_en, type, mention_count, article_count)
+    timeline: list[tuple]  # (entity_id, month, mentions)
+    edges: list[tuple]  # (entity_a, entity_b, count)
+    sources: list[tuple]  # (agency, month, articles)
+    runs: list[tuple]  # (run_id, started_at, n_seen, n_new, n_failed, status, message)
+    warehouse: Path  # the file read (the replica, when there is one)
+
+
+def report_data(warehouse: Path, top_n: int = 15) -> ReportData:
+    """The report's rows: the ``top_n`` entities, the timeline of at most six of them, their links, sources, runs."""
+    with open_read_only(warehouse) as con:
+        return ReportData(
+            top=con.execute(TOP_SQL, [top_n]).fetchall(),
+            timeline=con.execute(TIMELINE_SQL, [min(top_n, 6)]).fetchall(),
+            edges=con.execute(EDGES_SQL, [top_n, top_n]).fetchall(),
+            sources=con.execute(SOURCES_SQL).fetchall(),
+            runs=con.execute(RUNS_SQL).fetchall(),
+            warehouse=readable_path(warehouse),
+        )
+
+
+# --------------------------------------------------------------------------- evaluate
+
+PREDICTED_SQL = """
+SELECT regexp_extract(a.source_path, '[^/\\\\]+$') AS article, ae.entity_id, e.type
+FROM article_entities ae
+JOIN articles a USING (article_id)
+JOIN entities e USING (entity_id)
+"""
+
+
+def predicted_entities(warehouse: Path) -> list[tuple[str, str, str]]:
+    """(article file name, entity_id, type) for each canonical entity of each article: what gold sets are scored on."""
+    return run_query(warehouse, PREDICTED_SQL).rows
+
+
+# --------------------------------------------------------------------------- sql prompt
+
+TABLES_SQL = "SELECT table_name, table_type FROM information_schema.tables ORDER BY ALL"
+
+
+def table_listing(warehouse: Path) -> QueryResult:
+    """Every table and view with its type, as the interactive prompt's ``.tables`` shows them."""
+    return run_query(warehouse, TABLES_SQL)
