@@ -2,18 +2,20 @@
 
 The webhook URL is a secret: it is read from settings as a SecretStr, never
 logged, and an error about the request names the host's reply, not the URL.
-The request goes through urllib rather than httpx because httpx logs every
-request's URL at INFO level.
+The request goes through ``flows.http`` (http.client) rather than httpx,
+which logs every request's URL at INFO level, and within a total deadline: a
+receiver that trickles its answer cannot hold the run. Whatever the receiver
+does, the alert is a warning in the log and never changes the run's outcome.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
+
+from flows import http
 
 log = logging.getLogger(__name__)
 
@@ -48,22 +50,20 @@ class Alert:
 
 
 def send_alert(webhook_url: str | None, alert: Alert, timeout: float = 10.0) -> bool:
-    """POST the alert; returns whether it was delivered. Never raises: an alert must not sink a run."""
+    """POST the alert within ``timeout`` seconds in all; returns whether it was delivered. Never raises."""
     if not webhook_url:
         log.info("no AKHBAR_ALERT_WEBHOOK configured; alert not sent: %s", alert.title)
         return False
-    request = urllib.request.Request(
-        webhook_url,
-        data=json.dumps(alert.payload(), ensure_ascii=False).encode("utf-8"),
-        headers={"Content-Type": "application/json; charset=utf-8"},
-        method="POST",
-    )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read()
-        return True
-    except urllib.error.HTTPError as err:
-        log.error("alert webhook answered HTTP %s", err.code)
-    except (urllib.error.URLError, OSError, ValueError) as err:
-        log.error("alert webhook unreachable (%s)", type(err).__name__)
-    return False
+        answer = http.request(webhook_url, method="POST", deadline=timeout, max_bytes=100_000,
+                              data=json.dumps(alert.payload(), ensure_ascii=False).encode("utf-8"),
+                              headers={"Content-Type": "application/json; charset=utf-8"},
+                              follow_redirects=False)
+    except Exception as err:  # noqa: BLE001 (an alert must not sink a run, whatever the receiver does)
+        log.warning("alert webhook unreachable (%s: %s)", type(err).__name__,
+                    str(err).replace(webhook_url, "<webhook>")[:200])
+        return False
+    if answer.status >= 300:
+        log.warning("alert webhook answered HTTP %s", answer.status)
+        return False
+    return True
