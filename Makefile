@@ -13,7 +13,7 @@ ifeq ($(origin STANZA_RESOURCES_DIR), undefined)
   endif
 endif
 
-.PHONY: install run test evaluate bench clean-warehouse
+.PHONY: install run test evaluate bench fuzz clean-warehouse
 
 install: $(VENV)/.installed
 
@@ -35,6 +35,11 @@ evaluate: install
 	rm -rf .eval
 	$(BIN)/akhbar run --inbox seeds/articles --warehouse .eval/akhbar.duckdb > .eval.log 2>&1 || (cat .eval.log; exit 1)
 	$(BIN)/akhbar evaluate --warehouse .eval/akhbar.duckdb
+
+# The fuzz properties of tests/test_fuzz.py with many more examples than the test suite's 60 (docs/reliability.md).
+FUZZ_EXAMPLES ?= 3000
+fuzz: install
+	AKHBAR_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/test_fuzz.py -p no:cacheprovider -q --hypothesis-show-statistics
 
 # Every figure of docs/performance.md, measured in one run, written back into it.
 bench: install

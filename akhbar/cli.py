@@ -23,15 +23,18 @@ from rich.table import Table
 import core.prefect_env  # noqa: F401  (before anything imports prefect)
 from akhbar.report import screenshot as take_screenshot
 from akhbar.report import write_report
-from core.settings import PROJECT_ROOT, get_settings
+from core.settings import PROJECT_ROOT, SettingsError, get_settings
 from transforms.entities import resolve
 from transforms.evaluation import gold_pairs, misses, score
 from warehouse.lock import WarehouseBusy
-from warehouse.query import QueryResult, WarehouseMissing, open_read_only, run_query, to_csv, to_json, to_parquet
+from warehouse.query import (QueryResult, QueryTimeout, WarehouseMissing, export, open_read_only, run_query, to_csv,
+                             to_json)
 from warehouse.reads import predicted_entities, table_listing
 from warehouse.status import read_status
 
-app = typer.Typer(help="Arabic news → Stanza NER → a DuckDB warehouse.", no_args_is_help=True)
+# Pretty tracebacks off: they would swallow SettingsError, which main() turns into one line.
+app = typer.Typer(help="Arabic news → Stanza NER → a DuckDB warehouse.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
 # Piped or captured output gets room for whole tables instead of an 80-column guess.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True)
@@ -167,47 +170,73 @@ def _refusal(error: Exception) -> str | None:
     return None
 
 
-def _print_result(result, format: "OutputFormat", output: Optional[Path]) -> None:
-    if format is OutputFormat.parquet:
-        if output is None:
+def _print_table(result: QueryResult, output: Optional[Path]) -> None:
+    table = Table(*result.columns, show_lines=False)
+    for row in result.rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    note = f"{len(result.rows)} row(s)" + (
+        f" shown; more were cut (--limit N shows more, --limit 0 all; --format csv --output FILE exports all)"
+        if result.truncated else "")
+    if output is None:
+        out.print(table)
+        out.print(note)
+        return
+    with Console(file=None, record=True, width=200) as recorder:
+        recorder.print(table)
+    _write_atomically(output, recorder.export_text())
+    out.print(f"{note} → {output}")
+
+
+def _write_atomically(output: Path, text: str) -> None:
+    partial = output.with_name(f".{output.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(output)
+
+
+def _refuse_output(output: Path, warehouse: Path, force: bool) -> str | None:
+    """Why ``--output`` must not write there: the warehouse's own folder, or a file that exists."""
+    target = output.expanduser().resolve()
+    if target.is_relative_to(warehouse.parent.resolve()):
+        return f"--output {output} is inside the warehouse folder {warehouse.parent}; write results elsewhere"
+    if target.is_dir():
+        return f"--output {output} is a folder"
+    if target.exists() and not force:
+        return f"--output {output} exists; pass --force to replace it"
+    return None
+
+
+def _query_once(path: Path, query: str, format: "OutputFormat", output: Optional[Path], limit: int | None = 1000,
+                timeout: float | None = None) -> bool:
+    if format is OutputFormat.table:
+        return _show(lambda: run_query(path, query, limit=limit or None, timeout=timeout), format, output)
+    if output is None:
+        if format is OutputFormat.parquet:
             err.print("[red]--format parquet needs --output FILE[/red]")
             raise typer.Exit(2)
-        to_parquet(result, output)
-        out.print(f"{len(result.rows)} row(s) → {output}")
-        return
-    if format is OutputFormat.csv:
-        text = to_csv(result)
-    elif format is OutputFormat.json:
-        text = to_json(result) + "\n"
-    else:
-        table = Table(*result.columns, show_lines=False)
-        for row in result.rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
-        if output is None:
-            out.print(table)
-            out.print(f"{len(result.rows)} row(s)")
-            return
-        with Console(file=None, record=True, width=200) as recorder:
-            recorder.print(table)
-        text = recorder.export_text()
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
-        out.print(f"{len(result.rows)} row(s) → {output}")
-
-
-def _query_once(path: Path, query: str, format: "OutputFormat", output: Optional[Path]) -> bool:
-    return _show(lambda: run_query(path, query), format, output)
+        return _show(lambda: run_query(path, query, timeout=timeout), format, None)
+    return _guarded(lambda: out.print(f"{export(path, query, format.value, output, timeout)} row(s) → {output}"))
 
 
 def _show(read: Callable[[], QueryResult], format: "OutputFormat", output: Optional[Path]) -> bool:
     """Print what ``read`` returns; False, once said why, when DuckDB refuses or fails the query."""
-    try:
+    def show() -> None:
         result = read()
+        if format is OutputFormat.table:
+            _print_table(result, output)
+        else:
+            sys.stdout.write(to_csv(result) if format is OutputFormat.csv else to_json(result) + "\n")
+    return _guarded(show)
+
+
+def _guarded(step: Callable[[], None]) -> bool:
+    try:
+        step()
     except WarehouseMissing as error:
         err.print(f"[red]{error}[/red]")
         raise typer.Exit(1)
+    except QueryTimeout as error:
+        err.print(f"[red]{error}[/red]")
+        return False
     except duckdb.Error as error:
         refusal = _refusal(error)
         if refusal:
@@ -215,18 +244,19 @@ def _show(read: Callable[[], QueryResult], format: "OutputFormat", output: Optio
         else:
             err.print(f"[red]query failed:[/red] {error}")
         return False
-    _print_result(result, format, output)
     return True
 
 
-def _interactive(path: Path) -> None:
-    """A small prompt: statements end with ';', `.tables` lists tables and views, `.quit` leaves."""
+def _interactive(path: Path, limit: int, timeout: float) -> None:
+    """A small prompt: statements end with ';' (or the end of input), `.tables` lists tables and views, `.quit` leaves."""
     out.print(f"akhbar sql (read-only) on {path}; end statements with ';', .tables, .quit")
     buffer: list[str] = []
     while True:
         try:
             line = input("akhbar> " if not buffer else "   ...> ")
         except (EOFError, KeyboardInterrupt):
+            if buffer and "".join(buffer).strip():  # a last statement without its ';' is run, not dropped
+                _query_once(path, "\n".join(buffer), OutputFormat.table, None, limit, timeout)
             out.print()
             return
         stripped = line.strip()
@@ -237,7 +267,7 @@ def _interactive(path: Path) -> None:
             continue
         buffer.append(line)
         if stripped.endswith(";"):
-            _query_once(path, "\n".join(buffer), OutputFormat.table, None)
+            _query_once(path, "\n".join(buffer), OutputFormat.table, None, limit, timeout)
             buffer = []
 
 
@@ -246,14 +276,25 @@ def sql(
     query: Optional[str] = typer.Argument(None, help="A SQL query; none opens an interactive prompt."),
     warehouse: Optional[Path] = WarehouseOpt,
     format: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the result to this file."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the result to this file (streamed)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --output file."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=0,
+                                        help="Rows a table shows [env AKHBAR_SQL_DISPLAY_ROWS; 0: all]."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", min=0.001,
+                                            help="Seconds a statement may run [env AKHBAR_SQL_TIMEOUT_SECONDS]."),
 ) -> None:
     """Read-only SQL over the published warehouse (safe while a run is publishing)."""
-    path = get_settings(warehouse=warehouse).warehouse
+    settings = get_settings(warehouse=warehouse)
+    limit = settings.sql_display_rows if limit is None else limit
+    timeout = settings.sql_timeout_seconds if timeout is None else timeout
     if query is None:
-        _interactive(path)
+        _interactive(settings.warehouse, limit, timeout)
         return
-    if not _query_once(path, query, format, output):
+    refusal = _refuse_output(output, settings.warehouse, force) if output is not None else None
+    if refusal:
+        err.print(f"[red]{refusal}[/red]")
+        raise typer.Exit(2)
+    if not _query_once(settings.warehouse, query, format, output, limit, timeout):
         raise typer.Exit(1)
 
 
@@ -401,7 +442,11 @@ def evaluate(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SettingsError as error:  # one line that names the variable, not a traceback of the settings model
+        err.print(f"[red]bad setting:[/red] {error}", highlight=False, soft_wrap=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

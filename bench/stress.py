@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from bench.corpus import SAMPLES
-from core.settings import PROJECT_ROOT, offline_model_environment
+from core.settings import PROJECT_ROOT, get_settings, offline_model_environment
 
 HAND_NOTES = "## Beyond random kills"  # the hand-written part of docs/reliability.md, kept on --write
 
@@ -55,7 +55,7 @@ def check(inbox: Path, warehouse: Path) -> tuple[int, int, int, int, int, str]:
         status = con.execute("SELECT status FROM runs ORDER BY started_at DESC LIMIT 1").fetchall()[0][0]
     lost = len(expected - set(published) - quarantined)
     duplicated = len(published) - len(set(published))
-    staging = warehouse.parent / "staging"
+    staging = get_settings(warehouse=warehouse).staging_dir
     leftover = len(list(staging.iterdir())) if staging.exists() else 0
     return len(set(published)), len(quarantined), lost, duplicated, leftover, status
 

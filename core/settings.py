@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import MutableMapping, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +48,7 @@ def offline_model_environment(environ: Environ) -> Environ:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="AKHBAR_", env_file=".env", extra="ignore", populate_by_name=True
+        env_prefix="AKHBAR_", env_file=".env", extra="ignore", populate_by_name=True, allow_inf_nan=False
     )
 
     inbox: Path | None = Field(
@@ -67,13 +68,15 @@ class Settings(BaseSettings):
         description="Canonical entities and their aliases (with Wikidata QIDs).",
     )
     lock_wait_seconds: float = Field(
-        default=0, ge=0, description="How long a run waits for another run on the same warehouse (0: exit at once)."
+        default=0, ge=0, le=86_400, description="How long a run waits for another run on the same warehouse (0: exit at once)."
     )
     schedule: str = Field(default="0 * * * *", description="Cron schedule of `akhbar serve` (hourly).")
     max_item_bytes: int = Field(
-        default=20_000_000, ge=1, description="Files and feed bodies larger than this are quarantined."
+        default=20_000_000, ge=1, le=1_000_000_000,
+        description="Files and feed bodies larger than this are quarantined (at most 1 GB: a run holds an item whole)."
     )
-    fetch_timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for a feed.")
+    fetch_timeout: float = Field(default=30.0, gt=0, le=3600,
+                                 description="Seconds a whole feed request may take (connect to last byte).")
     skip_unchanged: bool = Field(
         default=True,
         description="Skip, unread, inbox files whose items were all published and whose size and mtime "
@@ -98,13 +101,13 @@ class Settings(BaseSettings):
                     "or auto: rules for a model whose tokens keep clitics attached (no MWT), stanza otherwise.",
     )
     ner_batch_articles: int = Field(
-        default=32, ge=1, description="Articles handed to Stanza per call (one bulk_process)."
+        default=32, ge=1, le=100_000, description="Articles handed to Stanza per call (one bulk_process)."
     )
     ner_batch_size: int = Field(
-        default=32, ge=1, description="Stanza's ner_batch_size: sentences per NER forward pass."
+        default=32, ge=1, le=100_000, description="Stanza's ner_batch_size: sentences per NER forward pass."
     )
     torch_threads: int = Field(
-        default=0, ge=0, description="torch intra-op threads; 0 keeps torch's own default."
+        default=0, ge=0, le=1024, description="torch intra-op threads; 0 keeps torch's own default."
     )
     task_runner: str = Field(
         default="local", pattern="^(local|dask)$",
@@ -113,10 +116,26 @@ class Settings(BaseSettings):
     dask_address: str | None = Field(
         default=None, description="An existing Dask scheduler (tcp://host:8786); unset starts a local cluster."
     )
-    dask_workers: int = Field(default=2, ge=1, description="Workers of the local Dask cluster.")
+    dask_workers: int = Field(default=2, ge=1, le=1024, description="Workers of the local Dask cluster.")
+    sql_timeout_seconds: float = Field(
+        default=300.0, gt=0, le=86_400, description="Seconds one `akhbar sql` statement may run before it is stopped."
+    )
+    sql_display_rows: int = Field(
+        default=1000, ge=0, le=10_000_000, description="Rows `akhbar sql` shows as a table (0: all); exports are whole."
+    )
     alert_webhook: SecretStr | None = Field(
         default=None, description="Slack-compatible incoming webhook for alerts (a secret: never logged)."
     )
+
+    @field_validator("alert_webhook")
+    @classmethod
+    def _webhook_is_a_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked at start-up, not when the first alert is due; the message never holds the URL.
+        if value is not None:
+            parts = urlsplit(value.get_secret_value())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("must be an http(s) URL with a host, e.g. https://hooks.slack.com/services/...")
+        return value
 
     @field_validator("stanza_resources_dir", "inbox", mode="before")
     @classmethod
@@ -134,8 +153,12 @@ class Settings(BaseSettings):
 
     @property
     def staging_dir(self) -> Path:
-        """Parquet written by a run before it is published."""
-        return self.warehouse_dir / "staging"
+        """Parquet written by a run before it is published: ``staging/<warehouse>/<run_id>/``.
+
+        Named for the warehouse, so that two warehouses in one folder never
+        clean up each other's live staging.
+        """
+        return self.warehouse_dir / "staging" / self.warehouse.stem
 
     @property
     def quarantine_dir(self) -> Path:
@@ -158,7 +181,31 @@ class Settings(BaseSettings):
         return self.warehouse_dir / "gx"
 
 
+def _masked(url: object) -> str:
+    """A webhook URL as far as it is not secret: its scheme and host."""
+    text = url.get_secret_value() if isinstance(url, SecretStr) else str(url)
+    parts = urlsplit(text)
+    return f"{parts.scheme}://{parts.hostname}/***" if parts.scheme and parts.hostname else "***"
+
+
+class SettingsError(ValueError):
+    """A setting with a value it cannot take; the message names the variable, the value and what is allowed."""
+
+
 def get_settings(**overrides: object) -> Settings:
     """Settings from the environment, with explicit (e.g. command-line) values on top."""
     given = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**given)
+    try:
+        return Settings(**given)
+    except ValidationError as error:
+        raise SettingsError("; ".join(_explain(e, given) for e in error.errors())) from None
+
+
+def _explain(problem: dict, given: dict) -> str:
+    """One line: ``AKHBAR_MAX_ITEM_BYTES='abc': Input should be a valid integer``."""
+    field = str(problem["loc"][0]) if problem.get("loc") else "?"
+    variable = "STANZA_RESOURCES_DIR" if field == "stanza_resources_dir" else f"AKHBAR_{field.upper()}"
+    source = "--" + field.replace("_", "-") if field in given else variable
+    value = problem.get("input")
+    shown = _masked(value) if field == "alert_webhook" else repr(value)[:80]
+    return f"{source}={shown}: {problem.get('msg', 'not allowed')}"

@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 import duckdb
 import pandas as pd
 
-from transforms.script import ARABIC_LETTERS, re2_class
+from transforms.script import ARABIC_LETTERS, MOJIBAKE_LETTERS, re2_class
 from warehouse.store import Staging
 
 # Anything but an Arabic letter proper (transforms/script.py): diacritics and digits do not count.
@@ -25,10 +25,12 @@ WITH a AS (SELECT * FROM read_parquet($articles, union_by_name = true)),
      letters AS (
         SELECT article_id,
                length(regexp_replace(text, '[^\\p{{L}}]', '', 'g')) AS n_letters,
-               length(regexp_replace(text, '{not_arabic_letter}', '', 'g')) AS n_arabic
+               length(regexp_replace(text, '{not_arabic_letter}', '', 'g')) AS n_arabic,
+               length(regexp_replace(text, '[^{mojibake_letters}]', '', 'g')) AS n_mojibake
         FROM a)
 SELECT a.*,
        coalesce(letters.n_arabic / nullif(letters.n_letters, 0), 0.0) AS arabic_ratio,
+       coalesce(letters.n_mojibake / nullif(letters.n_arabic, 0), 0.0) AS mojibake_ratio,
        a.article_id IN (SELECT article_id FROM articles) AS already_published,
        coalesce(m.n, 0) = a.n_mentions AS mentions_consistent,
        coalesce(s.n, 0) = a.n_sentences AS sentences_consistent,
@@ -126,7 +128,7 @@ def audit_frames(
             sql = f"SELECT {', '.join(columns[table])} FROM ({sql})"
         return con.execute(sql, parameters).df()
 
-    articles_sql = ARTICLES_SQL.format(not_arabic_letter=_NOT_ARABIC_LETTER)
+    articles_sql = ARTICLES_SQL.format(not_arabic_letter=_NOT_ARABIC_LETTER, mojibake_letters=MOJIBAKE_LETTERS)
     frames = {
         "articles": frame("articles", articles_sql, files),
         "sentences": frame("sentences", SENTENCES_SQL, {k: files[k] for k in ("articles", "sentences")}),

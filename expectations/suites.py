@@ -33,7 +33,9 @@ from typing import Sequence
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
-SUITE_VERSION = "3"  # 2: body slice, date provenance, duplicate_of; 3: entities
+from transforms.script import MAX_MOJIBAKE_SHARE
+
+SUITE_VERSION = "4"  # 2: body slice, date provenance, duplicate_of; 3: entities; 4: mojibake
 
 DATE_SOURCES = ("dateline", "timestamp", "metadata", "lead", "none")
 
@@ -92,6 +94,11 @@ def articles_suite(limits: GateLimits) -> gx.ExpectationSuite:
         gxe.ExpectColumnValuesToBeBetween(
             column="arabic_ratio", min_value=limits.min_arabic_ratio,
             meta=_article("not_mostly_arabic", rule=f"Arabic share of letters >= {limits.min_arabic_ratio}"),
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="mojibake_ratio", max_value=MAX_MOJIBAKE_SHARE,
+            meta=_article("mojibake", rule=f"ط and ظ at most {MAX_MOJIBAKE_SHARE:.0%} of the Arabic letters "
+                                           "(UTF-8 decoded as Windows-1256 reads as ط/ظ every other letter)"),
         ),
         gxe.ExpectColumnValuesToBeInSet(
             column="mentions_consistent", value_set=[True],

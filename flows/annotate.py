@@ -109,6 +109,10 @@ def annotate_chunk(part: int, articles: list[Article], settings: Settings, stagi
         except OffsetMismatch as err:
             result.rejected.append(Rejection.of_article(article, "offset_mismatch", str(err)))
             continue
+        except Exception as err:  # a bug met on one document is that article's alone
+            result.rejected.append(Rejection.internal_error(err, source_path=article.source_path, raw=article.raw,
+                                                            format=article.format, source_id=article.source_id))
+            continue
         article_rows.append(article_row(article, staging.run_id, ingested_at, len(rows.sentences), rows.n_tokens,
                                         len(rows.mentions)))
         sentence_rows += rows.sentences

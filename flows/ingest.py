@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 import core.prefect_env  # noqa: F401  (Prefect defaults, before prefect is imported)
 from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -65,9 +66,13 @@ def ingest(
     resources = Resources.from_settings(settings)
     with resources.writer_lock():
         for leftover in resources.staging.leftovers():
-            # A dead run either committed (this copy is redundant) or did not (its articles come again).
-            logger.warning("removing staging left by a run that did not finish: %s", leftover.run_id)
-            leftover.discard()
+            if resources.warehouse.published_run(leftover.run_id):  # killed after its commit: finish filing it
+                logger.warning("filing in the lake the staging of a run killed after publishing: %s",
+                               leftover.run_id)
+                leftover.file_in(resources.lake_dir)
+            else:  # killed before: nothing of it is published, and its articles come again from the sources
+                logger.warning("removing staging left by a run that did not finish: %s", leftover.run_id)
+                leftover.discard()
         run = Run.start()
         try:
             return _ingest(settings, resources, run, retry_items, logger)
@@ -132,10 +137,20 @@ def _ingest(settings: Settings, resources: Resources, run: Run, retry_items: lis
     for item in rejected:
         logger.warning("quarantined %s: %s (%s)", item.source_path, item.reason, item.detail)
     alert(settings, summary)
+    publish_artifact(summary, logger)
     logger.info(summary.line())
     if summary.status == "gate_failed":
         raise GateFailed(summary)
     return summary
+
+
+def publish_artifact(summary: RunSummary, logger) -> None:
+    """The run's summary on its flow run page in the Prefect UI; a failure here is a warning, never the run's."""
+    try:
+        create_markdown_artifact(summary.markdown(), key="akhbar-run-summary",
+                                 description=f"akhbar run {summary.run_id}: {summary.status}")
+    except Exception as error:  # noqa: BLE001
+        logger.warning("could not publish the run summary artifact: %s: %s", type(error).__name__, error)
 
 
 def _log_selection(logger, collected: Collected, selection: Selection, rejected: list) -> None:

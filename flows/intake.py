@@ -116,11 +116,16 @@ def folder_source(folder: Path) -> SourceSpec:
 
 
 def _files_in(folder: Path) -> list[Path]:
-    """Visible files under the folder, in a stable order (symlinks are checked when read)."""
+    """Visible files under the folder, in a stable order; links that lead nowhere too, to be reported.
+
+    Symlinks are checked when read: a dangling or looping one is rejected
+    (``broken_symlink``) instead of being skipped without a word.
+    """
     return [
         path
         for path in sorted(folder.rglob("*"))
-        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        if (path.is_file() or (path.is_symlink() and not path.exists()))
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
     ]
 
 
@@ -129,8 +134,13 @@ def _read_file(path: Path, root: Path, max_bytes: int) -> tuple[bytes, tuple[int
 
     Refuses what a scheduled job must not read.
     """
-    if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
-        raise Rejection("outside_inbox", f"symlink to {path.resolve()} leaves the inbox")
+    if path.is_symlink():
+        try:
+            target = path.resolve(strict=True)
+        except (OSError, RuntimeError) as err:  # dangling, or a loop
+            raise Rejection("broken_symlink", f"the link leads to no file ({type(err).__name__})") from None
+        if not target.is_relative_to(root.resolve()):
+            raise Rejection("outside_inbox", f"symlink to {target} leaves the inbox")
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -149,6 +159,11 @@ def _read_file(path: Path, root: Path, max_bytes: int) -> tuple[bytes, tuple[int
         raise Rejection("changed_while_read",
                               f"{before.st_size} bytes when opened, {after.st_size} after reading {len(raw)}")
     return raw, (after.st_size, after.st_mtime_ns)
+
+
+def printable(label: str) -> str:
+    """A path label as text that can be stored: bytes that are not UTF-8 shown as ``\\xff``."""
+    return label.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def fetch(url: str, timeout: float, max_bytes: int) -> bytes:
@@ -182,10 +197,18 @@ def _collect_file(collected: Collected, spec: SourceSpec, path: Path, root: Path
     collected.n_files += 1
     fmt = format_for(path.name)
     try:
-        raw, collected.stamps[label] = _read_file(path, root, max_bytes)
+        raw, stamp = _read_file(path, root, max_bytes)
     except Rejection as err:  # nothing was read: the quarantine keeps its label only
-        collected.rejected.append(err.about(source_path=label, format=fmt, source_id=spec.source_id))
+        collected.rejected.append(err.about(source_path=printable(label), format=fmt, source_id=spec.source_id))
         return
+    if printable(label) != label:
+        # A name that is not UTF-8 (bytes kept by the OS as lone surrogates) cannot be stored or shown;
+        # the file is kept in quarantine under a printable label until it is renamed.
+        collected.rejected.append(Rejection("bad_file_name", f"the file name is not valid UTF-8: {printable(label)}",
+                                            source_path=printable(label), raw=raw, format=fmt,
+                                            source_id=spec.source_id))
+        return
+    collected.stamps[label] = stamp
     if fmt is None:
         collected.rejected.append(Rejection("unsupported_format",
                                             f"no reader for {path.suffix or 'files without a suffix'}; "

@@ -82,6 +82,18 @@ def to_entry(doc) -> dict:
     return {"sentences": sentences, "ents": ents}
 
 
+def _span(value: object, length: int, last_type: type) -> bool:
+    return (isinstance(value, list) and len(value) == 3 and all(type(v) is int for v in value[:2])
+            and 0 <= value[0] <= value[1] <= length and isinstance(value[2], last_type))
+
+
+def well_formed(entry: object, length: int) -> bool:
+    """Whether ``entry`` is what :func:`to_entry` writes, for a text of ``length`` characters."""
+    return (isinstance(entry, dict) and isinstance(entry.get("sentences"), list) and isinstance(entry.get("ents"), list)
+            and all(_span(s, length, int) for s in entry["sentences"])
+            and all(_span(e, length, str) for e in entry["ents"]))
+
+
 def from_entry(text: str, entry: dict) -> CachedDocument:
     return CachedDocument(
         text=text,
@@ -102,9 +114,16 @@ class NerCache:
         return self.folder / key[:2] / f"{key}.json"
 
     def get(self, text: str) -> CachedDocument | None:
+        """The cached document, or None: never cached, unreadable, or not the shape ``put`` writes.
+
+        An entry of the wrong shape (valid JSON, but ``{}``, ``null``, offsets
+        outside the text) is a miss: NER runs again and ``put`` replaces it.
+        """
         try:
             entry = json.loads(self._path(text).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
+            entry = None
+        if not well_formed(entry, len(text)):
             self.misses += 1
             return None
         self.hits += 1

@@ -72,6 +72,39 @@ class RunSummary:
         )
 
 
+    def markdown(self) -> str:
+        """The run as the Prefect UI shows it (a flow run artifact): counts, gate, quarantine, Data Docs."""
+        lines = [f"# akhbar run `{self.run_id}`: {self.status}", "",
+                 "| seen | new | skipped | quarantined | duplicates | sentences | mentions |",
+                 "|---|---|---|---|---|---|---|",
+                 f"| {self.n_seen} | {self.n_new} | {self.n_skipped} | {len(self.rejected)} | {self.n_duplicates} "
+                 f"| {self.n_sentences} | {self.n_mentions} |", ""]
+        if self.gate_failures:
+            lines += ["## Quality gate: batch held back", "", "| table | expectation | column | unexpected |",
+                      "|---|---|---|---|"]
+            lines += [f"| {f['suite']} | {f['expectation']} | {f.get('column') or ''} | {f.get('unexpected_count', '')} |"
+                      for f in self.gate_failures]
+            lines.append("")
+        else:
+            lines += ["Quality gate: passed." if self.status == "succeeded" else "", ""]
+        if self.rejected:
+            lines += ["## Quarantined", "", "| item | reason | detail |", "|---|---|---|"]
+            lines += [f"| `{_cell(r.source_path)}` | {r.reason} | {_cell(r.detail.splitlines()[0] if r.detail else '')} |"
+                      for r in self.rejected[:50]]
+            if len(self.rejected) > 50:
+                lines.append(f"| … | {len(self.rejected) - 50} more | |")
+            lines.append("")
+        if self.problems:
+            lines += ["## Sources not read", ""] + [f"- {_cell(p)}" for p in self.problems] + [""]
+        if self.data_docs:
+            lines.append(f"Data Docs: `{self.data_docs}`")
+        return "\n".join(lines)
+
+
+def _cell(text: str | None) -> str:
+    return (text or "").replace("|", "\\|").replace("\n", " ")[:200]
+
+
 class GateFailed(RuntimeError):
     """The batch failed the quality gate: nothing was published. Carries the run summary."""
 

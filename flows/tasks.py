@@ -25,7 +25,7 @@ from flows.intake import Collected, SourceSpec
 from flows.progress import Progress
 from flows.resources import Resources
 from flows.summary import RunSummary
-from transforms.articles import Article, build_article
+from transforms.articles import Article, articles_from_items
 from transforms.rejection import Rejection
 from transforms.selection import Selection, orphan_rejections, set_aside_near_copies, set_aside_orphans, \
     set_aside_repeats
@@ -86,14 +86,8 @@ def quarantined_items(resources: Resources, item_ids: list[str]) -> Collected:
 def build_articles(collected: Collected, settings: Settings, not_after: date) -> tuple[list[Article], list[Rejection]]:
     """Content ids, metadata and bodies; an item that cannot be an article is rejected alone."""
     rules = intake.load_agency_rules(settings.agencies)
-    articles, rejected = [], []
-    for item, spec in collected.items:
-        try:
-            articles.append(build_article(item, rules, spec.agency, spec.source_id, not_after))
-        except Rejection as err:
-            rejected.append(err.about(source_path=item.source_path, raw=item.raw, format=item.format,
-                                      source_id=spec.source_id))
-    return articles, rejected
+    return articles_from_items(((item, spec.agency, spec.source_id) for item, spec in collected.items), rules,
+                               not_after)
 
 
 # --------------------------------------------------------------- selection

@@ -47,7 +47,7 @@ def test_kill_at_each_stage_then_the_next_run_completes(prefect_api, tmp_path, s
     killed = subprocess.run(run_command(inbox, warehouse), env={**env, "AKHBAR_FAULT": f"{stage}:kill"},
                             capture_output=True, text=True, timeout=900)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
-    staging = warehouse.parent / "staging"
+    staging = warehouse.parent / "staging" / warehouse.stem
     if stage in ("staged", "validation", "publish", "published"):
         assert any(staging.iterdir()), "the kill should have left this run's staging behind"
 
@@ -56,6 +56,19 @@ def test_kill_at_each_stage_then_the_next_run_completes(prefect_api, tmp_path, s
     published, quarantined, lost, duplicated, leftover, status = check(inbox, warehouse)
     assert (published, quarantined, lost, duplicated, leftover, status) == (5, 0, 0, 0, 0, "succeeded")
     assert broken_invariants(warehouse) == {}
+    assert runs_in_the_lake(warehouse) == published_runs(warehouse), "every published run's files are in the lake"
+
+
+def published_runs(warehouse) -> set[str]:
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return {r for (r,) in con.execute("SELECT DISTINCT run_id FROM articles").fetchall()}
+
+
+def runs_in_the_lake(warehouse) -> set[str]:
+    lake = warehouse.parent / "lake" / "articles"
+    return {p.name.removeprefix("run=") for p in lake.iterdir()} if lake.exists() else set()
 
 
 INVARIANTS = {

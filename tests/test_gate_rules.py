@@ -100,6 +100,15 @@ def test_non_arabic_article_is_an_article_level_failure(tmp_path, lead):
     assert result.article_failures == {english["article_id"]: "not_mostly_arabic"}
 
 
+def test_mojibake_of_arabic_is_an_article_level_failure(tmp_path, lead):
+    """UTF-8 published as if it were Windows-1256 is still "mostly Arabic letters"; its own rule catches it."""
+    good = article(lead, 0, source="good.txt")
+    garbled = article(lead.encode("utf-8").decode("cp1256", errors="replace"), 0, source="mojibake.html")
+    rows = ([good, garbled], [sentence(good), sentence(garbled)], [])
+    result = gate(tmp_path, stage(tmp_path, *rows), counts(*rows))
+    assert result.article_failures == {garbled["article_id"]: "mojibake"}
+
+
 def test_orphan_mention_fails_the_batch(tmp_path, lead):
     a = article(lead, 1)
     orphan = mention(a, "أستانا", 0) | {"article_id": "f" * 32}

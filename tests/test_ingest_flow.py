@@ -218,3 +218,24 @@ def test_published_tables_staged_again_pass_every_gate_rule(published, tmp_path)
     floor = measure(warehouse_path, repeats=1, work=tmp_path / "floor")  # raises if the gate fails
     assert floor.articles == 5 and floor.floor_passed
     assert floor.expectations == sum(len(s.expectations) for s in all_suites(GateLimits()).values())
+
+
+def test_the_run_summary_is_an_artifact_of_its_flow_run(published):
+    """The Prefect UI tells what a run did (counts, gate, quarantine) without opening the warehouse."""
+    import asyncio
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    _, summary, _, _ = published
+
+    async def artifacts():
+        async with get_client() as client:
+            flow_runs = ArtifactFilterFlowRunId(any_=[UUID(summary.flow_run_id)])
+            return await client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=flow_runs))
+
+    (artifact,) = [a for a in asyncio.run(artifacts()) if a.key == "akhbar-run-summary"]
+    assert artifact.type == "markdown"
+    assert f"akhbar run `{summary.run_id}`: succeeded" in artifact.data
+    assert "| 5 | 5 | 0 | 0 | 0 |" in artifact.data and "Quality gate: passed." in artifact.data

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import duckdb
 
 from flows.ner_cache import NerCache, from_entry, to_entry
@@ -57,3 +59,14 @@ def test_a_model_change_invalidates_the_cache(tmp_path):
     assert to_entry(from_entry(text, to_entry(Doc()))) == to_entry(Doc())
     assert NerCache(tmp_path, "stanza-ar/ner", "1.1").get(text) is None
     assert old.get(text + " ") is None  # another text, another entry
+
+
+@pytest.mark.parametrize("entry", ["{}", "null", "[]", '{"sentences": [[0, 999, 1]], "ents": []}',
+                                   '{"sentences": [], "ents": [[0, 3, 7]]}', '{"sentences": "x", "ents": []}'])
+def test_an_entry_of_the_wrong_shape_is_a_miss_and_is_replaced(tmp_path, entry):
+    text = "أستانا تستضيف القمة"
+    cache = NerCache(tmp_path, "stanza-ar/ner", "1.0")
+    path = cache._path(text)
+    path.parent.mkdir(parents=True)
+    path.write_text(entry, encoding="utf-8")
+    assert cache.get(text) is None and cache.misses == 1

@@ -107,3 +107,86 @@ def test_a_webhook_url_without_a_scheme_is_refused_by_the_request_not_raised(cap
     with caplog.at_level(logging.DEBUG):
         assert send_alert("hooks.example/T000/secret-token", Alert("error", "x", "run-1"), timeout=1) is False
     assert "secret-token" not in caplog.text
+
+
+def test_a_file_name_that_is_not_utf8_is_quarantined_under_a_printable_label(tmp_path):
+    import os
+
+    good = tmp_path / "good.txt"
+    good.write_text("أستانا تستضيف القمة الصينية الكازاخستانية", encoding="utf-8")
+    with open(os.fsencode(tmp_path) + b"/bad\xff.txt", "wb") as handle:
+        handle.write("نص عربي".encode())
+    collected = intake.collect([intake.folder_source(tmp_path)], 1_000_000, 5)
+    assert [item.source_path for item, _ in collected.items] == [str(good)]
+    (rejected,) = collected.rejected
+    assert rejected.reason == "bad_file_name" and rejected.source_path == f"{tmp_path}/bad\\xff.txt"
+    assert rejected.raw == "نص عربي".encode() and rejected.source_path.encode("utf-8")
+
+
+def test_a_readers_spill_folder_beside_the_replica_does_not_stop_the_writer(tmp_path):
+    from warehouse.store import Warehouse, refresh_replica
+
+    warehouse = Warehouse(tmp_path / "akhbar.duckdb")
+    with warehouse.connection():
+        pass
+    # DuckDB's default temporary folder of a reader of akhbar.read.duckdb, left by a killed reader.
+    (tmp_path / "akhbar.read.duckdb.tmp").mkdir()
+    (tmp_path / "akhbar.read.duckdb.tmp" / "spill.block").write_bytes(b"x")
+    assert refresh_replica(warehouse.path) == warehouse.replica and warehouse.replica.is_file()
+    assert refresh_replica(warehouse.path).is_file()  # and again
+
+
+def test_two_warehouses_in_one_folder_stage_apart():
+    from core.settings import get_settings
+    from flows.resources import Resources
+
+    one = Resources.from_settings(get_settings(warehouse="/data/wh/one.duckdb"))
+    two = Resources.from_settings(get_settings(warehouse="/data/wh/two.duckdb"))
+    assert one.staging.root != two.staging.root
+    assert not one.staging.root.is_relative_to(two.staging.root) and not two.staging.root.is_relative_to(one.staging.root)
+
+
+def test_a_utf8_page_that_declares_windows_1256_is_read_as_utf8_not_published_as_mojibake():
+    from tests.conftest import sample_text
+    from transforms.formats import parse_items
+    from transforms.script import mojibake_share
+
+    body = sample_text("001")
+    page = ('<html><head><meta charset="windows-1256"><title>عنوان</title></head><body><article><p>'
+            + body.replace("\n", "</p><p>") + "</p></article></body></html>")
+    (item,), errors = parse_items(page.encode("utf-8"), "inbox/p.html", "html")
+    assert errors == [] and item.encoding == "utf-8" and mojibake_share(item.text) < 0.1
+    assert item.text.split("\n")[0] == body.split("\n")[0]
+    # A page that really is Windows-1256 stays so.
+    (legacy,), _ = parse_items(page.encode("cp1256", errors="replace"), "inbox/q.html", "html")
+    assert legacy.encoding == "cp1256" and legacy.text.split("\n")[0] == body.split("\n")[0]
+
+
+def test_an_empty_json_lines_file_is_quarantined_as_empty_like_an_empty_text_file():
+    from transforms.formats import parse_items
+
+    for name, fmt in (("a.jsonl", "jsonl"), ("a.txt", "text"), ("a.xml", "feed")):
+        items, rejected = parse_items(b"", name, fmt)
+        assert items == [] and [r.reason for r in rejected] == ["empty"], fmt
+
+
+def test_looping_and_dangling_symlinks_are_reported_not_skipped(tmp_path):
+    (tmp_path / "good.txt").write_text("أستانا تستضيف القمة الصينية الكازاخستانية", encoding="utf-8")
+    (tmp_path / "loop.txt").symlink_to(tmp_path / "loop.txt")
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    collected = intake.collect([intake.folder_source(tmp_path)], 1_000_000, 5)
+    assert [item.source_path for item, _ in collected.items] == [str(tmp_path / "good.txt")]
+    assert sorted((r.source_path.rsplit("/", 1)[-1], r.reason) for r in collected.rejected) == [
+        ("gone.txt", "broken_symlink"), ("loop.txt", "broken_symlink")]
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a duckdb file at all" * 100])
+def test_a_corrupted_or_empty_replica_falls_back_to_the_main_file(tmp_path, damage):
+    from warehouse.query import run_query
+    from warehouse.store import Warehouse
+
+    warehouse = Warehouse(tmp_path / "akhbar.duckdb")
+    with warehouse.connection():
+        pass
+    warehouse.replica.write_bytes(damage)
+    assert run_query(warehouse.path, "SELECT count(*) FROM runs").rows == [(0,)]

@@ -12,7 +12,7 @@ from transforms.formats import RawItem, parse_text
 from transforms.metadata import AgencyRule, KnownFields, Metadata, extract_metadata
 from transforms.normalize import normalize_text
 
-__all__ = ["Article", "build_article", "content_id", "parse_article"]
+__all__ = ["Article", "articles_from_items", "build_article", "content_id", "parse_article"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,31 @@ def build_article(
         source_id=source_id,
         raw=item.raw,
     )
+
+
+def articles_from_items(
+    items: Iterable[tuple[RawItem, str | None, str | None]],
+    rules: Iterable[AgencyRule] = (),
+    not_after: date | None = None,
+) -> tuple[list[Article], list[Rejection]]:
+    """Each (item, default agency, source id) as an article or a rejection, one item at a time.
+
+    The guard every item gets: a rejection, or any error (a bug met on one
+    text), is that item's alone, kept with its bytes; the others go on.
+    """
+    rules = tuple(rules)
+    articles, rejected = [], []
+    for item, default_agency, source_id in items:
+        known = {"source_path": item.source_path, "raw": item.raw, "format": item.format, "source_id": source_id}
+        try:
+            articles.append(build_article(item, rules, default_agency, source_id, not_after))
+        except Rejection as err:
+            rejected.append(err.about(**known))
+        except RecursionError:
+            rejected.append(Rejection("too_deep", "nested deeper than the parser can follow", **known))
+        except Exception as err:
+            rejected.append(Rejection.internal_error(err, **known))
+    return articles, rejected
 
 
 def parse_article(raw: bytes, source_path: str, rules: Iterable[AgencyRule] = ()) -> Article:

@@ -12,7 +12,7 @@ import codecs
 from dataclasses import dataclass
 
 from transforms.rejection import Rejection
-from transforms.script import ARABIC_BLOCKS, within
+from transforms.script import ARABIC_BLOCKS, MAX_MOJIBAKE_SHARE, mojibake_share, within
 
 __all__ = ["Decoded", "arabic_share", "decode_bytes", "decode_declared"]
 
@@ -79,9 +79,19 @@ def decode_declared(raw: bytes, charset: str | None) -> Decoded:
         return decode_bytes(raw)
     _reject_binary(raw)
     try:
-        return Decoded(raw.decode(codec), codec)
+        declared = Decoded(raw.decode(codec), codec)
     except UnicodeDecodeError:
         return decode_bytes(raw)
+    if codec != "utf-8" and mojibake_share(declared.text) > MAX_MOJIBAKE_SHARE:
+        # A UTF-8 page that declares a legacy charset (windows-1256 most often): as declared it reads as
+        # ط/ظ every other letter; its bytes are valid UTF-8, and that reading is the Arabic.
+        try:
+            actual = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return declared
+        if mojibake_share(actual) <= MAX_MOJIBAKE_SHARE:
+            return Decoded(actual, "utf-8")
+    return declared
 
 
 def arabic_share(text: str) -> float:

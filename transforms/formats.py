@@ -217,23 +217,37 @@ _URL_FIELDS = ("url", "link")
 
 
 def parse_jsonl(raw: bytes, source_path: str) -> tuple[list[RawItem], list[Rejection]]:
-    """One JSON object per line; each bad line is its own error, the rest still count."""
-    try:
-        raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        detail = f"JSON Lines file is not UTF-8 at byte {err.start}"
-        return [], [Rejection("undecodable", detail, source_path=source_path, raw=raw)]
+    """One JSON object per line; each bad line is its own error, the rest still count.
+
+    A file none of whose lines is UTF-8 (a legacy export) is one error for the
+    whole file; otherwise a line that is not UTF-8 is rejected alone.
+    """
+    lines = [(n, line.rstrip(b"\r")) for n, line in enumerate(raw.removeprefix(b"\xef\xbb\xbf").split(b"\n"), 1)]
+    lines = [(n, line) for n, line in lines if line.strip()]
+    if not lines:  # as an empty text file: quarantined, not settled with no items
+        return [], [Rejection("empty", f"{len(raw)} bytes, no JSON line", source_path=source_path, raw=raw)]
+    undecodable = {n: _utf8_error(line) for n, line in lines if _utf8_error(line) is not None}
+    if lines and len(undecodable) == len(lines):
+        return [], [Rejection("undecodable", "JSON Lines file is not UTF-8", source_path=source_path, raw=raw)]
     items: list[RawItem] = []
     errors: list[Rejection] = []
-    for number, line in enumerate(raw.removeprefix(b"\xef\xbb\xbf").split(b"\n"), start=1):
-        line = line.rstrip(b"\r")
-        if not line.strip():
-            continue
+    for number, line in lines:
         where = f"{source_path}#L{number}"
+        if number in undecodable:
+            errors.append(Rejection("undecodable", undecodable[number], source_path=where, raw=line))
+            continue
         parsed, refused = _one_item(lambda: _jsonl_item(line, where), where, line)
         items += parsed
         errors += refused
     return items, errors
+
+
+def _utf8_error(line: bytes) -> str | None:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return f"not UTF-8 at byte {err.start} of the line"
+    return None
 
 
 def _jsonl_item(line: bytes, source_path: str) -> RawItem:
@@ -282,8 +296,9 @@ def parse_feed(raw: bytes, source: str) -> tuple[list[RawItem], list[Rejection]]
     if not raw:
         return [], [Rejection("empty", "0 bytes", source_path=source, raw=raw)]
     parsed = feedparser.parse(io.BytesIO(_SURROGATE_REFERENCE.sub(b"&#65533;", raw)))
-    # Broken XML is tolerated as long as entries could be recovered from it.
-    entries = [entry for entry in parsed.entries if any(entry.get(key) for key in _ENTRY_KEYS)]
+    # Broken XML is tolerated as long as entries could be recovered from it (recovered fragments with
+    # nothing in them are not entries); in a well-formed feed every entry counts, an empty one is rejected.
+    entries = [entry for entry in parsed.entries if not parsed.bozo or any(entry.get(key) for key in _ENTRY_KEYS)]
     if not entries and (parsed.bozo or not parsed.get("version")):
         problem = parsed.get("bozo_exception") or "no RSS or Atom feed found"
         return [], [Rejection("malformed_feed", str(problem), source_path=source, raw=raw)]

@@ -52,3 +52,16 @@ def re2_class(ranges: Ranges, negated: bool = False) -> str:
 
 
 ARABIC_LETTER = re.compile(python_class(ARABIC_LETTERS))
+
+
+# UTF-8 Arabic read as Windows-1256: the lead byte of every Arabic letter, 0xD8 or 0xD9, becomes ط or ظ,
+# which then alternate with the other letters ("ط£ط³طھط§ظ†ط§" for "أستانا"). In Arabic text the two are
+# about 2% of the letters; in such mojibake, about half.
+MOJIBAKE_LETTERS = "طظ"
+MAX_MOJIBAKE_SHARE = 0.25
+
+
+def mojibake_share(text: str) -> float:
+    """The share of ط and ظ among the Arabic letters of ``text`` (0.0 without Arabic letters)."""
+    letters = ARABIC_LETTER.findall(text)
+    return sum(ch in MOJIBAKE_LETTERS for ch in letters) / len(letters) if letters else 0.0

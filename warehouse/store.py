@@ -304,7 +304,10 @@ def refresh_replica(path: Path) -> Path:
     until it closes (the rename leaves its inode alone).
     """
     replica = replica_path(path)
-    tmp = replica.with_name(replica.name + ".tmp")
+    # Not "<replica>.tmp": that is DuckDB's default spill folder for a reader of the replica.
+    tmp = replica.with_name(f".{replica.name}.swap")
+    if tmp.is_dir():
+        shutil.rmtree(tmp)
     shutil.copyfile(path, tmp)
     os.replace(tmp, replica)
     return replica
