@@ -36,7 +36,7 @@ evaluate: install
 	$(BIN)/akhbar run --inbox seeds/articles --warehouse .eval/akhbar.duckdb > .eval.log 2>&1 || (cat .eval.log; exit 1)
 	$(BIN)/akhbar evaluate --warehouse .eval/akhbar.duckdb
 
-# The fuzz properties of tests/test_fuzz.py with many more examples than the test suite's 60 (docs/reliability.md).
+# The fuzz properties of tests/test_fuzz.py with many more examples than the test suite's 40 (docs/reliability.md).
 FUZZ_EXAMPLES ?= 3000
 fuzz: install
 	AKHBAR_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/test_fuzz.py -p no:cacheprovider -q --hypothesis-show-statistics

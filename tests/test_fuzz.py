@@ -22,7 +22,7 @@ from transforms.articles import articles_from_items
 from transforms.formats import FORMATS, parse_items
 from transforms.rejection import Rejection
 
-EXAMPLES = int(os.environ.get("AKHBAR_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("AKHBAR_FUZZ_EXAMPLES", "40"))
 fuzz = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 GOOD = sample_text("001")
 

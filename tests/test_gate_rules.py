@@ -60,6 +60,7 @@ def counts(articles, sentences, mentions):
     return {"articles": len(articles), "sentences": len(sentences), "mentions": len(mentions)}
 
 
+@pytest.mark.slow  # renders Data Docs
 def test_clean_batch_passes_and_writes_data_docs(tmp_path, lead):
     a = article(lead, 2)
     rows = ([a], [sentence(a)], [mention(a, "أستانا", 0), mention(a, "توكاييف", 1, "PER")])
@@ -202,6 +203,7 @@ def test_suites_are_built_once_per_process_and_runs_fill_in_their_parameters(tmp
     assert sorted(p.name for p in (tmp_path / "gx").iterdir()) == ["validations"]
 
 
+@pytest.mark.slow  # renders Data Docs
 def test_gates_of_two_warehouses_in_one_process_keep_to_their_own_folders(tmp_path, lead):
     a = article(lead, 2)
     rows = ([a], [sentence(a)], [mention(a, "أستانا", 0), mention(a, "توكاييف", 1, "PER")])
@@ -217,6 +219,7 @@ def test_gates_of_two_warehouses_in_one_process_keep_to_their_own_folders(tmp_pa
     assert "run-one-b" in index_one and "run-two-a" not in index_one
 
 
+@pytest.mark.slow  # renders Data Docs
 def test_data_docs_index_lists_a_bounded_number_of_results(tmp_path, lead, monkeypatch):
     from expectations import gate as gate_module
 
@@ -249,6 +252,7 @@ def test_data_docs_failing_to_render_loses_pages_not_the_verdict(tmp_path, lead,
     assert caplog.text.count("Data Docs were not updated") == 1 and "No space left" in caplog.text
 
 
+@pytest.mark.slow  # renders Data Docs
 def test_a_gate_waits_for_the_data_docs_of_the_gate_before_it(tmp_path, lead, monkeypatch):
     """Pages are rendered in the background; the Great Expectations context is never used by two at once."""
     import threading

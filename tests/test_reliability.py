@@ -190,3 +190,99 @@ def test_a_corrupted_or_empty_replica_falls_back_to_the_main_file(tmp_path, dama
         pass
     warehouse.replica.write_bytes(damage)
     assert run_query(warehouse.path, "SELECT count(*) FROM runs").rows == [(0,)]
+
+
+@pytest.fixture
+def small_warehouse(tmp_path):
+    from warehouse.store import Warehouse
+
+    warehouse = Warehouse(tmp_path / "wh" / "akhbar.duckdb")
+    with warehouse.connection():
+        pass
+    return warehouse
+
+
+def test_a_runaway_statement_is_stopped_at_its_deadline(small_warehouse):
+    from warehouse.query import QueryTimeout, run_query
+
+    started = time.monotonic()
+    with pytest.raises(QueryTimeout, match="more than 1 s"):
+        run_query(small_warehouse.path, "SELECT count(*) FROM range(10000000000000)", timeout=1)
+    assert time.monotonic() - started < 10
+
+
+def test_a_displayed_result_is_cut_at_its_limit_and_says_so(small_warehouse):
+    from warehouse.query import run_query
+
+    cut = run_query(small_warehouse.path, "SELECT * FROM range(10)", limit=3)
+    assert (len(cut.rows), cut.truncated) == (3, True)
+    whole = run_query(small_warehouse.path, "SELECT * FROM range(10)", limit=10)
+    assert (len(whole.rows), whole.truncated) == (10, False)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "parquet"])
+def test_exports_stream_every_row_into_place(small_warehouse, tmp_path, fmt):
+    import pyarrow.parquet as pq
+
+    from warehouse.query import export
+
+    output = tmp_path / f"out.{fmt}"
+    assert export(small_warehouse.path, "SELECT range AS n FROM range(120000)", fmt, output) == 120_000
+    if fmt == "parquet":
+        assert pq.read_metadata(output).num_rows == 120_000
+    elif fmt == "csv":
+        assert output.read_text().count("\n") == 120_001
+    else:
+        import json
+
+        assert len(json.loads(output.read_text())) == 120_000
+    assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_sql_output_refuses_the_warehouse_folder_and_an_existing_file(small_warehouse, tmp_path):
+    from typer.testing import CliRunner
+
+    from akhbar.cli import app
+
+    runner = CliRunner()
+    before = small_warehouse.path.read_bytes()
+    onto_db = runner.invoke(app, ["sql", "SELECT 1", "--warehouse", str(small_warehouse.path),
+                                  "--format", "csv", "--output", str(small_warehouse.path)])
+    assert onto_db.exit_code == 2 and "inside the warehouse folder" in onto_db.output
+    assert small_warehouse.path.read_bytes() == before
+    existing = tmp_path / "kept.csv"
+    existing.write_text("keep me")
+    refused = runner.invoke(app, ["sql", "SELECT 1", "--warehouse", str(small_warehouse.path), "--format", "csv",
+                                  "--output", str(existing)])
+    assert refused.exit_code == 2 and existing.read_text() == "keep me"
+    forced = runner.invoke(app, ["sql", "SELECT 1 AS a", "--warehouse", str(small_warehouse.path), "--format", "csv",
+                                 "--output", str(existing), "--force"])
+    assert forced.exit_code == 0 and existing.read_text() == "a\n1\n"
+
+
+def test_the_prompt_runs_a_last_statement_without_its_semicolon(small_warehouse):
+    from typer.testing import CliRunner
+
+    from akhbar.cli import app
+
+    result = CliRunner().invoke(app, ["sql", "--warehouse", str(small_warehouse.path)], input="SELECT 42 AS answer")
+    assert result.exit_code == 0 and "42" in result.output
+
+
+@pytest.mark.parametrize(("variable", "value", "said"), [
+    ("AKHBAR_MAX_ITEM_BYTES", "abc", "valid integer"),
+    ("AKHBAR_MAX_ITEM_BYTES", "100000000000", "less than or equal"),
+    ("AKHBAR_FETCH_TIMEOUT", "inf", "finite"),
+    ("AKHBAR_TORCH_THREADS", "100000", "less than or equal"),
+    ("AKHBAR_SEGMENTER", "fast", "auto|rules|stanza"),
+    ("AKHBAR_ALERT_WEBHOOK", "hooks.example.com/T0/B0/secret-token", "http(s) URL"),
+])
+def test_a_bad_setting_is_one_line_naming_the_variable(monkeypatch, variable, value, said):
+    from core.settings import SettingsError, get_settings
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as error:
+        get_settings()
+    message = str(error.value)
+    assert "\n" not in message and message.startswith(variable) and said in message
+    assert "secret-token" not in message
