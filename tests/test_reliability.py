@@ -286,3 +286,23 @@ def test_a_bad_setting_is_one_line_naming_the_variable(monkeypatch, variable, va
     message = str(error.value)
     assert "\n" not in message and message.startswith(variable) and said in message
     assert "secret-token" not in message
+
+
+def test_publishing_again_after_the_commit_finishes_the_job_instead_of_duplicating_keys(small_warehouse, tmp_path):
+    """A retry of publish after its commit (the replica copy had failed) must not insert the batch twice."""
+    from datetime import datetime, timezone
+
+    from warehouse.rows import run_row
+    from warehouse.store import StagingArea
+
+    staging = StagingArea(tmp_path / "staging").for_run("run-1")
+    at = datetime(2024, 7, 5, tzinfo=timezone.utc)
+    row = run_row("run-1", None, at, at, "succeeded", "inbox")
+    staging.write_rows("inbox_files", 0, [{"source_path": "a.txt", "size": 1, "mtime_ns": 1, "n_items": 1,
+                                           "run_id": "run-1"}])
+    small_warehouse.publish(staging, row, tmp_path / "lake")
+    again = StagingArea(tmp_path / "staging").for_run("run-1")  # the retry finds what is left of its staging
+    small_warehouse.publish(again, row, tmp_path / "lake")
+    from warehouse.query import run_query
+
+    assert run_query(small_warehouse.path, "SELECT count(*) FROM runs").rows == [(1,)]

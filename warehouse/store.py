@@ -170,8 +170,16 @@ class Warehouse:
         refresh_replica(self.path)
 
     def publish(self, staging: "Staging", run_row: dict, lake_dir: Path) -> None:
-        """Load the staged batch and its run record in one transaction, then file it in the lake."""
+        """Load the staged batch and its run record in one transaction, then file it in the lake.
+
+        Idempotent: a retry after the commit (the replica copy or the lake move
+        failed) finds its run recorded and only finishes those steps.
+        """
         staging.write("runs", 0, pa.Table.from_pylist([run_row], schema=TABLES["runs"]))
+        if self.published_run(staging.run_id):
+            refresh_replica(self.path)
+            staging.file_in(lake_dir)
+            return
         with self.connection() as con:
             con.execute("BEGIN TRANSACTION")
             try:
