@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.settings import Settings
-from warehouse.lock import WriterLock
+from warehouse.lock import WriterLock, writer_lock_path
 from warehouse.quarantine import QuarantineStore
 from warehouse.store import StagingArea, Warehouse
 
@@ -31,7 +31,7 @@ class Resources:
             staging=StagingArea(settings.staging_dir),
             quarantine=QuarantineStore(settings.quarantine_dir),
             lake_dir=settings.lake_dir,
-            lock_path=settings.warehouse_dir / f"{settings.warehouse.name}.lock",
+            lock_path=writer_lock_path(settings.warehouse),
             lock_wait_seconds=settings.lock_wait_seconds,
         )
 

@@ -68,7 +68,7 @@ def test_failed_write_publishes_nothing_alerts_and_the_next_run_recovers(
     assert counts(replica_path(warehouse_path)) == published
     status, message = last_run(warehouse_path)
     assert status == "error" and "OSError" in message
-    staging = warehouse_path.parent / "staging"
+    staging = warehouse_path.parent / "staging" / warehouse_path.stem
     assert not staging.exists() or not any(staging.iterdir())
     (alert,) = webhook.received
     payload = alert["json"]["akhbar"]

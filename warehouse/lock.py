@@ -16,6 +16,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 
+def writer_lock_path(warehouse: Path) -> Path:
+    """The lock file of a warehouse's writer: ``akhbar.duckdb`` → ``akhbar.duckdb.lock`` beside it."""
+    return warehouse.parent / f"{warehouse.name}.lock"
+
+
 class WarehouseBusy(RuntimeError):
     """Another process is writing to this warehouse."""
 
@@ -31,6 +36,20 @@ class WriterLock:
             return json.loads(self.path.read_text(encoding="utf-8") or "{}")
         except (OSError, ValueError):
             return {}
+
+    def held(self) -> bool:
+        """Whether a writer holds the lock now (asked without taking it, and without writing to the file)."""
+        try:
+            handle = open(self.path, "rb")
+        except OSError:
+            return False
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
 
     def acquire(self) -> "WriterLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from warehouse.lock import WriterLock, writer_lock_path
 from warehouse.store import replica_path
 
 
@@ -76,6 +77,9 @@ def readable_path(path: Path) -> Path:
     if replica.exists():
         return replica
     if path.exists():
+        # No replica yet: the first run is still writing the file, and a reader would collide with it.
+        if WriterLock(writer_lock_path(path)).held():
+            raise WarehouseMissing(f"nothing published yet at {path}: its first run is still writing it")
         return path
     raise WarehouseMissing(f"no warehouse at {path}: run `akhbar run` first, or pass --warehouse")
 
