@@ -38,6 +38,10 @@ from transforms.dates import (
 )
 from transforms.normalize import collapse_whitespace, fold, fold_text
 
+# Bumped whenever a rule here, in dates.py, boilerplate.py or seeds/agencies.csv changes what a text
+# yields; each article records the version that produced its fields (``akhbar reprocess`` re-derives them).
+METADATA_RULES_VERSION = 2
+
 AGENCY_CONTEXTS = ("marker", "lead")
 DATELINE_SCAN_LINES = 12
 LEAD_CHARS = 1200
