@@ -61,7 +61,11 @@ class Settings(BaseSettings):
     )
     agencies: Path = Field(
         default=PROJECT_ROOT / "seeds" / "agencies.csv",
-        description="Agency markers (dateline, source line, lead) that name an article's agency.",
+        description="The registry of agencies and outlets (names, abbreviations, domains) that credit an article.",
+    )
+    places: Path = Field(
+        default=PROJECT_ROOT / "seeds" / "places.csv",
+        description="Dateline places the gazetteer (GeoNames cities, CLDR countries) lacks, added to it.",
     )
     entity_aliases: Path = Field(
         default=PROJECT_ROOT / "seeds" / "entity_aliases.csv",

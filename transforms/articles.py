@@ -46,12 +46,13 @@ def build_article(
     default_agency: str | None = None,
     source_id: str | None = None,
     not_after: date | None = None,
+    places: frozenset[str] = frozenset(),
 ) -> Article:
     text_norm = normalize_text(item.text)
     if not text_norm:
         raise Rejection("empty", "no text after normalization")
-    known = KnownFields(item.title, item.published, item.agency, default_agency)
-    meta = extract_metadata(item.text, rules, known, not_after)
+    known = KnownFields(item.title, item.published, item.agency, default_agency, item.url)
+    meta = extract_metadata(item.text, rules, known, not_after, places)
     if meta.body_end <= meta.body_start:
         raise Rejection("no_body", "nothing left once the page header and footer are set aside")
     return Article(
@@ -73,6 +74,7 @@ def articles_from_items(
     items: Iterable[tuple[RawItem, str | None, str | None]],
     rules: Iterable[AgencyRule] = (),
     not_after: date | None = None,
+    places: frozenset[str] = frozenset(),
 ) -> tuple[list[Article], list[Rejection]]:
     """Each (item, default agency, source id) as an article or a rejection, one item at a time.
 
@@ -84,7 +86,7 @@ def articles_from_items(
     for item, default_agency, source_id in items:
         known = {"source_path": item.source_path, "raw": item.raw, "format": item.format, "source_id": source_id}
         try:
-            articles.append(build_article(item, rules, default_agency, source_id, not_after))
+            articles.append(build_article(item, rules, default_agency, source_id, not_after, places))
         except Rejection as err:
             rejected.append(err.about(**known))
         except RecursionError:

@@ -58,6 +58,29 @@ YMD_STAMP = re.compile(r"(?<!\d)(?P<year>\d{4})[:\-/.](?P<month>\d{1,2})[:\-/.](
 # 27/04/2025, 27-4-2025: the Arab world writes day first
 DMY_STAMP = re.compile(r"(?<!\d)(?P<day>\d{1,2})[/\-.](?P<month>\d{1,2})[/\-.](?P<year>\d{4})(?!\d)")
 
+# The English month names of English-language CMS templates and press releases ("June 19, 2025").
+LATIN_MONTHS = {name: number for number, names in enumerate(
+    (("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
+     ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+     ("december", "dec")), start=1) for name in names}
+_LATIN_MONTH = "|".join(sorted(LATIN_MONTHS, key=len, reverse=True))
+LATIN_DATE = re.compile(
+    rf"(?<![A-Za-z])(?:(?P<month>{_LATIN_MONTH})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})"
+    rf"|(?P<day2>\d{{1,2}})\s+(?P<month2>{_LATIN_MONTH})\.?,?\s+(?P<year2>\d{{4}}))(?!\d)",
+    re.IGNORECASE,
+)
+# Weekday names with their date.weekday() numbers ("الثلثاء" is an old spelling still in use).
+WEEKDAYS = {"الاثنين": 0, "الإثنين": 0, "الثلاثاء": 1, "الثلثاء": 1, "الأربعاء": 2, "الخميس": 3, "الجمعة": 4,
+            "السبت": 5, "الأحد": 6}
+WEEKDAY_NUMBERS = {fold_text(name): number for name, number in WEEKDAYS.items()}
+WEEKDAY_PATTERN = "|".join(sorted(WEEKDAY_NUMBERS, key=len, reverse=True))
+# A Hijri date, written beside the Gregorian one ("5 شعبان 1437 هـ الموافق 12 مايو 2016 م"): never taken.
+HIJRI_MONTHS = tuple(fold_text(m) for m in ("محرم", "صفر", "ربيع الأول", "ربيع الآخر", "ربيع الثاني", "جمادى الأولى", "جمادى الآخرة",
+                "جمادى الثانية", "رجب", "شعبان", "رمضان", "شوال", "ذو القعدة", "ذو الحجة"))
+HIJRI_DATE = re.compile(
+    rf"\d{{1,2}}\s*(?:{'|'.join(HIJRI_MONTHS)})\s*\d{{4}}\s*(?:هـ|ه)?(?![^\W\d_])\s*[,،]?\s*(?:الموافق\s*(?:ل\s*)?)?"
+)
+
 OLDEST_YEAR = 1990
 
 
@@ -104,21 +127,41 @@ def find_named_date(folded: str, not_after: date | None = None) -> DateMatch | N
     return None
 
 
+def _day_first(match: re.Match, not_after: date | None) -> date | None:
+    """``27/04/2025``: the Arab world writes the day first; ``04/27/2025`` can only be month first."""
+    day, month, year = int(match["day"]), int(match["month"]), int(match["year"])
+    if month > 12 >= day:
+        day, month = month, day  # the M/D/Y of English-language templates, shown by a "day" over 12
+    return make_date(year, month, day, not_after)
+
+
 def find_stamp_date(folded: str, not_after: date | None = None) -> DateMatch | None:
     """The first numeric date stamp: year first (``2025:04:27.09:40``) or day first (``27/04/2025``)."""
     found = []
-    for pattern in (YMD_STAMP, DMY_STAMP):
+    for pattern, read in ((YMD_STAMP, lambda m: make_date(int(m["year"]), int(m["month"]), int(m["day"]), not_after)),
+                          (DMY_STAMP, lambda m: _day_first(m, not_after))):
         for match in pattern.finditer(folded):
-            value = make_date(int(match["year"]), int(match["month"]), int(match["day"]), not_after)
+            value = read(match)
             if value:
                 found.append(DateMatch(value, match.start(), match.end()))
                 break
     return min(found, key=lambda m: m.start) if found else None
 
 
+def find_latin_date(text: str, not_after: date | None = None) -> DateMatch | None:
+    """``June 19, 2025`` or ``19 June 2025``."""
+    for match in LATIN_DATE.finditer(text):
+        month = LATIN_MONTHS[(match["month"] or match["month2"]).lower()]
+        value = make_date(int(match["year"] or match["year2"]), month, int(match["day"] or match["day2"]), not_after)
+        if value:
+            return DateMatch(value, match.start(), match.end())
+    return None
+
+
 def find_date(folded: str, not_after: date | None = None) -> DateMatch | None:
     """The first full date in any supported form."""
-    found = [m for m in (find_named_date(folded, not_after), find_stamp_date(folded, not_after)) if m]
+    found = [m for m in (find_named_date(folded, not_after), find_stamp_date(folded, not_after),
+                         find_latin_date(folded, not_after)) if m]
     return min(found, key=lambda m: m.start) if found else None
 
 

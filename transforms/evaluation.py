@@ -77,3 +77,103 @@ def gold_pairs(rows: Iterable[Mapping[str, str]], id_for_name) -> dict[Pair, str
         entity_id = (row.get("entity_id") or "").strip() or id_for_name(row["name"].strip(), row["type"].strip())
         pairs[(row["article"].strip(), entity_id)] = row["type"].strip()
     return pairs
+
+
+# ---------------------------------------------------------------- article metadata
+
+METADATA_FIELDS = ("published_date", "agency", "dateline_city", "title")
+
+
+def _comparable(value: object) -> str | None:
+    """A field as compared with its gold: whitespace collapsed, no spaces around a slash (``بكين / أستانا``)."""
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return text.replace(" /", "/").replace("/ ", "/") or None
+
+
+@dataclass(frozen=True)
+class FieldCheck:
+    article: str
+    field: str
+    gold: str | None
+    predicted: str | None
+
+    @property
+    def ok(self) -> bool:
+        return _comparable(self.gold) == _comparable(self.predicted)
+
+
+def metadata_checks(article: str, gold: Mapping[str, object], predicted: Mapping[str, object]) -> list[FieldCheck]:
+    """One check per metadata field of one article; dates compare as ISO strings."""
+    return [FieldCheck(article, name, _comparable(gold.get(name)), _comparable(predicted.get(name)))
+            for name in METADATA_FIELDS]
+
+
+@dataclass(frozen=True)
+class FieldScore:
+    field: str
+    total: int
+    correct: int
+    gold_null: int  # articles whose gold has no value for the field
+    null_kept: int  # ... and nothing was predicted
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.total if self.total else 0.0
+
+    @property
+    def null_rate(self) -> float:
+        """Of the articles where the field has no gold value, the share where nothing was invented."""
+        return self.null_kept / self.gold_null if self.gold_null else 1.0
+
+    def as_dict(self) -> dict:
+        return {"field": self.field, "total": self.total, "correct": self.correct,
+                "accuracy": round(self.accuracy, 4), "gold_null": self.gold_null,
+                "null_kept": self.null_kept, "null_rate": round(self.null_rate, 4)}
+
+
+def score_metadata(checks: Iterable[FieldCheck]) -> list[FieldScore]:
+    counts: dict[str, list[int]] = {name: [0, 0, 0, 0] for name in METADATA_FIELDS}
+    for check in checks:
+        row = counts.setdefault(check.field, [0, 0, 0, 0])
+        row[0] += 1
+        row[1] += check.ok
+        if check.gold is None:
+            row[2] += 1
+            row[3] += check.predicted is None
+    return [FieldScore(name, *row) for name, row in counts.items()]
+
+
+@dataclass(frozen=True)
+class FurnitureCheck:
+    """Lines (0-based, over ``text.split("\\n")``) on the wrong side of the body's edge."""
+
+    article: str
+    in_body: tuple[int, ...]  # furniture kept in the body
+    left_out: tuple[int, ...]  # story lines left out of it
+
+    @property
+    def ok(self) -> bool:
+        return not self.in_body
+
+
+def body_line_numbers(text: str, body_start: int, body_end: int, masked: Iterable[tuple[int, int]] = ()) -> set[int]:
+    """The non-blank lines whose text is in the body span and not masked out of it."""
+    masked = tuple(masked)
+    numbers, start = set(), 0
+    for number, line in enumerate(text.split("\n")):
+        stripped = line.strip()
+        if stripped:
+            first = start + line.index(stripped[0])
+            inside = body_start <= first < body_end
+            if inside and not any(s <= first < e for s, e in masked):
+                numbers.add(number)
+        start += len(line) + 1
+    return numbers
+
+
+def furniture_check(article: str, text: str, gold_furniture: Iterable[int], body_lines: set[int]) -> FurnitureCheck:
+    furniture = set(gold_furniture)
+    story = {n for n, line in enumerate(text.split("\n")) if line.strip()} - furniture
+    return FurnitureCheck(article, tuple(sorted(furniture & body_lines)), tuple(sorted(story - body_lines)))
