@@ -77,6 +77,8 @@ FOOTER_LINE = re.compile(
 )
 BYLINE = re.compile(r"^\s*(كتب|كتبت|كتبه|بقلم|اعداد|متابعه|متابعة|تحرير|ترجمة|حوار|بواسطة|by|مراسل)(?![^\W\d_])\s*[:：]?",
                     re.IGNORECASE)
+BULLET = re.compile(r"^\s*[-*•·▪]\s")
+PHOTO_CREDIT = re.compile(r"©|حقوق النشر|حقوق الصورة|تصوير|صورة\s*[:：]|الصورة\s*[:：]|getty|photo|afp/|reuters/", re.IGNORECASE)
 EMBEDDED_POST = re.compile(r"pic\.twitter\.com|\(@\w+\)|^\s*—\s*\S.*\d{4}\s*$")
 _LATIN = re.compile(r"[A-Za-z]")
 _ARABIC = ARABIC_LETTER
@@ -200,7 +202,7 @@ def is_furniture(line: Line) -> bool:
     """Furniture wherever it stands, inside the story too."""
     return (is_prompt(line) or is_footer_line(line) or is_embedded_post(line) or is_source_line(line)
             or is_byline(line) or bool(RELATED_HEADING.match(line.folded)) or is_stamp_line(line)
-            or is_breadcrumb(line))
+            or is_breadcrumb(line) or (len(line.folded) < SHORT_LINE_CHARS and is_published_line(line)))
 
 
 def looks_like_title(line: Line) -> bool:
@@ -231,10 +233,12 @@ def first_paragraph(lines: list[Line], start: int = 0) -> int | None:
         line = lines[index]
         if not is_paragraph(line) or is_furniture(line) or is_header_furniture(line):
             continue
+        if BULLET.match(line.text):
+            continue  # "- تصاعد التوترات ...": the summary points above a story
         following = next((l for l in lines[index + 1 : index + 4] if not l.blank), None)
         if following is not None and (is_stamp_line(following) or is_published_line(following)
-                                      or is_timestamp_line(following)):
-            continue
+                                      or is_timestamp_line(following) or following.folded == line.folded):
+            continue  # a headline over its stamp, or a caption the page prints twice
         return index
     return None
 
@@ -266,13 +270,26 @@ def _footer_start(lines: list[Line], first_body: int) -> int:
         if RELATED_HEADING.match(lines[index].folded):
             end = index
             break
+    last_filled = next((i for i in range(len(lines) - 1, -1, -1) if not lines[i].blank), -1)
     while end > first_body + 1:
         line = lines[end - 1]
-        if line.blank or is_furniture(line) or is_other_script(line) or _is_trailing_label(lines, end - 1, first_body):
+        if line.blank or is_furniture(line) or is_other_script(line):
+            end -= 1
+            continue
+        if end - 1 == last_filled and _cut_short(lines, end - 1, first_body):
+            break
+        if _is_trailing_label(lines, end - 1, first_body):
             end -= 1
             continue
         break
     return end
+
+
+def _cut_short(lines: list[Line], index: int, first_body: int) -> bool:
+    """The text's last line, after a paragraph, ending mid-word: the story cut off where the copy ended."""
+    text = lines[index].text.rstrip()
+    before = next((lines[i] for i in range(index - 1, first_body - 1, -1) if not lines[i].blank), None)
+    return bool(text) and text[-1].isalpha() and before is not None and is_paragraph(before)
 
 
 def _is_trailing_label(lines: list[Line], index: int, first_body: int) -> bool:

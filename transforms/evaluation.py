@@ -159,15 +159,16 @@ class FurnitureCheck:
 
 
 def body_line_numbers(text: str, body_start: int, body_end: int, masked: Iterable[tuple[int, int]] = ()) -> set[int]:
-    """The non-blank lines whose text is in the body span and not masked out of it."""
+    """The non-blank lines with text in the body span (a line the body starts inside counts) and not masked."""
     masked = tuple(masked)
     numbers, start = set(), 0
     for number, line in enumerate(text.split("\n")):
         stripped = line.strip()
         if stripped:
             first = start + line.index(stripped[0])
-            inside = body_start <= first < body_end
-            if inside and not any(s <= first < e for s, e in masked):
+            last = first + len(stripped)
+            inside = first < body_end and last > body_start
+            if inside and not any(s <= first and last <= e for s, e in masked):
                 numbers.add(number)
         start += len(line) + 1
     return numbers

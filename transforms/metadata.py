@@ -25,6 +25,7 @@ from typing import Iterable, Mapping
 from urllib.parse import urlsplit
 
 from transforms.boilerplate import (
+    PHOTO_CREDIT,
     QUOTED_FROM_LINE,
     SOURCE_LINE,
     PUBLISHED_CUE,
@@ -310,6 +311,8 @@ def _labelled_dateline(line: str, rules, places, url, paragraph: bool) -> Dateli
         return None
     after = cities[-1] + 1
     agency = next((a for a in (agency_of_label(t, rules, url) for t in texts[after:] + texts[:cities[0]]) if a), None)
+    if story is None and not paragraph and len(labels) == 1:
+        return None  # a place alone on its line is a section label or a tag ("لبنان")
     if story is None and not paragraph:
         # A line of labels only: a headline such as "موسكو: سندعم طاجيكستان" is not a dateline.
         if after < len(labels) and labels[after][1] in (":", "：") and not agency:
@@ -356,10 +359,10 @@ def _find_dateline(lines: list[Line], rules, not_after, places, url) -> tuple[in
         seen += 1
         if seen > DATELINE_SCAN_LINES:
             return None
-        if is_stamp_line(line) or is_breadcrumb(line) or is_published_line(line):
-            continue
-        if paragraph_at is not None and index > paragraph_at:
-            # Past the first paragraph (a deck, a caption) only a full dateline, dated and credited, counts.
+        if is_stamp_line(line) or is_breadcrumb(line) or is_published_line(line) or (
+                paragraph_at is not None and index > paragraph_at):
+            # Past the first paragraph (a deck, a caption), or on a line that reads as a stamp
+            # ("بكين, June 19, 2025 (GLOBE NEWSWIRE) —"), only a full dateline, dated and credited, counts.
             found = _dated_dateline(line.text, rules, not_after, places, url)
             if found and found.date and found.agency:
                 return index, Dateline(found.cities, line.start + found.start, line.start + found.end,
@@ -474,11 +477,15 @@ def _title(lines: list[Line], header_end: int) -> int | None:
 def _credit_in_line(line: Line, rules, url) -> str | None:
     """A credit line: ``المصدر: شينخوا``, ``نقلا عن ...``, ``(أ ف ب)``, ``المواطن - واس``, ``كشـ24 | و.م.ع``."""
     text = line.text.strip()
-    if not text or len(text) > CREDIT_LINE_CHARS * 2:
-        return None
-    source = SOURCE_LINE.match(line.folded) or QUOTED_FROM_LINE.match(line.folded)
-    if source:
-        return agency_of_label(source["source"], rules, url)
+    if not text or len(text) > CREDIT_LINE_CHARS * 2 or PHOTO_CREDIT.search(text):
+        return None  # a photo credit ("حقوق النشر Andrey Gordeyev/Sputnik") credits the picture, not the story
+    source = SOURCE_LINE.match(line.folded)
+    if source:  # "/مصدر: شينخوا/  08:23, June 09, 2017": the label ends at a slash, a bar or the stamp
+        label = re.split(r"/|\||\s{2,}|\d", f"{source['source']} {source['rest']}".strip())[0]
+        return agency_of_label(label, rules, url)
+    quoted = QUOTED_FROM_LINE.match(line.folded)
+    if quoted:
+        return agency_of_label(quoted["source"], rules, url)
     if len(text) > CREDIT_LINE_CHARS:
         return None
     labels, story = _labels(text)
