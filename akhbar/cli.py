@@ -25,7 +25,7 @@ from akhbar.report import screenshot as take_screenshot
 from akhbar.report import write_report
 from core.settings import PROJECT_ROOT, SettingsError, get_settings
 from transforms.entities import resolve
-from transforms.evaluation import gold_pairs, misses, score
+from transforms.evaluation import gold_pairs, misses, score, score_metadata
 from warehouse.lock import WarehouseBusy
 from warehouse.query import (QueryResult, QueryTimeout, WarehouseMissing, export, open_read_only, run_query, to_csv,
                              to_json)
@@ -398,17 +398,80 @@ def report(
         out.print(f"screenshot: {screenshot}")
 
 
+def _metadata_report(corpus: Path, settings, format: "OutputFormat") -> dict:
+    """Per-field accuracy of the metadata rules over one gold corpus, with every miss."""
+    from datetime import date as _date
+
+    from flows.devcorpus import load_corpus, score_corpus
+    from flows.intake import load_agency_rules, load_places
+
+    rules = load_agency_rules(settings.agencies)
+    places = load_places(settings.places, settings.entity_aliases)
+    cases = load_corpus(corpus)
+    result = score_corpus(cases, rules, _date.today(), places)
+    fields = score_metadata(result.fields)
+    leaked = [f for f in result.furniture if f.in_body]
+    lost = [f for f in result.furniture if f.left_out]
+    report = {
+        "corpus": str(corpus), "articles": len(cases), "fields": [f.as_dict() for f in fields],
+        "furniture": {"articles_with_furniture_in_body": len(leaked), "articles_with_story_lines_left_out": len(lost),
+                      "furniture_lines_in_body": sum(len(f.in_body) for f in leaked),
+                      "story_lines_left_out": sum(len(f.left_out) for f in lost)},
+        "misses": [{"article": c.article, "field": c.field, "gold": c.gold, "predicted": c.predicted}
+                   for c in result.fields if not c.ok]
+        + [{"article": f.article, "field": "furniture", "gold": None, "predicted": None,
+            "in_body": list(f.in_body), "left_out": list(f.left_out)} for f in result.furniture if not f.ok or f.left_out],
+    }
+    if format is OutputFormat.table:
+        view = Table("field", "articles", "correct", "accuracy", "gold null", "null kept", "null rate",
+                     title=f"article metadata vs the gold of {corpus} ({len(cases)} texts)")
+        for f in fields:
+            view.add_row(f.field, str(f.total), str(f.correct), f"{f.accuracy:.1%}", str(f.gold_null),
+                         str(f.null_kept), f"{f.null_rate:.1%}")
+        furniture = report["furniture"]
+        view.add_row("no furniture in body", str(len(cases)), str(len(cases) - len(leaked)),
+                     f"{(len(cases) - len(leaked)) / max(1, len(cases)):.1%}", "", "", "")
+        view.add_row("no story line left out", str(len(cases)), str(len(cases) - len(lost)),
+                     f"{(len(cases) - len(lost)) / max(1, len(cases)):.1%}", "", "", "")
+        out.print(view)
+        for miss in report["misses"]:
+            if miss["field"] == "furniture":
+                out.print(f"  miss {miss['article']} furniture: furniture lines in body {miss['in_body']}, "
+                          f"story lines left out {miss['left_out']}", highlight=False)
+            else:
+                out.print(f"  miss {miss['article']} {miss['field']}: gold {miss['gold']!r}, got {miss['predicted']!r}",
+                          highlight=False)
+        out.print(f"  furniture lines in body: {furniture['furniture_lines_in_body']}; "
+                  f"story lines left out: {furniture['story_lines_left_out']}", highlight=False)
+    return report
+
+
 @app.command()
 def evaluate(
     gold: Path = typer.Option(None, "--gold", help="Gold entity sets [default seeds/gold/entities.csv]."),
+    corpus: list[Path] = typer.Option(None, "--corpus",
+                                      help="Gold corpora of real pages for the metadata [default seeds/dev]."),
     warehouse: Optional[Path] = WarehouseOpt,
     format: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
     show_errors: bool = typer.Option(False, "--errors", help="Also list missed and spurious entities."),
+    metadata_only: bool = typer.Option(False, "--metadata-only", help="Only the metadata figures (no warehouse)."),
 ) -> None:
-    """Precision and recall of the warehouse's canonical entities per article, against a gold file."""
-    from flows.intake import load_alias_table  # the flow layer loads only for the commands that use it
+    """Accuracy of the metadata rules over gold corpora (date, agency, dateline, title, furniture), and the
+    precision and recall of the warehouse's canonical entities per article against a gold file."""
+    from flows.devcorpus import CorpusError
+    from flows.intake import RegistryError, load_alias_table  # the flow layer loads only for the commands that use it
 
     settings = get_settings(warehouse=warehouse)
+    reports = []
+    try:
+        for folder in corpus or [PROJECT_ROOT / "seeds" / "dev"]:
+            reports.append(_metadata_report(folder, settings, format))
+    except (CorpusError, RegistryError, OSError, ValueError) as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(1)
+    if metadata_only:
+        _print_evaluation(format, reports, None)
+        return
     gold = gold or PROJECT_ROOT / "seeds" / "gold" / "entities.csv"
     table = load_alias_table(settings.entity_aliases)
     with gold.open(newline="", encoding="utf-8") as handle:
@@ -420,13 +483,8 @@ def evaluate(
         raise typer.Exit(1)
     predicted = {(article, entity_id): type_ for article, entity_id, type_ in rows}
     scores = score(expected, predicted)
-    if format is OutputFormat.json:
-        sys.stdout.write(json.dumps([s.as_dict() for s in scores]) + "\n")
-    elif format is OutputFormat.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(scores[0].as_dict()))
-        writer.writeheader()
-        writer.writerows(s.as_dict() for s in scores)
-    else:
+    _print_evaluation(format, reports, scores)
+    if format is OutputFormat.table:
         view = Table("type", "gold", "predicted", "correct", "precision", "recall", "F1",
                      title=f"canonical entities per article vs {gold.name}")
         for s in scores:
@@ -439,6 +497,21 @@ def evaluate(
             out.print(f"missed   {article} {entity_id}")
         for article, entity_id in spurious:
             out.print(f"spurious {article} {entity_id}")
+
+
+def _print_evaluation(format: "OutputFormat", reports: list[dict], scores) -> None:
+    if format is OutputFormat.json:
+        payload = {"metadata": reports, "entities": [s.as_dict() for s in scores] if scores is not None else None}
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    elif format is OutputFormat.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["corpus", "field", "total", "correct", "accuracy", "gold_null", "null_kept", "null_rate"])
+        for report in reports:
+            for f in report["fields"]:
+                writer.writerow([report["corpus"], *f.values()])
+        for s in scores or ():
+            d = s.as_dict()
+            writer.writerow(["entities", d["type"], d["gold"], d["correct"], d["f1"], "", "", ""])
 
 
 def main() -> None:

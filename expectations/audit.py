@@ -36,7 +36,12 @@ SELECT a.*,
        coalesce(s.n, 0) = a.n_sentences AS sentences_consistent,
        date_diff('day', current_date, a.published_date) AS published_date_days_ahead,
        year(a.published_date) AS published_date_year,
-       coalesce(a.body = substr(a.text, a.body_start + 1, a.body_end - a.body_start), false) AS body_is_slice,
+       -- the span of the text, save furniture lines blanked inside it (same length, so offsets hold)
+       coalesce(length(a.body) = a.body_end - a.body_start AND list_bool_and(list_transform(
+           list_zip(string_split(a.body, chr(10)),
+                    string_split(substr(a.text, a.body_start + 1, a.body_end - a.body_start), chr(10))),
+           lambda p: struct_extract(p, 1) = struct_extract(p, 2) OR trim(struct_extract(p, 1)) = '')), false)
+           AS body_is_slice,
        (a.published_date IS NULL) = (a.date_source = 'none') AS date_has_source,
        a.duplicate_of IS NULL
            OR a.duplicate_of IN (SELECT article_id FROM articles)

@@ -29,6 +29,7 @@ STORY = ("أستانا 4 يوليو 2024 (شينخوا) -- التقى الرئي
 
 
 def make_article(name: str, extra: str = "", title: str | None = None):
+    # a headline of three words or more: one or two words above a story are a section label
     text = (f"{title}\n\n" if title else "") + STORY.format(extra)
     return build_article(parse_text(text.encode("utf-8"), name), source_id="test")
 
@@ -39,7 +40,7 @@ def distinct_article(name: str, n: int, title: str | None = None):
 
 
 class FakeGate:
-    def __init__(self, bad_titles=("مرفوض",), poison_titles=()):
+    def __init__(self, bad_titles=("خبر مرفوض للتجربة",), poison_titles=()):
         self.bad, self.poison = set(bad_titles), set(poison_titles)
         self.validated: list[dict[str, int]] = []
         self.totals_staged = 0
@@ -97,8 +98,8 @@ def test_a_clean_batch_is_published_whole(tmp_path):
 
 def test_an_article_that_fails_alone_is_rejected_and_the_rest_validated_again(tmp_path):
     good = [distinct_article(f"{n}.txt", n) for n in range(2)]
-    bad = distinct_article("bad.txt", 9, title="مرفوض")
-    near = make_article("near.txt", " ".join(f"كلمة9{i}" for i in range(40)) + " زيادة", title="عنوان آخر")
+    bad = distinct_article("bad.txt", 9, title="خبر مرفوض للتجربة")
+    near = make_article("near.txt", " ".join(f"كلمة9{i}" for i in range(40)) + " زيادة", title="عنوان آخر للخبر")
     match = dedup.NearMatch(bad.article_id, 0.9)
     staging = stage_batch(tmp_path, good + [bad], [(near, match)])
     selection = selection_of(good + [bad], [(near, match)])
@@ -120,7 +121,7 @@ def test_an_article_that_fails_alone_is_rejected_and_the_rest_validated_again(tm
 
 
 def test_when_every_article_fails_alone_nothing_is_validated_again(tmp_path):
-    bad = distinct_article("bad.txt", 1, title="مرفوض")
+    bad = distinct_article("bad.txt", 1, title="خبر مرفوض للتجربة")
     staging = stage_batch(tmp_path, [bad])
     gate = FakeGate()
     outcome = gate_batch(staging, gate, selection_of([bad]), {bad.article_id}, staged_counts(staging),
@@ -131,9 +132,9 @@ def test_when_every_article_fails_alone_nothing_is_validated_again(tmp_path):
 
 
 def test_a_batch_level_failure_holds_the_whole_batch_back(tmp_path):
-    firsts = [distinct_article("a.txt", 1), distinct_article("poison.txt", 2, title="سم")]
+    firsts = [distinct_article("a.txt", 1), distinct_article("poison.txt", 2, title="خبر فيه سم")]
     staging = stage_batch(tmp_path, firsts)
-    outcome = gate_batch(staging, FakeGate(poison_titles=("سم",)), selection_of(firsts),
+    outcome = gate_batch(staging, FakeGate(poison_titles=("خبر فيه سم",)), selection_of(firsts),
                          {a.article_id for a in firsts}, staged_counts(staging), tmp_path / "held")
     assert outcome.status == "gate_failed" and outcome.held_back == tmp_path / "held"
     assert sorted(r.source_path for r in outcome.rejected) == ["a.txt", "poison.txt"]

@@ -31,8 +31,15 @@ class Article:
 
     @property
     def body(self) -> str:
-        """The story without site furniture: ``text[body_start:body_end]``."""
-        return self.text[self.meta.body_start : self.meta.body_end]
+        """The story without site furniture: ``text[body_start:body_end]``, with the furniture lines inside
+        it (an ad label, an embedded post) blanked to spaces, so every offset into it is one into the text."""
+        start, end = self.meta.body_start, self.meta.body_end
+        body = self.text[start:end]
+        for cut_start, cut_end in self.meta.masked:
+            a, b = max(cut_start, start) - start, min(cut_end, end) - start
+            if a < b:
+                body = body[:a] + " " * (b - a) + body[b:]
+        return body
 
 
 def content_id(text_norm: str) -> str:

@@ -452,19 +452,27 @@ def _page_stamp(lines: list[Line], header_end: int, title_at: int | None, not_af
 # ------------------------------------------------------------------ titles and credits
 
 
-def _title_candidates(lines: list[Line], header_end: int) -> list[int]:
+_TWO_SENTENCES = re.compile(r"(?<!\.)[.!؟?]\s+[^\W\d_]")
+_TEASER_END = re.compile(r"\[\s*(…|\.\.\.)\s*\]\s*$")
+
+
+def _title_candidates(lines: list[Line], header_end: int, rules=()) -> list[int]:
+    """Header lines that can be a headline: a few words of Arabic, one sentence at most, not furniture,
+    not the agency's own name, not a teaser cut short."""
     return [
         i for i in range(header_end)
         if not lines[i].blank and 3 <= len(lines[i].text.split()) and len(lines[i].text.strip()) <= 200
         and re.search(r"[^\W\d_]", lines[i].folded) and not lines[i].text.lstrip().startswith(("-", "*", "•", "·"))
         and not (is_header_furniture(lines[i]) or is_furniture(lines[i]) or is_other_script(lines[i]))
+        and not _TWO_SENTENCES.search(lines[i].text) and not _TEASER_END.search(lines[i].text)
+        and not agency_of_label(re.sub(r"[()]", " ", lines[i].text), rules)
     ]
 
 
-def _title(lines: list[Line], header_end: int) -> int | None:
+def _title(lines: list[Line], header_end: int, rules=()) -> int | None:
     """The headline: a long header line the page repeats (the CMS prints it twice), else the first one of
     four words or more (a currency ticker or a section label is shorter), else the first candidate."""
-    candidates = _title_candidates(lines, header_end)
+    candidates = _title_candidates(lines, header_end, rules)
     seen: dict[str, int] = {}
     for index in candidates:
         key = " ".join(lines[index].folded.split())
@@ -536,7 +544,7 @@ def extract_metadata(
     header_end = next((i for i, line in enumerate(lines) if line.start >= page.body_start), len(lines))
     header_end = min(header_end, next((i for i, l in enumerate(lines) if l.end >= page.body_start and not l.blank),
                                       header_end))
-    title_at = _title(lines, header_end)
+    title_at = _title(lines, header_end, rules)
     body = page.body(text)
     credit_lines = [lines[i] for i in range(header_end) if not lines[i].blank] + list(page.footer) + list(page.masked)
 

@@ -43,7 +43,7 @@ ARTICLES = pa.schema(
         _field("date_source", pa.string()),
         _field("agency", pa.string()),
         _field("agency_source", pa.string()),
-        # The story without site furniture: body = text[body_start:body_end].
+        # The story without site furniture: body = text[body_start:body_end], furniture lines inside blanked.
         _field("body", pa.string()),
         _field("body_start", pa.int32()),
         _field("body_end", pa.int32()),
