@@ -6,11 +6,13 @@ from datetime import date
 
 import pytest
 
-from flows.intake import load_agency_rules
+from flows.intake import load_agency_rules, load_places
 from tests.conftest import ROOT, sample_text
 from transforms.boilerplate import split_page
 from transforms.dates import parse_date
+from transforms.articles import build_article
 from transforms.dedup import NearDuplicateIndex, signature
+from transforms.formats import parse_text
 from transforms.metadata import KnownFields, extract_metadata, lead_date, parse_dateline
 
 RULES = load_agency_rules(ROOT / "seeds" / "agencies.csv")
@@ -199,3 +201,125 @@ def test_near_copies_are_found_and_different_stories_are_not():
     )
     match = index.match(signature(edited))
     assert match is not None and match.duplicate_of == "001" and match.similarity >= 0.8
+
+
+# ---------------------------------------------------------------- the Arabic press beyond the samples
+# Each case is one phenomenon of tests' own making, in the shapes the development corpus (seeds/dev) shows.
+
+PLACES = load_places(ROOT / "seeds" / "places.csv", ROOT / "seeds" / "entity_aliases.csv")
+STORY = ("أكد الوزير خلال لقائه نظيره أهمية تعزيز التعاون الثنائي في مجالات الطاقة والتجارة والاستثمار "
+         "والنقل، مشيرا إلى أن البلدين يعملان على توسيع الشراكة بينهما في السنوات المقبلة.")
+
+LABELLED_DATELINES = [
+    (f"دمشق-سانا\n{STORY}", "دمشق", "SANA"),
+    (f"الدمام – واس\n{STORY}", "الدمام", "SPA"),
+    (f"طرابلس- (د ب أ):\n{STORY}", "طرابلس", "DPA"),
+    (f"مسقط ـ العُمانية: {STORY}", "مسقط", "ONA"),
+    (f"الرباط - و م ع: {STORY}", "الرباط", "MAP"),
+    (f"بغداد - {STORY}", "بغداد", None),
+    (f"شفق نيوز- بغداد\n{STORY}", "بغداد", None),  # the outlet, then the place
+    (f"أربيل (كوردستان 24)- {STORY}", "أربيل", None),  # an outlet that is no wire of the registry
+    (f"غابالا/الأناضول\n{STORY}", "غابالا", "Anadolu"),  # the wire's own "place/agency"
+    (f"الدوحة 5 شعبان 1437 هـ الموافق 12 مايو 2016 م واس {STORY}", "الدوحة", "SPA"),
+    (f"بكين, June 19, 2025 (GLOBE NEWSWIRE) — {STORY}", "بكين", "GlobeNewswire"),
+]
+
+
+@pytest.mark.parametrize("text, city, agency", LABELLED_DATELINES)
+def test_datelines_of_every_common_shape(text, city, agency):
+    meta = extract_metadata(text, RULES, not_after=TODAY, places=PLACES)
+    assert (meta.dateline_city, meta.agency) == (city, agency)
+    assert meta.body_start == 0  # the dateline is the story's, never furniture
+
+
+NOT_DATELINES = [
+    f"موسكو: سندعم طاجيكستان لتأمين حدودها\n\n{STORY}",  # a headline that opens with a place
+    f"لبنان\n\n{STORY}",  # a section label
+    f"مدار الساعة - {STORY}",  # an outlet, no place
+    f"وكالة الأنباء الليبية (وال)\n\n{STORY}",  # the agency's masthead
+]
+
+
+@pytest.mark.parametrize("text", NOT_DATELINES)
+def test_what_only_looks_like_a_dateline(text):
+    assert extract_metadata(text, RULES, not_after=TODAY, places=PLACES).dateline_city is None
+
+
+PAGE_DATES = [
+    # (text, date, source): the page's own stamp, never the masthead's "today"
+    (f"الخميس 26 سبتمبر 2024\n\nوزير يبحث دعم الجهود الإصلاحية\n\nعرب وعالم23-4-2022 | 11:45\n\n{STORY}",
+     date(2022, 4, 23), "timestamp"),
+    (f"الجمعة 25 أفريل 2025 الموافق لـ 26 شوال 1446\n\nكاتب الدولة يؤكد موقف الجزائر\n\n{STORY}", None, "none"),
+    (f"عنوان الخبر هنا للتجربة\nنشر بتاريخ: 08/05/2019 ( آخر تحديث: 11/05/2019 الساعة: 09:36 )\n{STORY}",
+     date(2019, 5, 8), "timestamp"),
+    (f"عنوان الخبر هنا للتجربة\nتاريخ النشر (\n2019-12-02 20:24:00\n)\n{STORY}", date(2019, 12, 2), "timestamp"),
+    (f"عنوان الخبر هنا للتجربة\n٢٣ أغسطس ٢٠٢٣\n{STORY}", date(2023, 8, 23), "timestamp"),
+    (f"عنوان الخبر هنا للتجربة\n07:04 GMT 02.09.2025\n{STORY}", date(2025, 9, 2), "timestamp"),
+    (f"عنوان الخبر هنا للتجربة\nPublished 08/22/2025 10:15\n{STORY}", date(2025, 8, 22), "timestamp"),  # M/D/Y
+    (f" date 2025-09-24 {STORY}", date(2025, 9, 24), "timestamp"),  # the crawler's prefix
+    (f" date 2023-08 {STORY}", None, "none"),  # a month gives no day
+    (f"عنوان الخبر هنا للتجربة\nمنذ 31 دقيقة\n{STORY}", None, "none"),  # relative, with no anchor
+]
+
+
+@pytest.mark.parametrize("text, published, source", PAGE_DATES)
+def test_the_page_stamp_is_the_articles_and_the_masthead_is_not(text, published, source):
+    meta = extract_metadata(text, RULES, not_after=TODAY, places=PLACES)
+    assert (meta.published_date, meta.date_source) == (published, source)
+    assert text[meta.body_start : meta.body_end].strip().startswith(STORY[:20].strip())
+
+
+def test_lead_dates_with_a_weekday_are_checked_against_it():
+    assert lead_date("قال الرئيس اليوم الثلثاء (26 يناير/ كانون الثاني 2016) إن", TODAY) == date(2016, 1, 26)
+    assert lead_date("غادر الرئيس بعد ظهر اليوم الاثنين 4 جويلية 2022 أرض الوطن.", TODAY) == date(2022, 7, 4)
+    assert lead_date("غادر الرئيس اليوم الخميس 4 جويلية 2022 أرض الوطن.", TODAY) is None  # the 4th was a Monday
+
+
+CREDITS = [
+    # (text, agency, source): the credited wire, wherever the press credits it
+    (f"عنوان الخبر هنا للتجربة\nالمواطن - واس\n{STORY}", "SPA", "credit"),
+    (f"{STORY}\nالمصدر: الوكالة الوطنية للإعلام", "NNA", "credit"),
+    (f"{STORY}\n–(بترا)", "Petra", "credit"),
+    (f"{STORY[:-1]} (أ ف ب).", "AFP", "credit"),
+    (f"عنوان الخبر هنا للتجربة\nكشـ24 | و.م.ع نشر في: 11 مارس 2023\n{STORY}", "MAP", "credit"),
+    # quoted in the story, a photo credit: no credit
+    (f"ونقلت وكالة رويترز عن مصادر أن {STORY}", None, "none"),
+    (f"عنوان الخبر هنا للتجربة\nحقوق النشر Andrey Gordeyev/Sputnik\n{STORY}", None, "none"),
+]
+
+
+@pytest.mark.parametrize("text, agency, source", CREDITS)
+def test_agencies_are_credits_not_quotes(text, agency, source):
+    meta = extract_metadata(text, RULES, not_after=TODAY, places=PLACES)
+    assert (meta.agency, meta.agency_source) == (agency, source)
+
+
+def test_an_outlet_naming_itself_is_no_credit_but_a_wire_is():
+    text = f"أبوظبي - سكاي نيوز عربية\n{STORY}"
+    own = extract_metadata(text, RULES, KnownFields(url="https://www.skynewsarabia.com/x"), TODAY, PLACES)
+    other = extract_metadata(text, RULES, KnownFields(url="https://example.com/x"), TODAY, PLACES)
+    assert (own.dateline_city, own.agency) == ("أبوظبي", None)
+    assert other.agency == "Sky News Arabia"
+    wire = extract_metadata(f"الرياض - واس\n{STORY}", RULES, KnownFields(url="https://www.spa.gov.sa/x"), TODAY, PLACES)
+    assert wire.agency == "SPA"  # an agency crediting itself is still the agency
+
+
+def test_furniture_inside_the_story_is_blanked_and_offsets_hold():
+    tweet = "Baghdad has yet to pay our people their September salaries."
+    text = f"{STORY}\nإعلان\n{tweet}\n{STORY}\nشارك هذا الخبر\nالصور"
+    item = parse_text(text.encode("utf-8"), "a.txt")
+    article = build_article(item, RULES, not_after=TODAY, places=PLACES)
+    body = article.body
+    assert len(body) == article.meta.body_end - article.meta.body_start
+    assert "إعلان" not in body and "Baghdad" not in body and "شارك" not in body and "الصور" not in body
+    assert body.count(STORY) == 2
+    second = body.rindex(STORY)
+    assert text[article.meta.body_start + second :].startswith(STORY)  # an offset in the body is one in the text
+
+
+def test_the_registry_covers_the_arabic_press():
+    agencies = {rule.agency for rule in RULES}
+    assert len(agencies) >= 40
+    for wire in ("Xinhua", "MENA", "SPA", "QNA", "KUNA", "WAM", "Petra", "SANA", "Anadolu", "AFP", "Reuters",
+                 "RIA Novosti", "Sputnik", "TASS", "INA", "MAP", "APS", "TAP", "NNA", "WAFA"):
+        assert wire in agencies
