@@ -323,3 +323,14 @@ def test_the_registry_covers_the_arabic_press():
     for wire in ("Xinhua", "MENA", "SPA", "QNA", "KUNA", "WAM", "Petra", "SANA", "Anadolu", "AFP", "Reuters",
                  "RIA Novosti", "Sputnik", "TASS", "INA", "MAP", "APS", "TAP", "NNA", "WAFA"):
         assert wire in agencies
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("الخامس من يوليو 2024", date(2024, 7, 5)),
+    ("الحادي والعشرين من مارس 2023", date(2023, 3, 21)),
+    ("الثاني عشر من أكتوبر 2022", date(2022, 10, 12)),
+    ("في الثلاثين من حزيران 2021", date(2021, 6, 30)),
+    ("كانون الثاني يناير 2024", None),  # the month's own "الثاني" is no day
+])
+def test_a_day_written_as_a_word(text, expected):
+    assert parse_date(text, TODAY) == expected

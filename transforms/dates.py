@@ -39,7 +39,18 @@ MONTHS: dict[str, int] = {fold_text(name): month for month, names in MONTH_NAMES
 # Pattern pieces, shared with the dateline of transforms/metadata.py:
 MONTH_PATTERN = "|".join(sorted(map(re.escape, MONTHS), key=len, reverse=True))  # any folded month name
 NOT_LETTER = r"(?![^\W\d_])"  # the month name ends a word (digits may follow, glued)
-FIRST_DAY = r"(?:ال)?اول"  # "أول يوليو" / "الأول من يوليو": the 1st
+# A day written as a word: "أول يوليو", "الخامس من يوليو", "الحادي والعشرين من مارس" (folded spellings).
+_UNITS = ("اول", "ثاني", "ثالث", "رابع", "خامس", "سادس", "سابع", "ثامن", "تاسع")
+DAY_WORDS: dict[str, int] = {"اول": 1, "الاول": 1, "العاشر": 10, "العشرين": 20, "الثلاثين": 30,
+                             "الحادي عشر": 11, "الحاديه عشر": 11, "الحادية عشر": 11}
+for _n, _unit in enumerate(_UNITS, start=1):
+    DAY_WORDS.setdefault("ال" + _unit, _n)
+    if _n > 1:
+        DAY_WORDS["ال" + _unit + " عشر"] = 10 + _n
+    DAY_WORDS[("الحادي" if _n == 1 else "ال" + _unit) + " والعشرين"] = 20 + _n
+DAY_WORDS["الحادي والثلاثين"] = 31
+# never the "الثاني" of "كانون الثاني" / "تشرين الثاني"
+FIRST_DAY = "(?<!كانون )(?<!تشرين )(?:" + "|".join(sorted(map(re.escape, DAY_WORDS), key=len, reverse=True)) + ")"
 
 # Day, month (optionally "سبتمبر/أيلول"), year; digits may be glued to words.
 NAMED_DATE = re.compile(
@@ -107,7 +118,7 @@ def make_date(year: int, month: int, day: int, not_after: date | None = None) ->
 
 
 def _day(text: str) -> int:
-    return 1 if text.endswith("اول") else int(text)
+    return int(text) if text.isdigit() else DAY_WORDS[" ".join(text.split())]
 
 
 def named_date(match: re.Match, not_after: date | None = None) -> date | None:
