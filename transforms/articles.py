@@ -9,7 +9,7 @@ from typing import Iterable
 
 from transforms.rejection import Rejection
 from transforms.formats import RawItem, parse_text
-from transforms.metadata import AgencyRule, KnownFields, Metadata, extract_metadata
+from transforms.metadata import METADATA_RULES_VERSION, AgencyRule, KnownFields, Metadata, extract_metadata
 from transforms.normalize import normalize_text
 
 __all__ = ["Article", "articles_from_items", "build_article", "content_id", "parse_article"]
@@ -28,6 +28,8 @@ class Article:
     url: str | None = None
     source_id: str | None = None
     raw: bytes = field(repr=False, compare=False, default=b"")
+    known: KnownFields = KnownFields()  # what came with the item outside its text, kept to re-derive ``meta``
+    metadata_rules: int = METADATA_RULES_VERSION  # the version of the rules that produced ``meta``
 
     @property
     def body(self) -> str:
@@ -74,6 +76,8 @@ def build_article(
         url=item.url,
         source_id=source_id,
         raw=item.raw,
+        known=known,
+        metadata_rules=METADATA_RULES_VERSION,
     )
 
 

@@ -21,7 +21,11 @@ def article_row(
     article: Article, run_id: str, ingested_at: datetime, n_sentences: int = 0, n_tokens: int = 0,
     n_mentions: int = 0, near: NearMatch | None = None,
 ) -> dict[str, Any]:
-    """An ``articles`` row: a NER-processed first copy (with its counts) or a near copy (with its match)."""
+    """An ``articles`` row: a NER-processed first copy (with its counts) or a near copy (with its match).
+
+    It records the version of the metadata rules that made its fields and what came with the item
+    outside its text, so that ``akhbar reprocess`` can derive them again.
+    """
     meta = article.meta
     return {
         "article_id": article.article_id,
@@ -52,6 +56,11 @@ def article_row(
         "body_end": meta.body_end,
         "duplicate_of": near.duplicate_of if near else None,
         "duplicate_similarity": near.similarity if near else None,
+        "metadata_rules": article.metadata_rules,
+        "item_title": article.known.title,
+        "item_published": article.known.published,
+        "item_agency": article.known.agency,
+        "registry_agency": article.known.default_agency,
     }
 
 

@@ -50,6 +50,15 @@ ARTICLES = pa.schema(
         # A near copy of an earlier article: not NER-processed again.
         _field("duplicate_of", pa.string()),
         _field("duplicate_similarity", pa.float64()),
+        # Added later (older rows hold NULL): which version of the metadata rules
+        # (transforms.metadata.METADATA_RULES_VERSION) produced the fields above, NULL meaning version 1,
+        # and the fields that came with the item outside its text, so that ``akhbar reprocess``
+        # re-derives the metadata from the stored text exactly as an ingest would.
+        _field("metadata_rules", pa.int32()),
+        _field("item_title", pa.string()),
+        _field("item_published", pa.date32()),
+        _field("item_agency", pa.string()),
+        _field("registry_agency", pa.string()),
     ]
 )
 
