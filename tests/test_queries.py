@@ -59,6 +59,13 @@ def test_sco_by_month_follows_the_dated_articles(answers):
     assert all(n >= 1 for n in months.values())
 
 
+def test_dated_articles_only_leaves_the_ingestion_days_out(answers):
+    every = {str(r["month"])[:7]: r["mentions"] for r in answers["Mentions of the SCO by month"]}
+    dated = {str(r["month"])[:7]: r["mentions"] for r in answers["Mentions of the SCO by month, dated articles only"]}
+    assert {"2024-07", "2025-04"} <= set(dated) <= set(every)
+    assert all(dated[m] <= every[m] for m in dated)
+
+
 def test_xinhua_only_organisations_exclude_those_seen_elsewhere(answers):
     only = {r["entity_id"] for r in answers["Which organisations appear only in Xinhua"]}
     assert "xinhua" in only

@@ -17,8 +17,9 @@ from warehouse.query import QueryResult, open_read_only, readable_path, run_quer
 
 TOP_SQL = """SELECT entity_id, name_ar, name_en, type, mention_count, article_count
              FROM top_entities LIMIT ?"""
-TIMELINE_SQL = """SELECT entity_id, CAST(month AS VARCHAR) AS month, mentions FROM entity_timeline_monthly
-                  WHERE entity_id IN (SELECT entity_id FROM top_entities LIMIT ?) ORDER BY month"""
+TIMELINE_SQL = """SELECT entity_id, CAST(month AS VARCHAR) AS month, CAST(sum(mentions) AS BIGINT) AS mentions
+                  FROM entity_timeline_monthly
+                  WHERE entity_id IN (SELECT entity_id FROM top_entities LIMIT ?) GROUP BY ALL ORDER BY month, entity_id"""
 EDGES_SQL = """SELECT entity_a, entity_b, count FROM entity_cooccurrence
                WHERE scope = 'article' AND entity_a < entity_b
                  AND entity_a IN (SELECT entity_id FROM top_entities LIMIT ?)

@@ -1,30 +1,34 @@
 """Analyst views over the published tables, created (or replaced) with the schema.
 
 The day of a mention is its article's ``published_date``, or the day the
-article was taken in when the text gives no trustworthy date.
+article was taken in when the text gives no trustworthy date; the timelines
+say which in ``day_source`` (``published_date`` or ``ingested``), so that
+undated articles can be left out. Columns are only ever added, at the end.
 """
 
 from __future__ import annotations
 
 ARTICLE_DAY = "coalesce(a.published_date, CAST(a.ingested_at AS DATE))"
+ARTICLE_DAY_SOURCE = "CASE WHEN a.published_date IS NULL THEN 'ingested' ELSE 'published_date' END"
 
 VIEWS: dict[str, str] = {
-    # entity × day, with its month for rolling up
+    # entity × day × where the day came from, with its month for rolling up
     "entity_timeline": f"""
         SELECT e.entity_id, e.type, e.name_ar, e.name_en, e.wikidata_qid,
                {ARTICLE_DAY} AS day,
                CAST(date_trunc('month', {ARTICLE_DAY}) AS DATE) AS month,
                sum(ae.mention_count) AS mentions,
-               count(*) AS articles
+               count(*) AS articles,
+               {ARTICLE_DAY_SOURCE} AS day_source
         FROM article_entities ae
         JOIN articles a USING (article_id)
         JOIN entities e USING (entity_id)
         GROUP BY ALL
     """,
-    # entity × month
+    # entity × month × where the days came from
     "entity_timeline_monthly": """
         SELECT entity_id, type, name_ar, name_en, wikidata_qid, month,
-               sum(mentions) AS mentions, sum(articles) AS articles
+               sum(mentions) AS mentions, sum(articles) AS articles, day_source
         FROM entity_timeline
         GROUP BY ALL
     """,
