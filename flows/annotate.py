@@ -11,6 +11,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Callable
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -96,38 +97,63 @@ def documents_for(articles: list[Article], settings: Settings) -> tuple[list[tup
     return annotated, rejected, len(articles) - len(misses)
 
 
+@dataclass
+class StagedRows:
+    """What one chunk's NER documents make: article, sentence and linked mention rows, and what failed."""
+
+    articles: list[dict] = field(default_factory=list)
+    sentences: list[dict] = field(default_factory=list)
+    linked: object = None  # transforms.linking's result: mentions, article_entities, review
+    n_mentions: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def write(self, staging: Staging, part: int) -> None:
+        staging.write_rows("articles", part, self.articles)
+        staging.write_rows("sentences", part, self.sentences)
+        staging.write_rows("mentions", part, self.linked.mentions)
+        staging.write_rows("article_entities", part, self.linked.article_entities)
+        staging.write_rows("entity_review", part, self.linked.review)
+
+
+def rows_of(annotated: list[tuple[Article, object]], settings: Settings,
+            article_row_of: Callable[[Article, int, int, int], dict]) -> StagedRows:
+    """Rows of NER-processed articles; ``article_row_of(article, n_sentences, n_tokens, n_mentions)`` shapes each
+    article's row. An article whose document does not fit its text is rejected alone."""
+    staged = StagedRows()
+    mention_rows = []
+    for article, doc in annotated:
+        try:
+            rows = document_rows(doc, article.article_id, article.text, offset=article.meta.body_start)
+        except OffsetMismatch as err:
+            staged.rejected.append(Rejection.of_article(article, "offset_mismatch", str(err)))
+            continue
+        except Exception as err:  # a bug met on one document is that article's alone
+            staged.rejected.append(Rejection.internal_error(err, source_path=article.source_path, raw=article.raw,
+                                                            format=article.format, source_id=article.source_id))
+            continue
+        staged.articles.append(article_row_of(article, len(rows.sentences), rows.n_tokens, len(rows.mentions)))
+        staged.sentences += rows.sentences
+        mention_rows += rows.mentions
+    staged.linked = link_mentions(mention_rows, intake.load_alias_table(settings.entity_aliases))
+    staged.n_mentions = len(mention_rows)
+    return staged
+
+
 @task(cache_policy=NO_CACHE)
 def annotate_chunk(part: int, articles: list[Article], settings: Settings, staging: Staging,
                    ingested_at: datetime) -> ChunkResult:
     """NER over one chunk of articles; writes its rows to staging, returns counts."""
     annotated, rejected, n_cached = documents_for(articles, settings)
     result = ChunkResult(rejected=rejected, ner_cached=n_cached)
-    article_rows, sentence_rows, mention_rows = [], [], []
-    for article, doc in annotated:
-        try:
-            rows = document_rows(doc, article.article_id, article.text, offset=article.meta.body_start)
-        except OffsetMismatch as err:
-            result.rejected.append(Rejection.of_article(article, "offset_mismatch", str(err)))
-            continue
-        except Exception as err:  # a bug met on one document is that article's alone
-            result.rejected.append(Rejection.internal_error(err, source_path=article.source_path, raw=article.raw,
-                                                            format=article.format, source_id=article.source_id))
-            continue
-        article_rows.append(article_row(article, staging.run_id, ingested_at, len(rows.sentences), rows.n_tokens,
-                                        len(rows.mentions)))
-        sentence_rows += rows.sentences
-        mention_rows += rows.mentions
-    linked = link_mentions(mention_rows, intake.load_alias_table(settings.entity_aliases))
+    staged = rows_of(annotated, settings, lambda article, n_sentences, n_tokens, n_mentions: article_row(
+        article, staging.run_id, ingested_at, n_sentences, n_tokens, n_mentions))
+    result.rejected += staged.rejected
     faults.at("ner")
-    staging.write_rows("articles", part, article_rows)
-    staging.write_rows("sentences", part, sentence_rows)
-    staging.write_rows("mentions", part, linked.mentions)
-    staging.write_rows("article_entities", part, linked.article_entities)
-    staging.write_rows("entity_review", part, linked.review)
-    result.n_articles = len(article_rows)
-    result.article_ids = [row["article_id"] for row in article_rows]
-    result.n_sentences = len(sentence_rows)
-    result.n_mentions = len(mention_rows)
+    staged.write(staging, part)
+    result.n_articles = len(staged.articles)
+    result.article_ids = [row["article_id"] for row in staged.articles]
+    result.n_sentences = len(staged.sentences)
+    result.n_mentions = staged.n_mentions
     result.worker = f"{socket.gethostname()}:{os.getpid()}"
     result.pipelines_in_worker = nlp.pipelines_built
     return result

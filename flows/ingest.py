@@ -33,8 +33,8 @@ from flows.intake import Collected
 from flows.resources import Resources
 from flows.summary import GateFailed, RunSummary
 from flows.tasks import (StagingGate, alert, annotate, build_articles, collect_items, now, publish_batch,
-                         quarantine_items, quarantined_items, select_new, settled_file_rows, sources_for,
-                         stage_copies, stage_resolutions, webhook_of)
+                         quarantine_items, quarantined_items, select_new, settle_leftovers, settled_file_rows,
+                         sources_for, stage_copies, stage_resolutions, webhook_of)
 from transforms.entities import ENTITY_TYPES
 from transforms.selection import Selection
 from warehouse.rows import run_row
@@ -65,14 +65,7 @@ def ingest(
     settings = get_settings(inbox=inbox, warehouse=warehouse)
     resources = Resources.from_settings(settings)
     with resources.writer_lock():
-        for leftover in resources.staging.leftovers():
-            if resources.warehouse.published_run(leftover.run_id):  # killed after its commit: finish filing it
-                logger.warning("filing in the lake the staging of a run killed after publishing: %s",
-                               leftover.run_id)
-                leftover.file_in(resources.lake_dir)
-            else:  # killed before: nothing of it is published, and its articles come again from the sources
-                logger.warning("removing staging left by a run that did not finish: %s", leftover.run_id)
-                leftover.discard()
+        settle_leftovers(resources, logger)
         run = Run.start()
         try:
             return _ingest(settings, resources, run, retry_items, logger)
@@ -206,7 +199,8 @@ def _stage_bookkeeping(resources: Resources, staging: Staging, collected: Collec
         staging.write_rows("inbox_files", 0, settled)
 
 
-def run_errored(settings: Settings, resources: Resources, run: Run, error: Exception, logger) -> None:
+def run_errored(settings: Settings, resources: Resources, run: Run, error: Exception, logger,
+                described: str | None = None) -> None:
     """A run that raised (a full disk, a read-only folder, a bug): clean up, record it, tell someone.
 
     Its staging goes; what it had not published stays unpublished, and the
@@ -219,7 +213,8 @@ def run_errored(settings: Settings, resources: Resources, run: Run, error: Excep
         if not published:
             resources.warehouse.record_run(run_row(
                 run.run_id, run.flow_run_id, run.started_at, now(), "error",
-                str(settings.inbox or "sources registry"), message=f"{type(error).__name__}: {error}"[:500]))
+                described or str(settings.inbox or "sources registry"),
+                message=f"{type(error).__name__}: {error}"[:500]))
     except Exception as unrecorded:  # the same full disk may refuse this too; the alert still goes
         logger.error("could not record the failed run in the warehouse: %s", unrecorded)
     outcome = "its batch was published before the error" if published else "nothing published"

@@ -29,7 +29,7 @@ from transforms.articles import Article, articles_from_items
 from transforms.rejection import Rejection
 from transforms.selection import Selection, orphan_rejections, set_aside_near_copies, set_aside_orphans, \
     set_aside_repeats
-from warehouse.entities import stage_entities
+from warehouse.entities import stage_entities, stage_entities_replacing
 from warehouse.rows import article_row, duplicate_row, fingerprint_rows, inbox_file_row
 from warehouse.store import Staging
 
@@ -50,6 +50,17 @@ def now() -> datetime:
 
 
 # ------------------------------------------------------------------ intake
+
+
+def settle_leftovers(resources: Resources, logger) -> None:
+    """Staging left by a run that was killed (under the writer lock, no live run owns any)."""
+    for leftover in resources.staging.leftovers():
+        if resources.warehouse.published_run(leftover.run_id):  # killed after its commit: finish filing it
+            logger.warning("filing in the lake the staging of a run killed after publishing: %s", leftover.run_id)
+            leftover.file_in(resources.lake_dir)
+        else:  # killed before: nothing of it is published, and its articles come again from the sources
+            logger.warning("removing staging left by a run that did not finish: %s", leftover.run_id)
+            leftover.discard()
 
 
 def sources_for(settings: Settings) -> tuple[list[SourceSpec], str]:
@@ -166,10 +177,24 @@ def stage_entity_totals(settings: Settings, resources: Resources, staging: Stagi
 
 
 @task(cache_policy=NO_CACHE)
+def stage_replacing_entity_totals(settings: Settings, resources: Resources, staging: Staging) -> None:
+    """Whole totals of every entity a replacing batch touches (its new mentions and the replaced ones)."""
+    stage_entities_replacing(staging, resources.warehouse, intake.load_alias_table(settings.entity_aliases),
+                             staging.run_id)
+
+
+@task(cache_policy=NO_CACHE)
 def validate_staging(settings: Settings, resources: Resources, staging: Staging, expected: dict,
-                     labels: tuple[str, ...]) -> GateResult:
-    """The Great Expectations checkpoints over everything staged; its verdict decides what is published."""
-    return run_gate(staging=staging, published=resources.warehouse, context_dir=settings.gx_dir,
+                     labels: tuple[str, ...], replacing: bool = False) -> GateResult:
+    """The Great Expectations checkpoints over everything staged; its verdict decides what is published.
+
+    ``replacing``: the staged articles replace published ones, so they are
+    checked against the warehouse without those articles' published rows.
+    """
+    published = resources.warehouse
+    if replacing:
+        published = published.without(staging.column("articles", "article_id"))
+    return run_gate(staging=staging, published=published, context_dir=settings.gx_dir,
                     data_docs_dir=settings.data_docs_dir, expected=expected, labels=labels)
 
 
@@ -184,6 +209,16 @@ class StagingGate:
 
     def validate(self, staging: Staging, expected: dict[str, int]) -> GateResult:
         return validate_staging(self.settings, self.resources, staging, expected, self.labels)
+
+
+class ReplacingGate(StagingGate):
+    """The same gate for a batch that replaces published articles (``akhbar reprocess``)."""
+
+    def stage_totals(self, staging: Staging) -> None:
+        stage_replacing_entity_totals(self.settings, self.resources, staging)
+
+    def validate(self, staging: Staging, expected: dict[str, int]) -> GateResult:
+        return validate_staging(self.settings, self.resources, staging, expected, self.labels, replacing=True)
 
 
 @task(cache_policy=NO_CACHE)
@@ -221,8 +256,8 @@ def settled_file_rows(collected: Collected, rejected: list[Rejection], run_id: s
 
 
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 3, 10], retry_condition_fn=worth_retrying)
-def publish_batch(resources: Resources, staging: Staging, run_row: dict) -> None:
-    resources.warehouse.publish(staging, run_row, resources.lake_dir)
+def publish_batch(resources: Resources, staging: Staging, run_row: dict, replace_articles: bool = False) -> None:
+    resources.warehouse.publish(staging, run_row, resources.lake_dir, replace_articles=replace_articles)
 
 
 # ------------------------------------------------------------------ alerts

@@ -5,6 +5,12 @@ new running totals (mentions, articles, first and last day seen); publishing
 replaces the published rows of those entities in the same transaction as the
 mentions that changed them, so totals and mentions never disagree. The day
 of a mention is its article's ``published_date``, else the day it was taken in.
+
+A batch that *replaces* published articles (``akhbar reprocess``) cannot add
+to the running totals: the replaced rows' contribution must go, and a changed
+day can move an entity's first or last day either way. Its totals are counted
+again from every mention of each entity it touches (old or new), the
+replaced articles' published rows left out (:func:`stage_entities_replacing`).
 """
 
 from __future__ import annotations
@@ -40,6 +46,44 @@ PUBLISHED_SQL = """
 SELECT entity_id, name_ar, mention_count, article_count, first_seen, last_seen
 FROM entities WHERE entity_id IN (SELECT entity_id FROM batch)
 """
+
+
+REPLACING_TOTALS_SQL = """
+WITH staged_a AS (
+    SELECT article_id, coalesce(published_date, CAST(ingested_at AS DATE)) AS day
+    FROM read_parquet($articles)
+),
+staged_m AS (
+    SELECT m.entity_id, m.label, m.surface, m.article_id, a.day
+    FROM read_parquet($mentions) m JOIN staged_a a USING (article_id)
+    WHERE m.entity_id IS NOT NULL
+),
+touched AS (
+    SELECT entity_id FROM staged_m
+    UNION
+    SELECT entity_id FROM mentions
+    WHERE entity_id IS NOT NULL AND article_id IN (SELECT article_id FROM staged_a)
+),
+kept_m AS (
+    SELECT m.entity_id, m.label, m.surface, m.article_id,
+           coalesce(a.published_date, CAST(a.ingested_at AS DATE)) AS day
+    FROM mentions m JOIN articles a USING (article_id)
+    WHERE m.entity_id IN (SELECT entity_id FROM touched)
+      AND m.article_id NOT IN (SELECT article_id FROM staged_a)
+),
+m AS (SELECT * FROM staged_m UNION ALL SELECT * FROM kept_m)
+SELECT entity_id,
+       mode(label) AS label,
+       mode(surface ORDER BY surface) AS surface,
+       count(*) AS n_mentions,
+       count(DISTINCT article_id) AS n_articles,
+       min(day) AS first_seen,
+       max(day) AS last_seen
+FROM m
+GROUP BY entity_id
+"""
+
+NAMES_SQL = "SELECT entity_id, name_ar FROM entities WHERE entity_id IN (SELECT entity_id FROM batch)"
 
 
 def _batch_totals(staging: Staging) -> list[dict]:
@@ -100,5 +144,25 @@ def stage_entities(staging: Staging, warehouse: Warehouse, table: AliasTable, ru
     batch = _batch_totals(staging)
     published = _published(warehouse, [b["entity_id"] for b in batch])
     rows = entity_rows(batch, published, table, run_id)
+    staging.write_rows("entities", 0, rows)
+    return len(rows)
+
+
+def stage_entities_replacing(staging: Staging, warehouse: Warehouse, table: AliasTable, run_id: str) -> int:
+    """(Re)write the ``entities`` part of a batch that replaces published articles: whole totals, counted again.
+
+    An entity that only the replaced rows named gets no row here; publishing drops it.
+    """
+    files = {t: staging.paths(t) for t in ("articles", "mentions")}
+    batch: list[dict] = []
+    names: dict[str, dict] = {}
+    if files["articles"] and files["mentions"]:
+        with warehouse.connection() as con:
+            cursor = con.execute(REPLACING_TOTALS_SQL, files)
+            columns = [d[0] for d in cursor.description]
+            batch = [dict(zip(columns, row)) for row in cursor.fetchall()]
+            con.register("batch", pa.table({"entity_id": pa.array([b["entity_id"] for b in batch], type=pa.string())}))
+            names = {i: {"name_ar": n} for i, n in con.execute(NAMES_SQL).fetchall()}
+    rows = entity_rows(batch, names, table, run_id)  # names only: the totals are whole already
     staging.write_rows("entities", 0, rows)
     return len(rows)

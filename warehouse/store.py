@@ -155,6 +155,31 @@ class Warehouse:
         with connect(self.path, read_only=True) as con:
             return {t: con.sql(f"SELECT {', '.join(TABLES[t].names)} FROM {t}").to_arrow_table() for t in tables}
 
+    def stored_articles(self, columns: Sequence[str], older_than: int | None) -> list[dict]:
+        """These columns of published articles, for reprocessing: those whose metadata rules are older than
+        ``older_than`` (NULL counts as version 1), or every one with None; in publication order."""
+        if not self.path.exists():
+            return []
+        where = "" if older_than is None else "WHERE coalesce(metadata_rules, 1) < ?"
+        with self.connection() as con:
+            cursor = con.execute(f"SELECT {', '.join(columns)} FROM articles {where} "
+                                 "ORDER BY ingested_at, source_path, article_id",
+                                 [] if older_than is None else [older_than])
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def article_rows(self, tables: Sequence[str], article_ids: Sequence[str]) -> dict[str, pa.Table]:
+        """The published rows of these articles in these tables, with the warehouse's columns (to stage again)."""
+        with self.connection() as con:
+            con.register("wanted", pa.table({"article_id": pa.array(list(article_ids), type=pa.string())}))
+            return {t: con.sql(f"SELECT {', '.join(TABLES[t].names)} FROM {t} "
+                               "WHERE article_id IN (SELECT article_id FROM wanted) ORDER BY ALL").to_arrow_table()
+                    for t in tables}
+
+    def without(self, article_ids: Iterable[str]) -> "WarehouseWithout":
+        """This warehouse as it will be once these articles' rows are replaced: what a replacing batch is gated against."""
+        return WarehouseWithout(self.path, article_ids)
+
     def published_run(self, run_id: str) -> bool:
         if not self.path.exists():
             return False
@@ -169,8 +194,12 @@ class Warehouse:
             con.execute("CHECKPOINT")
         refresh_replica(self.path)
 
-    def publish(self, staging: "Staging", run_row: dict, lake_dir: Path) -> None:
+    def publish(self, staging: "Staging", run_row: dict, lake_dir: Path, replace_articles: bool = False) -> None:
         """Load the staged batch and its run record in one transaction, then file it in the lake.
+
+        ``replace_articles`` (``akhbar reprocess``): the staged articles are
+        published already, and their rows are replaced in the same transaction
+        (see :func:`_delete_replaced`).
 
         Idempotent: a retry after the commit (the replica copy or the lake move
         failed) finds its run recorded and only finishes those steps.
@@ -183,10 +212,13 @@ class Warehouse:
         with self.connection() as con:
             con.execute("BEGIN TRANSACTION")
             try:
+                stale = _delete_replaced(con, staging) if replace_articles else None
                 for n, table in enumerate(TABLES):
                     _insert_parquet(con, table, staging.files(table))
                     if n == 0:
                         faults.at("publish")
+                if stale:
+                    _drop_unmentioned(con, stale)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -295,6 +327,71 @@ def _insert_parquet(con: duckdb.DuckDBPyConnection, table: str, files: Iterable[
         keys = ", ".join(PRIMARY_KEYS[table])
         con.execute(f"DELETE FROM {table} WHERE ({keys}) IN (SELECT ({keys}) FROM read_parquet(?))", [paths])
     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)", [paths])
+
+
+# What an article's replacement replaces: its row and every row computed from its body.
+REPLACED_ARTICLE_TABLES = ("articles", "sentences", "mentions", "article_entities", "entity_review")
+
+
+def _delete_replaced(con: duckdb.DuckDBPyConnection, staging: "Staging") -> str | None:
+    """Delete the published rows of the staged articles (and the fingerprints staged again), inside the
+    publishing transaction; returns the temporary table of the entities their old mentions named, or None.
+
+    Entity rows are replaced by key as in every publish; an entity that only
+    the replaced mentions named is dropped once the new rows are in
+    (:func:`_drop_unmentioned`).
+    """
+    articles = staging.paths("articles")
+    if not articles:
+        return None
+    con.execute("CREATE OR REPLACE TEMP TABLE akhbar_replaced AS "
+                "SELECT DISTINCT article_id FROM read_parquet(?)", [articles])
+    con.execute("CREATE OR REPLACE TEMP TABLE akhbar_stale_entities AS SELECT DISTINCT entity_id FROM mentions "
+                "WHERE entity_id IS NOT NULL AND article_id IN (SELECT article_id FROM akhbar_replaced)")
+    for table in REPLACED_ARTICLE_TABLES:
+        con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM akhbar_replaced)")
+    fingerprints = staging.paths("fingerprints")
+    if fingerprints:
+        con.execute("DELETE FROM fingerprints WHERE article_id IN (SELECT article_id FROM read_parquet(?))",
+                    [fingerprints])
+    return "akhbar_stale_entities"
+
+
+def _drop_unmentioned(con: duckdb.DuckDBPyConnection, stale: str) -> None:
+    con.execute(f"DELETE FROM entities WHERE entity_id IN (SELECT entity_id FROM {stale}) "
+                "AND entity_id NOT IN (SELECT entity_id FROM mentions WHERE entity_id IS NOT NULL)")
+    con.execute(f"DROP TABLE {stale}")
+    con.execute("DROP TABLE IF EXISTS akhbar_replaced")
+
+
+class WarehouseWithout(Warehouse):
+    """A warehouse whose connections hide some articles' rows, as if they were already replaced.
+
+    Temporary views shadow the published tables by name in that connection
+    only (nothing is written): the gate's audit of a replacing batch then
+    reads "already published", totals and parents exactly as they will be.
+    """
+
+    def __init__(self, path: Path, article_ids: Iterable[str]):
+        super().__init__(path)
+        self.article_ids = sorted(set(article_ids))
+
+    @contextmanager
+    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with super().connection() as con:
+            database = con.execute("SELECT current_database()").fetchall()[0][0].replace('"', '""')
+            con.register("akhbar_hidden_ids", pa.table({"article_id": pa.array(self.article_ids, type=pa.string())}))
+            con.execute("CREATE OR REPLACE TEMP TABLE akhbar_hidden AS SELECT article_id FROM akhbar_hidden_ids")
+            con.unregister("akhbar_hidden_ids")
+            for table in REPLACED_ARTICLE_TABLES:
+                con.execute(f'CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM "{database}".main.{table} '
+                            "WHERE article_id NOT IN (SELECT article_id FROM temp.akhbar_hidden)")
+            try:
+                yield con
+            finally:
+                for table in REPLACED_ARTICLE_TABLES:
+                    con.execute(f"DROP VIEW IF EXISTS temp.main.{table}")
+                con.execute("DROP TABLE IF EXISTS temp.main.akhbar_hidden")
 
 
 def replica_path(path: Path) -> Path:
