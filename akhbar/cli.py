@@ -160,6 +160,58 @@ def quarantine_retry(
     _run_flow(warehouse=str(warehouse) if warehouse else None, retry_items=chosen)
 
 
+@app.command()
+def reprocess(
+    all_articles: bool = typer.Option(False, "--all", help="Every published article, not only those made by "
+                                                           "older metadata rules."),
+    warehouse: Optional[Path] = WarehouseOpt,
+) -> None:
+    """Derive the metadata of published articles again with the current rules (NER from its cache), gate, publish."""
+    # The flow layer (Prefect, and Stanza when a body needs NER) loads only for the commands that run flows.
+    from flows.intake import RegistryError
+    from flows.nlp import ModelUnavailable
+    from flows.reprocess import ReprocessSummary
+    from flows.reprocess import reprocess as reprocess_flow
+    from flows.summary import GateFailed
+
+    settings = get_settings(warehouse=warehouse)
+    if not settings.warehouse.exists():
+        err.print(f"[red]no warehouse at {settings.warehouse}: nothing to reprocess (akhbar run makes one)[/red]")
+        raise typer.Exit(1)
+    state = reprocess_flow(warehouse=str(settings.warehouse), all_articles=all_articles, return_state=True)
+    outcome = state.result(raise_on_failure=False)
+    if isinstance(outcome, GateFailed):
+        summary = outcome.summary
+    elif isinstance(outcome, ReprocessSummary):
+        summary = outcome
+    elif isinstance(outcome, (ModelUnavailable, WarehouseBusy, RegistryError)):
+        err.print(f"[red]akhbar reprocess failed:[/red] {outcome}")
+        raise typer.Exit(1)
+    else:
+        err.print(f"[red]akhbar reprocess failed:[/red] {outcome!r}")
+        raise typer.Exit(1)
+    if summary.status == "nothing_to_do":
+        older = "articles" if all_articles else "articles made by older rules"
+        out.print(f"0 {older} (metadata rules v{summary.rules_version}); nothing to do")
+        return
+    out.print(summary.line())
+    changed = "  ".join(f"{name} {n}" for name, n in summary.changed.items())
+    out.print(f"re-derived: {summary.n_rederived} of {summary.n_selected}  ·  fields changed: {changed}")
+    out.print(f"NER for {summary.n_body_changed} moved bodies: {summary.ner_cached} from the cache, "
+              f"{summary.ner_model} needed the model")
+    out.print(f"warehouse: {summary.warehouse}")
+    if summary.gate_failures:
+        out.print("[red]quality gate failed; the batch was held back and nothing was published:[/red]")
+        for failure in summary.gate_failures:
+            out.print(f"  {failure['suite']}: {failure['expectation']} {failure.get('column') or ''}")
+    if summary.data_docs:
+        out.print(f"data docs: {summary.data_docs}")
+    for path, why in summary.kept:
+        out.print(f"  kept as published {path}: {why}", markup=False)
+    if state.is_failed():
+        raise typer.Exit(1)
+
+
 def _refusal(error: Exception) -> str | None:
     """A clear message when a query tried to do what akhbar sql never allows."""
     text = str(error)
@@ -358,6 +410,8 @@ def status(warehouse: Optional[Path] = WarehouseOpt,
     out.print(runs)
     out.print(f"failed gates: {state.gate_failures}"
               + (f" (last {str(state.last_gate_failure)[:19]})" if state.gate_failures else ""))
+    out.print(f"metadata rules: v{state.rules_version}; {state.older_rules} published article(s) made by older rules"
+              + (" (`akhbar reprocess` derives them again)" if state.older_rules else ""))
     out.print(f"quarantine: {state.quarantined} open item(s)"
               + (": " + ", ".join(f"{reason} {n}" for reason, n in state.quarantine) if state.quarantine else ""))
     api_url = _prefect_api_url()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from transforms.metadata import METADATA_RULES_VERSION
 from warehouse.query import open_read_only, readable_path
 
 RECENT_RUNS_SQL = """
@@ -19,6 +20,12 @@ SELECT count(*), max(started_at) FROM runs WHERE status = 'gate_failed'
 QUARANTINE_SQL = """
 SELECT reason, count(*) AS items FROM open_quarantine GROUP BY ALL ORDER BY items DESC, reason
 """
+HAS_RULES_COLUMN_SQL = """
+SELECT count(*) FROM duckdb_columns()
+WHERE database_name = current_database() AND table_name = 'articles' AND column_name = 'metadata_rules'
+"""
+# A row from before the column (NULL, or no column at all in a warehouse not yet written by this version) is version 1.
+OLDER_RULES_SQL = "SELECT count(*) FROM articles WHERE coalesce(metadata_rules, 1) < ?"
 SIZES_SQL = """
 SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL),
        (SELECT count(*) FROM mentions), (SELECT count(*) FROM entities)
@@ -36,6 +43,8 @@ class Status:
     near_copies: int = 0
     mentions: int = 0
     entities: int = 0
+    older_rules: int = 0  # published articles whose metadata an older version of the rules made
+    rules_version: int = METADATA_RULES_VERSION
 
     @property
     def quarantined(self) -> int:
@@ -51,4 +60,8 @@ def read_status(warehouse: Path, last: int = 10) -> Status:
         status.gate_failures, status.last_gate_failure = con.execute(GATE_FAILURES_SQL).fetchall()[0]
         status.quarantine = [tuple(r) for r in con.execute(QUARANTINE_SQL).fetchall()]
         status.articles, status.near_copies, status.mentions, status.entities = con.execute(SIZES_SQL).fetchall()[0]
+        if con.execute(HAS_RULES_COLUMN_SQL).fetchone()[0]:
+            status.older_rules = con.execute(OLDER_RULES_SQL, [status.rules_version]).fetchone()[0]
+        else:
+            status.older_rules = status.articles
     return status
