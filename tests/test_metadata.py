@@ -334,3 +334,30 @@ def test_the_registry_covers_the_arabic_press():
 ])
 def test_a_day_written_as_a_word(text, expected):
     assert parse_date(text, TODAY) == expected
+
+
+MORE_SHAPES = [
+    # (text, city, date, agency)
+    (f"رام الله 29-7-2012 وفا- {STORY}", "رام الله", date(2012, 7, 29), "WAFA"),  # a numeric date in the dateline
+    (f"عنوان الخبر هنا للتجربة\nبورتسودان 10-11-2023\n{STORY}", "بورتسودان", date(2023, 11, 10), None),
+    (f"أ ش أ: {STORY}", None, None, "MENA"),  # the agency opening the story
+    (f"{STORY}\nالمصدر: \"أنباء البحرين\"", None, None, "BNA"),  # a name without its "وكالة"
+    (f"عنوان الخبر هنا للتجربة\n{STORY}\nيمن مونيتور/ صنعاء/ وكالات:\n{STORY}", "صنعاء", None, None),
+    (f"عنوان الخبر هنا للتجربة\nالإثنين 09/مارس/2026 - 09:25 م\n{STORY}", None, date(2026, 3, 9), None),
+    (f"وزارة العمل العمانية\n\n{STORY}", None, None, None),  # a one-word name ("العمانية") only as a whole label
+]
+
+
+@pytest.mark.parametrize("text, city, published, agency", MORE_SHAPES)
+def test_more_shapes_of_the_press(text, city, published, agency):
+    meta = extract_metadata(text, RULES, not_after=TODAY, places=PLACES)
+    assert (meta.dateline_city, meta.published_date, meta.agency) == (city, published, agency)
+
+
+def test_the_copys_last_line_cut_mid_sentence_stays_in_the_story():
+    text = f"{STORY}\n{STORY}\nوكان الملك محمد السادس، مرفوقا بالأمير مولاي إسماعيل،"
+    meta = extract_metadata(text, RULES, not_after=TODAY, places=PLACES)
+    assert text[meta.body_start : meta.body_end].endswith("إسماعيل،")
+    related = f"{STORY}\nقد يهمك أيضــــــــــــــــًا :\nمجلس الشورى يستضيف وزير العمل\nالإعلان عن إجازة الإسراء"
+    meta = extract_metadata(related, RULES, not_after=TODAY, places=PLACES)
+    assert related[meta.body_start : meta.body_end] == STORY

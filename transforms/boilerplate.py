@@ -49,7 +49,8 @@ _SEPARATORS = re.compile(r"[\s|,،:：/\\()\[\]\-–—ـ.+]+")
 RELATED_HEADING = re.compile(
     r"^\s*(اقرا ايضا|اقرا ايضاً|اقرا المزيد|اقرا كذلك|مواضيع ذات صله|مواضيع ذات صلة|اخبار ذات صله|اخبار ذات صلة"
     r"|روابط ذات صلة|مقالات ذات صلة|موضوعات ذات صلة|المزيد من الاخبار|الاكثر قراءة|الاكثر قراءه|الاكثر مشاهدة"
-    r"|صور ساخنة|فيديو ساخن|اخبار متعلقة|قد يعجبك ايضا|فيديو قد يعجبك|شاهد ايضا|اقرا ايضا في)\s*[:：]?\s*$"
+    r"|صور ساخنة|فيديو ساخن|اخبار متعلقة|قد يعجبك ايضا|فيديو قد يعجبك|شاهد ايضا|اقرا ايضا في|قد يهمك ايضا|قد يهمك"
+    r"|ربما يهمك|يهمك ايضا|تابع ايضا|اخترنا لك|مقالات مقترحة|اخبار مقترحة)\s*[:：]?\s*$"
 )
 # Prompts of the page, never story: follow, subscribe, comment, app, copy the link (short lines that open so).
 PROMPT_LINE = re.compile(
@@ -289,7 +290,8 @@ def _cut_short(lines: list[Line], index: int, first_body: int) -> bool:
     """The text's last line, after a paragraph, ending mid-word: the story cut off where the copy ended."""
     text = lines[index].text.rstrip()
     before = next((lines[i] for i in range(index - 1, first_body - 1, -1) if not lines[i].blank), None)
-    return bool(text) and text[-1].isalpha() and before is not None and is_paragraph(before)
+    return (bool(text) and (text[-1].isalpha() or text[-1] in "،,؛") and before is not None
+            and is_paragraph(before))
 
 
 def _is_trailing_label(lines: list[Line], index: int, first_body: int) -> bool:
@@ -297,6 +299,8 @@ def _is_trailing_label(lines: list[Line], index: int, first_body: int) -> bool:
     text = lines[index].text.strip()
     if len(text) >= SHORT_LINE_CHARS or len(text.split()) > 8 or _SENTENCE_END.search(text) and not _DOUBLE_DOT.search(text):
         return False
+    if text.endswith(("،", ",", "؛")):
+        return False  # a sentence that goes on: the copy was cut here
     before = next((lines[i] for i in range(index - 1, first_body - 1, -1) if not lines[i].blank), None)
     return before is not None and bool(_SENTENCE_END.search(before.text.strip()) or _is_label_like(before))
 

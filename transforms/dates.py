@@ -54,10 +54,10 @@ FIRST_DAY = "(?<!كانون )(?<!تشرين )(?:" + "|".join(sorted(map(re.escap
 
 # Day, month (optionally "سبتمبر/أيلول"), year; digits may be glued to words.
 NAMED_DATE = re.compile(
-    rf"(?<!\d)(?P<day>\d{{1,2}}|(?<![^\W\d_]){FIRST_DAY})\s*(?:من\s+)?"
+    rf"(?<!\d)(?P<day>\d{{1,2}}|(?<![^\W\d_]){FIRST_DAY})(?:\s*(?:من\s+)?|\s*[/\-]\s*)"
     rf"(?:شهر\s+)?(?P<month>{MONTH_PATTERN}){NOT_LETTER}"
     rf"(?:\s*/\s*(?P<month2>{MONTH_PATTERN}){NOT_LETTER})?"
-    rf"\s*[,،]?\s*(?:(?:من\s+)?(?:عام|سنة)\s+)?(?P<year>\d{{4}})(?!\d)"
+    rf"(?:\s*[,،]?\s*|\s*[/\-]\s*)(?:(?:من\s+)?(?:عام|سنة)\s+)?(?P<year>\d{{4}})(?!\d)"
 )
 # Month and year only: recognised so that it is *not* taken for a full date.
 MONTH_YEAR = re.compile(

@@ -55,6 +55,7 @@ from transforms.dates import (
     find_date,
     find_latin_date,
     find_named_date,
+    find_stamp_date,
     make_date,
     named_date,
 )
@@ -68,12 +69,11 @@ AGENCY_KINDS = ("wire", "outlet", "release")
 DATELINE_SCAN_LINES = 14
 LEAD_CHARS = 1200
 CREDIT_LINE_CHARS = 70
-TITLE_REPEATED_MIN_WORDS = 5
 
 # Words that open a line like a place name would, but are not one.
 _NOT_PLACES = {fold_text(w) for w in (
     "في", "يوم", "اليوم", "منذ", "بتاريخ", "تاريخ", "خلال", "بعد", "قبل", "حتى", "صباح", "مساء", "ظهر", "عصر",
-    "الساعة", "حوالي", "نحو", "أكثر", "أقل", "من", "إلى", "عن", "على")} | set(WEEKDAY_NUMBERS)
+    "الساعة", "حوالي", "نحو", "أكثر", "أقل", "من", "إلى", "عن", "على", "العالم")} | set(WEEKDAY_NUMBERS)
 _WORD = r"(?!(?:في|يوم|اليوم|منذ|بتاريخ|خلال|بعد|قبل)\b)[^\W\d_]+"
 _PLACE = rf"{_WORD}(?:[ \t]+{_WORD}){{0,2}}?"
 _DAY = rf"(?:\d{{1,2}}|(?<![^\W\d_]){FIRST_DAY})"
@@ -82,7 +82,8 @@ _ARABIC_DATE = (
     rf"(?:\s*[,،]?\s*\d{{4}}(?!\d)(?:\s*م(?![^\W\d_]))?)?"
 )
 _LATIN_DATE = re.sub(r"\(\?P<\w+>", "(?:", LATIN_DATE.pattern)
-_DATE_PART = rf"(?:{HIJRI_DATE.pattern})?(?:{_ARABIC_DATE}|{_LATIN_DATE})"
+_NUMERIC_DATE = r"\d{1,2}[/\-.]\d{1,2}[/\-.]\d{4}(?!\d)"  # "رام الله 29-7-2012 وفا-"
+_DATE_PART = rf"(?:{HIJRI_DATE.pattern})?(?:{_ARABIC_DATE}|{_LATIN_DATE}|{_NUMERIC_DATE})"
 _MARKER = r"\(+[^()\n]{1,40}\)+|/[^/\n]{1,40}/"
 DATELINE = re.compile(
     rf"^\s*(?P<cities>{_PLACE}(?:[ \t]*/[ \t]*{_PLACE})*)[ \t]*[,،]?[ \t]*(?:في[ \t]+)?"
@@ -157,6 +158,12 @@ def _words(text: str) -> str:
     return " ".join(_NON_LETTERS.sub(" ", fold_text(text)).split())
 
 
+def _without_agency_word(name: str) -> str:
+    """"وكالة أنباء البحرين" is also credited as "أنباء البحرين"."""
+    words = name.split()
+    return " ".join(words[1:]) if len(words) >= 3 and fold_text(words[0]) in ("وكاله", "وكالة", "الوكاله", "الوكالة") else name
+
+
 def _listed(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split("|") if part.strip()]
 
@@ -179,7 +186,7 @@ def agency_rules(rows: Iterable[Mapping[str, str]]) -> tuple[AgencyRule, ...]:
             if latin else None)
         rules.append(AgencyRule(
             agency=agency, kind=kind,
-            names=tuple(_words(n) for n in names),
+            names=tuple(dict.fromkeys(_words(n) for n in names + [_without_agency_word(n) for n in names])),
             abbreviations=tuple(_NON_LETTERS.sub("", fold_text(a)) for a in abbreviations),
             spaced=tuple(len(a.split()) > 1 for a in abbreviations),
             latin=latin_pattern,
@@ -209,8 +216,8 @@ def agency_of_label(label: str, rules: Iterable[AgencyRule], url: str | None = N
         if any(squashed == abbr and (separated or not spaced)
                for abbr, spaced in zip(rule.abbreviations, rule.spaced)):
             return rule.agency
-        if any(f" {name} " in f" {words} " for name in rule.names):
-            return rule.agency
+        if any(words == name or (" " in name and f" {name} " in f" {words} ") for name in rule.names):
+            return rule.agency  # a one-word name ("العمانية", "بترا") only as the whole label
         if rule.latin and rule.latin.search(label):
             return rule.agency
     return None
@@ -253,7 +260,8 @@ def _dated_dateline(line: str, rules, not_after, places, url) -> Dateline | None
         return None  # "وكالة الأنباء الليبية (وال)": the agency's own name, a masthead
     day = None
     if match["date"]:
-        found = find_named_date(match["date"], not_after) or find_latin_date(match["date"], not_after)
+        found = (find_named_date(match["date"], not_after) or find_latin_date(match["date"], not_after)
+                 or find_stamp_date(match["date"], not_after))
         day = found.value if found else None
     start, end = folded.original_span(*match.span("cities"))
     whole = folded.original_span(*match.span())
@@ -302,8 +310,8 @@ def _labelled_dateline(line: str, rules, places, url, paragraph: bool) -> Dateli
         cities = [0]
         while len(cities) < len(labels) and labels[len(cities)][1] == "/" and _is_place(texts[len(cities)], places):
             cities.append(len(cities))
-    elif len(labels) >= 2 and _is_place(texts[1], places) and len(texts[0].split()) <= 3 and labels[1][1] != "/":
-        cities = [1]  # the outlet, then the place: "شفق نيوز- بغداد"
+    elif len(labels) >= 2 and _is_place(texts[1], places) and len(texts[0].split()) <= 3:
+        cities = [1]  # the outlet, then the place: "شفق نيوز- بغداد", "يمن مونيتور/ صنعاء/ وكالات:"
     elif (len(labels) >= 2 and labels[1][1] == "/" and len(texts[0].split()) <= 2
           and is_wire(agency_of_label(texts[1], rules, url), rules) and fold_text(texts[0]) not in _NOT_PLACES):
         cities = [0]  # the wires' "place/agency": "غابالا/الأناضول"
@@ -350,28 +358,41 @@ def parse_dateline(line: str, rules: Iterable[AgencyRule] = (), not_after: date 
 
 
 def _find_dateline(lines: list[Line], rules, not_after, places, url) -> tuple[int, Dateline] | None:
-    """The dateline opens the story's first paragraph or stands on its own line just above it."""
+    """The dateline opens the story's first paragraph or stands on its own line above it.
+
+    Below the first paragraph (which was then a deck or a caption) only two things count: a full dateline,
+    dated and credited, or a line of labels only a few lines down ("يمن مونيتور/ صنعاء/ وكالات:"). A line
+    that reads as a stamp counts when it is a known place and its full date ("بورتسودان 10-11-2023").
+    """
     seen = 0
     paragraph_at = first_paragraph(lines)
+
+    def at(index: int, found: Dateline) -> tuple[int, Dateline]:
+        start = lines[index].start
+        return index, Dateline(found.cities, start + found.start, start + found.end, found.date, found.agency)
+
     for index, line in enumerate(lines):
         if line.blank:
             continue
         seen += 1
         if seen > DATELINE_SCAN_LINES:
             return None
-        if is_stamp_line(line) or is_breadcrumb(line) or is_published_line(line) or (
-                paragraph_at is not None and index > paragraph_at):
-            # Past the first paragraph (a deck, a caption), or on a line that reads as a stamp
-            # ("بكين, June 19, 2025 (GLOBE NEWSWIRE) —"), only a full dateline, dated and credited, counts.
+        if paragraph_at is not None and index > paragraph_at:
             found = _dated_dateline(line.text, rules, not_after, places, url)
             if found and found.date and found.agency:
-                return index, Dateline(found.cities, line.start + found.start, line.start + found.end,
-                                       found.date, found.agency)
+                return at(index, found)
+            found = _labelled_dateline(line.text, rules, places, url, False) if index - paragraph_at <= 4 else None
+            if found:
+                return at(index, found)
+            continue
+        if is_stamp_line(line) or is_breadcrumb(line) or is_published_line(line):
+            found = _dated_dateline(line.text, rules, not_after, places, url)
+            if found and found.date and (found.agency or all(_is_place(c, places) for c in found.cities.split("/"))):
+                return at(index, found)
             continue
         found = parse_dateline(line.text, rules, not_after, places, url, paragraph=index == paragraph_at)
         if found:
-            return index, Dateline(found.cities, line.start + found.start, line.start + found.end,
-                                   found.date, found.agency)
+            return at(index, found)
     return None
 
 
@@ -470,15 +491,9 @@ def _title_candidates(lines: list[Line], header_end: int, rules=()) -> list[int]
 
 
 def _title(lines: list[Line], header_end: int, rules=()) -> int | None:
-    """The headline: a long header line the page repeats (the CMS prints it twice), else the first one of
-    four words or more (a currency ticker or a section label is shorter), else the first candidate."""
+    """The headline: the first header line of four words or more (a ticker, a label or a byline is shorter),
+    else the first candidate. Not the line the page repeats: captions are printed twice as often."""
     candidates = _title_candidates(lines, header_end, rules)
-    seen: dict[str, int] = {}
-    for index in candidates:
-        key = " ".join(lines[index].folded.split())
-        if key in seen and len(key.split()) >= TITLE_REPEATED_MIN_WORDS:
-            return seen[key]
-        seen.setdefault(key, index)
     return next((i for i in candidates if len(lines[i].text.split()) >= 4), candidates[0] if candidates else None)
 
 
@@ -506,6 +521,14 @@ def _credit_in_line(line: Line, rules, url) -> str | None:
             if agency:
                 return agency
     return None
+
+
+def _opening_credit(body: str, rules, url) -> str | None:
+    """``أ ش أ: واصلت البورصة ...``: the agency opening the story, before its first sentence."""
+    labels, story = _labels(body.lstrip()[:200])
+    if story is None or not labels or labels[0][1]:
+        return None
+    return agency_of_label(labels[0][0], rules, url) if len(labels) == 1 else None
 
 
 def _closing_credit(body: str, rules, url) -> str | None:
@@ -559,6 +582,7 @@ def extract_metadata(
     agency, agency_source = _first(
         (dateline.agency if dateline else None, "dateline"),
         (next((a for a in (_credit_in_line(l, rules, known.url) for l in credit_lines) if a), None), "credit"),
+        (_opening_credit(body, rules, known.url), "credit"),
         (_closing_credit(body, rules, known.url), "credit"),
         (agency_in_lead(body[:LEAD_CHARS], rules), "lead"),
         (known.agency, "metadata"),
