@@ -30,11 +30,12 @@ test: install
 	$(BIN)/pytest
 	$(MAKE) --no-print-directory evaluate
 
-# Entity linking against the hand-made gold sets of the samples (seeds/gold/entities.csv).
+# Article metadata over the real-page corpora (seeds/dev, seeds/holdout) and entity linking against the
+# hand-made gold sets of the samples (seeds/gold/entities.csv).
 evaluate: install
 	rm -rf .eval
 	$(BIN)/akhbar run --inbox seeds/articles --warehouse .eval/akhbar.duckdb > .eval.log 2>&1 || (cat .eval.log; exit 1)
-	$(BIN)/akhbar evaluate --warehouse .eval/akhbar.duckdb
+	$(BIN)/akhbar evaluate --warehouse .eval/akhbar.duckdb --corpus seeds/dev --corpus seeds/holdout
 
 # The fuzz properties of tests/test_fuzz.py with many more examples than the test suite's 40 (docs/reliability.md).
 FUZZ_EXAMPLES ?= 3000
