@@ -361,3 +361,10 @@ def test_the_copys_last_line_cut_mid_sentence_stays_in_the_story():
     related = f"{STORY}\nقد يهمك أيضــــــــــــــــًا :\nمجلس الشورى يستضيف وزير العمل\nالإعلان عن إجازة الإسراء"
     meta = extract_metadata(related, RULES, not_after=TODAY, places=PLACES)
     assert related[meta.body_start : meta.body_end] == STORY
+
+
+def test_a_page_whose_stamps_are_month_first_reads_them_so():
+    page = f"عنوان الخبر هنا للتجربة\nPublished 04/05/2025 10:15 AM\nUpdated 04/22/2025 09:00 AM\n{STORY}"
+    assert extract_metadata(page, RULES, not_after=TODAY, places=PLACES).published_date == date(2025, 4, 5)
+    arab = f"عنوان الخبر هنا للتجربة\nنشر في 04/05/2025 الساعة 10:15\n{STORY}"
+    assert extract_metadata(arab, RULES, not_after=TODAY, places=PLACES).published_date == date(2025, 5, 4)

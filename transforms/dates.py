@@ -138,19 +138,25 @@ def find_named_date(folded: str, not_after: date | None = None) -> DateMatch | N
     return None
 
 
-def _day_first(match: re.Match, not_after: date | None) -> date | None:
-    """``27/04/2025``: the Arab world writes the day first; ``04/27/2025`` can only be month first."""
+def _day_first(match: re.Match, not_after: date | None, month_first: bool = False) -> date | None:
+    """``27/04/2025``: the Arab world writes the day first; ``04/27/2025`` can only be month first, and on a
+    page whose stamps show they are month first (``month_first``) so is ``04/05/2025``."""
     day, month, year = int(match["day"]), int(match["month"]), int(match["year"])
-    if month > 12 >= day:
+    if month > 12 >= day or (month_first and day <= 12):
         day, month = month, day  # the M/D/Y of English-language templates, shown by a "day" over 12
     return make_date(year, month, day, not_after)
 
 
-def find_stamp_date(folded: str, not_after: date | None = None) -> DateMatch | None:
+def shows_month_first(folded: str) -> bool:
+    """A numeric stamp that can only be M/D/Y (``08/22/2025``): the page's template writes the month first."""
+    return any(int(m["month"]) > 12 >= int(m["day"]) for m in DMY_STAMP.finditer(folded))
+
+
+def find_stamp_date(folded: str, not_after: date | None = None, month_first: bool = False) -> DateMatch | None:
     """The first numeric date stamp: year first (``2025:04:27.09:40``) or day first (``27/04/2025``)."""
     found = []
     for pattern, read in ((YMD_STAMP, lambda m: make_date(int(m["year"]), int(m["month"]), int(m["day"]), not_after)),
-                          (DMY_STAMP, lambda m: _day_first(m, not_after))):
+                          (DMY_STAMP, lambda m: _day_first(m, not_after, month_first))):
         for match in pattern.finditer(folded):
             value = read(match)
             if value:
@@ -169,9 +175,9 @@ def find_latin_date(text: str, not_after: date | None = None) -> DateMatch | Non
     return None
 
 
-def find_date(folded: str, not_after: date | None = None) -> DateMatch | None:
+def find_date(folded: str, not_after: date | None = None, month_first: bool = False) -> DateMatch | None:
     """The first full date in any supported form."""
-    found = [m for m in (find_named_date(folded, not_after), find_stamp_date(folded, not_after),
+    found = [m for m in (find_named_date(folded, not_after), find_stamp_date(folded, not_after, month_first),
                          find_latin_date(folded, not_after)) if m]
     return min(found, key=lambda m: m.start) if found else None
 

@@ -57,6 +57,7 @@ from transforms.dates import (
     find_named_date,
     find_stamp_date,
     make_date,
+    shows_month_first,
     named_date,
 )
 from transforms.normalize import collapse_whitespace, fold, fold_text
@@ -423,15 +424,15 @@ def lead_date(body: str, not_after: date | None = None) -> date | None:
     return None
 
 
-def _stamp_after_cue(folded: str, not_after) -> date | None:
+def _stamp_after_cue(folded: str, not_after, month_first: bool = False) -> date | None:
     """The date of a stamp line: the one after a "published" cue first, else the line's first date."""
     cue = PUBLISHED_CUE.search(folded)
     if cue:
-        after = find_date(folded[cue.end():], not_after)
+        after = find_date(folded[cue.end():], not_after, month_first)
         updated = UPDATED_CUE.search(folded, cue.end())
         if after and (not updated or cue.end() + after.start < updated.start()):
             return after.value
-    found = find_date(folded, not_after)
+    found = find_date(folded, not_after, month_first)
     return found.value if found else None
 
 
@@ -443,15 +444,16 @@ def _page_stamp(lines: list[Line], header_end: int, title_at: int | None, not_af
     """
     published = updated = stamp = None
     header = [i for i in range(header_end) if not lines[i].blank]
+    month_first = any(shows_month_first(lines[i].folded) for i in header if len(lines[i].folded) <= 200)
     for position, index in enumerate(header):
         line = lines[index]
         folded = line.folded
         if len(folded) > 200:
             continue
         if PUBLISHED_CUE.search(folded) or UPDATED_CUE.search(folded):
-            value = _stamp_after_cue(folded, not_after)
+            value = _stamp_after_cue(folded, not_after, month_first)
             if value is None:  # "تاريخ النشر (" then the stamp on the next line
-                value = next((v for v in (_stamp_after_cue(lines[j].folded, not_after)
+                value = next((v for v in (_stamp_after_cue(lines[j].folded, not_after, month_first)
                                           for j in header[position + 1 : position + 3]) if v), None)
             if PUBLISHED_CUE.search(folded):
                 published = published or value
@@ -460,12 +462,12 @@ def _page_stamp(lines: list[Line], header_end: int, title_at: int | None, not_af
             continue
         source = SOURCE_LINE.match(folded)
         if source:
-            found = find_date(source["rest"], not_after)
+            found = find_date(source["rest"], not_after, month_first)
             stamp = stamp or (found.value if found else None)
             continue
         masthead = title_at is not None and index < title_at and _WEEKDAY.search(folded)
         if is_stamp_line(line) and not masthead:
-            found = find_date(folded, not_after)
+            found = find_date(folded, not_after, month_first)
             stamp = stamp or (found.value if found else None)
     return published or stamp or updated
 
