@@ -368,3 +368,12 @@ def test_a_page_whose_stamps_are_month_first_reads_them_so():
     assert extract_metadata(page, RULES, not_after=TODAY, places=PLACES).published_date == date(2025, 4, 5)
     arab = f"عنوان الخبر هنا للتجربة\nنشر في 04/05/2025 الساعة 10:15\n{STORY}"
     assert extract_metadata(arab, RULES, not_after=TODAY, places=PLACES).published_date == date(2025, 5, 4)
+
+
+def test_a_caption_printed_twice_and_a_wires_notice_stay_out_of_the_story():
+    caption = "الرئيس يضع إكليلاً من الزهور على النصب التذكاري في طشقند، 26 مايو 2024."
+    second = "وأضاف أن الجانبين اتفقا على مواصلة التنسيق بينهما في المحافل الدولية خلال الفترة المقبلة."
+    text = (f"عنوان الخبر هنا للتجربة\n{caption}\n{caption} حقوق النشر  Andrey Gordeyev/Sputnik\n{STORY}\n{second}\n"
+            "الأخبار المنشورة على الصفحة الرسمية لوكالة الأناضول، هي اختصار لجزء من الأخبار التي تُعرض للمشتركين عبر")
+    meta = extract_metadata(text, RULES, not_after=TODAY, places=PLACES)
+    assert text[meta.body_start : meta.body_end] == f"{STORY}\n{second}"

@@ -69,7 +69,10 @@ LABEL_LINE = re.compile(
     r"|[^\W\d_]{1,2})\s*[\])|]?\s*[:：|]?\s*$",
     re.IGNORECASE,
 )
-COOKIE_NOTICE = re.compile(r"ملفات تعريف الارتباط|cookies?\b|سياسة الخصوصية|شروط الاستخدام", re.IGNORECASE)
+COOKIE_NOTICE = re.compile(
+    r"ملفات تعريف الارتباط|cookies?\b|سياسة الخصوصية|شروط الاستخدام"
+    r"|الاخبار المنشورة على الصفحة الرسمية|نظام تدفق الاخبار|للمشتركين عبر",  # wires' notices to non-subscribers
+    re.IGNORECASE)
 FOOTER_LINE = re.compile(
     r"^\s*(©|جميع الحقوق محفوظة|حقوق النشر|حقوق الطبع|الحقوق محفوظة|copyright|all rights reserved"
     r"|https?://\S+\s*$|www\.\S+\s*$|\[?المحرر\s*[:：]|!\[|//\s*انتهى|\(?النهايه\)?|\(?النهاية\)?|انتهى\s*$"
@@ -237,11 +240,20 @@ def first_paragraph(lines: list[Line], start: int = 0) -> int | None:
         if BULLET.match(line.text):
             continue  # "- تصاعد التوترات ...": the summary points above a story
         following = next((l for l in lines[index + 1 : index + 4] if not l.blank), None)
+        previous = next((l for l in reversed(lines[max(0, index - 3) : index]) if not l.blank), None)
         if following is not None and (is_stamp_line(following) or is_published_line(following)
-                                      or is_timestamp_line(following) or following.folded == line.folded):
+                                      or is_timestamp_line(following) or _reprinted(line, following)):
             continue  # a headline over its stamp, or a caption the page prints twice
+        if previous is not None and _reprinted(previous, line):
+            continue  # the caption's second print (its photo credit often added)
         return index
     return None
+
+
+def _reprinted(first: Line, second: Line) -> bool:
+    """The second line repeats the first, perhaps with more after it: a caption printed twice."""
+    a, b = " ".join(first.folded.split()), " ".join(second.folded.split())
+    return len(a) >= 20 and b.startswith(a)
 
 
 def _header_end(lines: list[Line], body_first: int | None) -> int:
