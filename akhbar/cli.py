@@ -79,17 +79,22 @@ def _run_flow(**params):
     return summary
 
 
-def _print_summary(summary) -> None:
-    out.print(summary.line())
-    out.print(f"model: {summary.model or 'none found'} ({summary.model_version or '-'}); "
-              f"loaded this run: {'yes' if summary.model_loaded else 'no'}")
-    out.print(f"warehouse: {summary.warehouse}")
+def _print_gate(summary) -> None:
+    """The gate's verdict, for a run and a reprocess alike."""
     if summary.gate_failures:
         out.print("[red]quality gate failed; the batch was held back and nothing was published:[/red]")
         for failure in summary.gate_failures:
             out.print(f"  {failure['suite']}: {failure['expectation']} {failure.get('column') or ''}")
     if summary.data_docs:
         out.print(f"data docs: {summary.data_docs}")
+
+
+def _print_summary(summary) -> None:
+    out.print(summary.line())
+    out.print(f"model: {summary.model or 'none found'} ({summary.model_version or '-'}); "
+              f"loaded this run: {'yes' if summary.model_loaded else 'no'}")
+    out.print(f"warehouse: {summary.warehouse}")
+    _print_gate(summary)
     for item in summary.rejected:
         out.print(f"  quarantined {item.source_path}: {item.reason} {item.detail}")
     for item_id in summary.resolved_items:
@@ -200,12 +205,7 @@ def reprocess(
     out.print(f"NER for {summary.n_body_changed} moved bodies: {summary.ner_cached} from the cache, "
               f"{summary.ner_model} needed the model")
     out.print(f"warehouse: {summary.warehouse}")
-    if summary.gate_failures:
-        out.print("[red]quality gate failed; the batch was held back and nothing was published:[/red]")
-        for failure in summary.gate_failures:
-            out.print(f"  {failure['suite']}: {failure['expectation']} {failure.get('column') or ''}")
-    if summary.data_docs:
-        out.print(f"data docs: {summary.data_docs}")
+    _print_gate(summary)
     for path, why in summary.kept:
         out.print(f"  kept as published {path}: {why}", markup=False)
     if state.is_failed():

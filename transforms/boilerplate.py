@@ -116,6 +116,7 @@ class Page:
     header: tuple[Line, ...]  # non-blank lines before the body
     footer: tuple[Line, ...]  # non-blank lines after it
     masked: tuple[Line, ...] = ()  # furniture lines inside the body span
+    first_line: int = 0  # index of the body's first line (the lines before it are the header)
 
     def body(self, text: str) -> str:
         return text[self.body_start : self.body_end]
@@ -207,12 +208,6 @@ def is_furniture(line: Line) -> bool:
     return (is_prompt(line) or is_footer_line(line) or is_embedded_post(line) or is_source_line(line)
             or is_byline(line) or bool(RELATED_HEADING.match(line.folded)) or is_stamp_line(line)
             or is_breadcrumb(line) or (len(line.folded) < SHORT_LINE_CHARS and is_published_line(line)))
-
-
-def looks_like_title(line: Line) -> bool:
-    """Short, and not ending like a sentence: a headline rather than a paragraph."""
-    text = line.text.strip()
-    return 0 < len(text) <= TITLE_MAX_CHARS and (not _SENTENCE_END.search(text) or bool(_DOUBLE_DOT.search(text)))
 
 
 def is_paragraph(line: Line) -> bool:
@@ -351,4 +346,5 @@ def split_page(text: str, body_first_line: int | None = None, lines: list[Line] 
         header=tuple(l for l in lines[:first] if not l.blank),
         footer=tuple(l for l in lines[last:] if not l.blank),
         masked=_masked_inside(lines, first, last, arabic_page),
+        first_line=first,
     )

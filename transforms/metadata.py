@@ -28,6 +28,7 @@ from transforms.boilerplate import (
     PHOTO_CREDIT,
     QUOTED_FROM_LINE,
     SOURCE_LINE,
+    TITLE_MAX_CHARS,
     PUBLISHED_CUE,
     UPDATED_CUE,
     Line,
@@ -358,7 +359,8 @@ def parse_dateline(line: str, rules: Iterable[AgencyRule] = (), not_after: date 
                                                                                       paragraph)
 
 
-def _find_dateline(lines: list[Line], rules, not_after, places, url) -> tuple[int, Dateline] | None:
+def _find_dateline(lines: list[Line], rules, not_after, places, url,
+                   paragraph_at: int | None) -> tuple[int, Dateline] | None:
     """The dateline opens the story's first paragraph or stands on its own line above it.
 
     Below the first paragraph (which was then a deck or a caption) only two things count: a full dateline,
@@ -366,7 +368,6 @@ def _find_dateline(lines: list[Line], rules, not_after, places, url) -> tuple[in
     that reads as a stamp counts when it is a known place and its full date ("بورتسودان 10-11-2023").
     """
     seen = 0
-    paragraph_at = first_paragraph(lines)
 
     def at(index: int, found: Dateline) -> tuple[int, Dateline]:
         start = lines[index].start
@@ -484,7 +485,7 @@ def _title_candidates(lines: list[Line], header_end: int, rules=()) -> list[int]
     not the agency's own name, not a teaser cut short."""
     return [
         i for i in range(header_end)
-        if not lines[i].blank and 3 <= len(lines[i].text.split()) and len(lines[i].text.strip()) <= 200
+        if not lines[i].blank and 3 <= len(lines[i].text.split()) and len(lines[i].text.strip()) <= TITLE_MAX_CHARS
         and re.search(r"[^\W\d_]", lines[i].folded) and not lines[i].text.lstrip().startswith(("-", "*", "•", "·"))
         and not (is_header_furniture(lines[i]) or is_furniture(lines[i]) or is_other_script(lines[i]))
         and not _TWO_SENTENCES.search(lines[i].text) and not _TEASER_END.search(lines[i].text)
@@ -563,12 +564,11 @@ def extract_metadata(
     crawler_stamp = None
     if lines:
         lines[0], crawler_stamp = without_crawler_prefix(lines[0])
-    dateline_at = _find_dateline(lines, rules, not_after, places, known.url)
-    page = split_page(text, dateline_at[0] if dateline_at else None, lines)
+    paragraph_at = first_paragraph(lines)
+    dateline_at = _find_dateline(lines, rules, not_after, places, known.url, paragraph_at)
+    page = split_page(text, dateline_at[0] if dateline_at else paragraph_at, lines)
     dateline = dateline_at[1] if dateline_at else None
-    header_end = next((i for i, line in enumerate(lines) if line.start >= page.body_start), len(lines))
-    header_end = min(header_end, next((i for i, l in enumerate(lines) if l.end >= page.body_start and not l.blank),
-                                      header_end))
+    header_end = page.first_line
     title_at = _title(lines, header_end, rules)
     body = page.body(text)
     credit_lines = [lines[i] for i in range(header_end) if not lines[i].blank] + list(page.footer) + list(page.masked)

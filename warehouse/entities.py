@@ -20,17 +20,10 @@ import pyarrow as pa
 
 from transforms.entities import AliasTable
 from warehouse.store import Staging, Warehouse
+from warehouse.views import ARTICLE_DAY
 
-BATCH_TOTALS_SQL = """
-WITH a AS (
-    SELECT article_id, coalesce(published_date, CAST(ingested_at AS DATE)) AS day
-    FROM read_parquet($articles)
-),
-m AS (
-    SELECT m.entity_id, m.label, m.surface, m.article_id, a.day
-    FROM read_parquet($mentions) m JOIN a USING (article_id)
-    WHERE m.entity_id IS NOT NULL
-)
+# An entity's totals over the mentions ``m`` (entity_id, label, surface, article_id, day).
+_TOTALS_OF_M = """
 SELECT entity_id,
        mode(label) AS label,
        mode(surface ORDER BY surface) AS surface,
@@ -42,16 +35,28 @@ FROM m
 GROUP BY entity_id
 """
 
+BATCH_TOTALS_SQL = f"""
+WITH a AS (
+    SELECT article_id, {ARTICLE_DAY} AS day
+    FROM read_parquet($articles) a
+),
+m AS (
+    SELECT m.entity_id, m.label, m.surface, m.article_id, a.day
+    FROM read_parquet($mentions) m JOIN a USING (article_id)
+    WHERE m.entity_id IS NOT NULL
+)
+""" + _TOTALS_OF_M
+
 PUBLISHED_SQL = """
 SELECT entity_id, name_ar, mention_count, article_count, first_seen, last_seen
 FROM entities WHERE entity_id IN (SELECT entity_id FROM batch)
 """
 
 
-REPLACING_TOTALS_SQL = """
+REPLACING_TOTALS_SQL = f"""
 WITH staged_a AS (
-    SELECT article_id, coalesce(published_date, CAST(ingested_at AS DATE)) AS day
-    FROM read_parquet($articles)
+    SELECT article_id, {ARTICLE_DAY} AS day
+    FROM read_parquet($articles) a
 ),
 staged_m AS (
     SELECT m.entity_id, m.label, m.surface, m.article_id, a.day
@@ -66,22 +71,13 @@ touched AS (
 ),
 kept_m AS (
     SELECT m.entity_id, m.label, m.surface, m.article_id,
-           coalesce(a.published_date, CAST(a.ingested_at AS DATE)) AS day
+           {ARTICLE_DAY} AS day
     FROM mentions m JOIN articles a USING (article_id)
     WHERE m.entity_id IN (SELECT entity_id FROM touched)
       AND m.article_id NOT IN (SELECT article_id FROM staged_a)
 ),
 m AS (SELECT * FROM staged_m UNION ALL SELECT * FROM kept_m)
-SELECT entity_id,
-       mode(label) AS label,
-       mode(surface ORDER BY surface) AS surface,
-       count(*) AS n_mentions,
-       count(DISTINCT article_id) AS n_articles,
-       min(day) AS first_seen,
-       max(day) AS last_seen
-FROM m
-GROUP BY entity_id
-"""
+""" + _TOTALS_OF_M
 
 NAMES_SQL = "SELECT entity_id, name_ar FROM entities WHERE entity_id IN (SELECT entity_id FROM batch)"
 
