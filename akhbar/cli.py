@@ -165,6 +165,14 @@ def quarantine_retry(
     _run_flow(warehouse=str(warehouse) if warehouse else None, retry_items=chosen)
 
 
+@app.command()
+def relink(warehouse: Optional[Path] = WarehouseOpt) -> None:
+    """Link every published mention again with the current knowledge base (NER from its cache), gate, publish."""
+    from flows.relink import relink_cli  # the flow layer loads only for the commands that run flows
+
+    relink_cli(get_settings(warehouse=warehouse), out, err)
+
+
 kb_app = typer.Typer(help="The knowledge base: places from GeoNames and CLDR, the curated table, Wikidata imports.",
                       no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
