@@ -134,7 +134,7 @@ def rows_of(annotated: list[tuple[Article, object]], settings: Settings,
         staged.articles.append(article_row_of(article, len(rows.sentences), rows.n_tokens, len(rows.mentions)))
         staged.sentences += rows.sentences
         mention_rows += rows.mentions
-    staged.linked = link_mentions(mention_rows, intake.load_alias_table(settings.entity_aliases))
+    staged.linked = link_mentions(mention_rows, intake.load_knowledge_base(settings))
     staged.n_mentions = len(mention_rows)
     return staged
 

@@ -147,6 +147,11 @@ def load_alias_table(path: Path):
         raise RegistryError(f"{path}: {err}") from None
 
 
+def load_knowledge_base(settings):
+    """The knowledge base every mention is linked against: the curated table, the places, the imports."""
+    return load_alias_table(settings.entity_aliases)
+
+
 def folder_source(folder: Path) -> SourceSpec:
     """An ad-hoc folder (``--inbox``), read like a registry folder source."""
     return SourceSpec("inbox", "folder", str(folder.resolve()))

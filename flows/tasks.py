@@ -173,13 +173,13 @@ def stage_copies(staging: Staging, selection: Selection, ingested_at: datetime, 
 @task(cache_policy=NO_CACHE)
 def stage_entity_totals(settings: Settings, resources: Resources, staging: Staging) -> None:
     """The running totals of every entity the staged mentions name, staged beside them."""
-    stage_entities(staging, resources.warehouse, intake.load_alias_table(settings.entity_aliases), staging.run_id)
+    stage_entities(staging, resources.warehouse, intake.load_knowledge_base(settings), staging.run_id)
 
 
 @task(cache_policy=NO_CACHE)
 def stage_replacing_entity_totals(settings: Settings, resources: Resources, staging: Staging) -> None:
     """Whole totals of every entity a replacing batch touches (its new mentions and the replaced ones)."""
-    stage_entities_replacing(staging, resources.warehouse, intake.load_alias_table(settings.entity_aliases),
+    stage_entities_replacing(staging, resources.warehouse, intake.load_knowledge_base(settings),
                              staging.run_id)
 
 
