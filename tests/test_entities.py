@@ -61,6 +61,12 @@ def test_csv_has_exactly_the_documented_columns():
         assert tuple(next(csv.reader(handle))) == COLUMNS
 
 
+def test_every_qid_says_where_it_comes_from():
+    with CSV_PATH.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["entity_id"] for r in rows if r["wikidata_qid"].strip() and not r["qid_source"].strip()] == []
+
+
 def test_each_qid_belongs_to_one_entity(table):
     qids = [e.wikidata_qid for e in table.entities.values() if e.wikidata_qid]
     assert len(qids) == len(set(qids))

@@ -42,11 +42,15 @@ COLUMNS = (
     "name_ar",
     "name_en",
     "wikidata_qid",
+    "qid_source",
     "aliases",
     "valid_from",
     "valid_to",
     "note",
 )
+# Where a QID comes from (a URL that shows it, or "unverified ..."): documentation for the curator,
+# not needed to link, so rows built in code may leave it out.
+OPTIONAL_COLUMNS = ("qid_source",)
 ALIAS_SEPARATOR = "|"
 
 # Fuzzy thresholds on rapidfuzz.fuzz.ratio (0-100) between normalized keys.
@@ -301,7 +305,7 @@ def alias_table(rows: Iterable[Mapping[str, str]]) -> AliasTable:
 
     for line, row in enumerate(rows, start=2):
         where = _where(line, row)
-        missing = [c for c in COLUMNS if c not in row]
+        missing = [c for c in COLUMNS if c not in row and c not in OPTIONAL_COLUMNS]
         if missing:
             raise ValueError(f"{where}: missing column(s) {', '.join(missing)}")
         entity_id = (row["entity_id"] or "").strip()
