@@ -3,7 +3,8 @@
 Checks: every article has a gold file and vice versa; ids match file names; gold keys are exactly
 the dev gold keys; title is a line of the text (or null); dateline_city occurs in the text (or null);
 furniture indices are in range and point at non-empty lines; published_date is a valid ISO date or
-null; files are UTF-8 with one final newline.
+null; files are UTF-8 with one final newline; each entity has exactly type/name_en/surface, its type
+is PER, LOC or ORG, its surface occurs in the text, and no entity is listed twice in one file.
 """
 import datetime
 import glob
@@ -61,8 +62,25 @@ def main() -> int:
                     errors.append(f"{i}: furniture index {n} is not a non-empty line")
         if t is not None and lines.index(t) not in (f or []):
             errors.append(f"{i}: title line not listed as furniture")
-        if not isinstance(g.get("entities"), list):
+        ents = g.get("entities")
+        if not isinstance(ents, list):
             errors.append(f"{i}: entities must be a list")
+        else:
+            seen = set()
+            for k, e in enumerate(ents):
+                if not isinstance(e, dict) or sorted(e) != ["name_en", "surface", "type"]:
+                    errors.append(f"{i}: entity {k} must have exactly type, name_en, surface")
+                    continue
+                if e["type"] not in ("PER", "LOC", "ORG"):
+                    errors.append(f"{i}: entity {k} has type {e['type']!r} (PER/LOC/ORG)")
+                if not isinstance(e["name_en"], str) or not e["name_en"].strip():
+                    errors.append(f"{i}: entity {k} has an empty name_en")
+                elif (e["type"], e["name_en"]) in seen:
+                    errors.append(f"{i}: entity {e['name_en']!r} listed twice")
+                else:
+                    seen.add((e["type"], e["name_en"]))
+                if not isinstance(e["surface"], str) or not e["surface"] or e["surface"] not in text:
+                    errors.append(f"{i}: entity {k} surface {e['surface']!r} not in text")
         if not g.get("url") or not g.get("outlet") or not g.get("region"):
             errors.append(f"{i}: url/outlet/region missing")
     for e in errors:
