@@ -201,7 +201,7 @@ def kb_import(
 
     settings = get_settings()
     try:
-        summary = import_file(file, settings.kb_dir)
+        summary = import_file(file, settings.imports_dir)
     except (ImportError_, OSError) as error:
         err.print(f"[red]akhbar kb import failed:[/red] {error}")
         raise typer.Exit(1)

@@ -71,13 +71,22 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "seeds" / "entity_aliases.csv",
         description="The curated part of the knowledge base: canonical entities and their aliases.",
     )
+    countries: Path = Field(
+        default=PROJECT_ROOT / "seeds" / "countries.csv",
+        description="Every country's names in the press, its Wikipedia title and its nisba adjectives.",
+    )
+    bodies: Path = Field(
+        default=PROJECT_ROOT / "seeds" / "bodies.csv",
+        description="Generic government bodies (foreign ministry, parliament...) made for every country.",
+    )
     places_kb: Path = Field(
         default=PROJECT_ROOT / "seeds" / "kb" / "places.parquet",
-        description="The place part of the knowledge base (GeoNames and CLDR), built by `akhbar kb build-places`.",
+        description="The place part of the knowledge base (GeoNames and CLDR), built on first use or by "
+                    "`akhbar kb build-places`.",
     )
-    kb_dir: Path = Field(
-        default=PROJECT_ROOT / "warehouse" / "kb",
-        description="Entities imported by `akhbar kb import` (Wikidata extracts), one Parquet file.",
+    kb_dir: Path | None = Field(
+        default=None,
+        description="Entities imported by `akhbar kb import` (Wikidata extracts); unset: the warehouse's kb/ folder.",
     )
     gazetteer_pass: bool = Field(
         default=True,
@@ -153,7 +162,7 @@ class Settings(BaseSettings):
                 raise ValueError("must be an http(s) URL with a host, e.g. https://hooks.slack.com/services/...")
         return value
 
-    @field_validator("stanza_resources_dir", "inbox", mode="before")
+    @field_validator("stanza_resources_dir", "inbox", "kb_dir", mode="before")
     @classmethod
     def _empty_means_default(cls, value: object) -> object:
         return None if value == "" else value
@@ -190,6 +199,11 @@ class Settings(BaseSettings):
     def ner_cache_dir(self) -> Path:
         """NER output by (body text hash, model): never computed twice."""
         return self.warehouse_dir / "ner_cache"
+
+    @property
+    def imports_dir(self) -> Path:
+        """Where `akhbar kb import` keeps what it imported: AKHBAR_KB_DIR, else beside the warehouse."""
+        return self.kb_dir or self.warehouse_dir / "kb"
 
     @property
     def gx_dir(self) -> Path:

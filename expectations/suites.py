@@ -33,9 +33,12 @@ from typing import Sequence
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from transforms.entities import LINK_METHODS
+from transforms.kb_mentions import SOURCES as MENTION_SOURCES
 from transforms.script import MAX_MOJIBAKE_SHARE
 
-SUITE_VERSION = "5"  # 2: body slice, date provenance, duplicate_of; 3: entities; 4: mojibake; 5: masked body lines
+SUITE_VERSION = "6"  # 2: body slice, date provenance, duplicate_of; 3: entities; 4: mojibake; 5: masked body lines;
+# 6: mention source and link method
 
 DATE_SOURCES = ("dateline", "timestamp", "metadata", "lead", "none")
 
@@ -188,6 +191,10 @@ def mentions_suite() -> gx.ExpectationSuite:
         ),
         gxe.ExpectColumnValuesToNotBeNull(column="norm_key", meta=_batch(rule="normalized key present")),
         gxe.ExpectColumnValuesToNotBeNull(column="entity_id", meta=_batch(rule="every mention is linked")),
+        gxe.ExpectColumnValuesToBeInSet(column="source", value_set=list(MENTION_SOURCES),
+                                        meta=_batch(rule="found by the model or the gazetteer pass")),
+        gxe.ExpectColumnValuesToBeInSet(column="link_method", value_set=list(LINK_METHODS),
+                                        meta=_batch(rule="linked by a documented method")),
     ):
         suite.add_expectation(expectation)
     return suite

@@ -11,7 +11,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Iterable
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -21,8 +21,10 @@ from core.settings import Settings
 from flows import intake, nlp
 from flows.ner_cache import NerCache
 from transforms.articles import Article
+from transforms.entities import AliasTable
+from transforms.kb_mentions import Span, credit_span, dateline_places, mention_rows, merged_spans
 from transforms.linking import link_mentions
-from transforms.ner import OffsetMismatch, document_rows
+from transforms.ner import DocumentRows, OffsetMismatch, document_rows
 from transforms.rejection import Rejection
 from warehouse.rows import article_row
 from warehouse.store import Staging
@@ -115,15 +117,32 @@ class StagedRows:
         staging.write_rows("entity_review", part, self.linked.review)
 
 
+def article_mentions(article: Article, rows: DocumentRows, table: AliasTable, gazetteer: bool) -> list[dict]:
+    """The article's final mentions: the model's spans, the knowledge base's (``transforms/kb_mentions.py``)
+    and the credited agency's."""
+    meta = article.meta
+    model = [Span(m["start_char"], m["end_char"], m["label"]) for m in rows.mentions]
+    spans = merged_spans(article.text, model, table, body=article.body, body_start=meta.body_start,
+                         gazetteer=gazetteer)
+    credit = credit_span(article.text, meta.agency, meta.agency_source, meta.body_start, meta.body_end, table)
+    if credit is not None and not any(s.start < credit.end and credit.start < s.end for s in spans):
+        spans.append(credit)
+    return mention_rows(article.article_id, article.text, spans, [s["start_char"] for s in rows.sentences],
+                        dateline_places(article.text, meta.dateline_city, meta.body_start, spans))
+
+
 def rows_of(annotated: list[tuple[Article, object]], settings: Settings,
-            article_row_of: Callable[[Article, int, int, int], dict]) -> StagedRows:
+            article_row_of: Callable[[Article, int, int, int], dict], seen: Iterable[str] = ()) -> StagedRows:
     """Rows of NER-processed articles; ``article_row_of(article, n_sentences, n_tokens, n_mentions)`` shapes each
-    article's row. An article whose document does not fit its text is rejected alone."""
+    article's row. An article whose document does not fit its text is rejected alone. ``seen``: the keys of
+    names already published (see ``transforms/linking.py``)."""
     staged = StagedRows()
-    mention_rows = []
+    mention_rows_ = []
+    table = intake.load_knowledge_base(settings)
     for article, doc in annotated:
         try:
             rows = document_rows(doc, article.article_id, article.text, offset=article.meta.body_start)
+            mentions = article_mentions(article, rows, table, settings.gazetteer_pass)
         except OffsetMismatch as err:
             staged.rejected.append(Rejection.of_article(article, "offset_mismatch", str(err)))
             continue
@@ -131,11 +150,11 @@ def rows_of(annotated: list[tuple[Article, object]], settings: Settings,
             staged.rejected.append(Rejection.internal_error(err, source_path=article.source_path, raw=article.raw,
                                                             format=article.format, source_id=article.source_id))
             continue
-        staged.articles.append(article_row_of(article, len(rows.sentences), rows.n_tokens, len(rows.mentions)))
+        staged.articles.append(article_row_of(article, len(rows.sentences), rows.n_tokens, len(mentions)))
         staged.sentences += rows.sentences
-        mention_rows += rows.mentions
-    staged.linked = link_mentions(mention_rows, intake.load_knowledge_base(settings))
-    staged.n_mentions = len(mention_rows)
+        mention_rows_ += mentions
+    staged.linked = link_mentions(mention_rows_, table, seen)
+    staged.n_mentions = len(mention_rows_)
     return staged
 
 

@@ -73,3 +73,93 @@ def score_corpus(cases: Iterable[GoldText], rules: Iterable[AgencyRule], not_aft
         body = body_line_numbers(article.text, meta.body_start, meta.body_end, meta.masked)
         furniture.append(furniture_check(case.id, article.text, case.gold.get("furniture_lines", ()), body))
     return CorpusResult(fields, furniture)
+
+
+# ------------------------------------------------------------------ canonical entities
+
+
+@dataclass
+class EntityReport:
+    """Canonical entities of a gold corpus as a run would link them, against the corpus's entity gold."""
+
+    corpus: str
+    articles: int
+    scores: list  # transforms.evaluation.Score per type and ALL (linked entities by English name)
+    strict: list  # the same, every predicted entity counted (those the knowledge base does not know as misses)
+    missed: list[tuple[str, str, str]]  # (article, type, gold name or entity)
+    spurious: list[tuple[str, str, str]]  # (article, type, entity name)
+    mentions: int
+    linked: int  # mentions linked to a knowledge-base entity
+    by_source: dict[str, int]
+    proclitic_pairs: list[tuple[str, str, str, str]]
+    places_gold: int  # countries and capitals in the gold
+    places_linked: int
+    places_missed: list[tuple[str, str]]
+
+
+def _annotated(cases: list[GoldText], settings, not_after: date):
+    from flows import intake
+    from flows.annotate import documents_for
+
+    rules = intake.load_agency_rules(settings.agencies)
+    places = intake.load_places(settings.places, settings.entity_aliases)
+    articles = []
+    for case in cases:
+        item = dataclasses.replace(parse_text(case.raw, f"{case.id}.txt"), url=case.gold.get("url"))
+        articles.append(build_article(item, rules, not_after=not_after, places=places))
+    annotated, rejected, _ = documents_for(articles, settings)
+    if rejected:
+        raise CorpusError(f"NER failed on {len(rejected)} text(s): {rejected[0].detail}")
+    return articles, annotated
+
+
+def score_entities(folder: Path, cases: list[GoldText], settings, not_after: date) -> EntityReport:
+    """Every text through intake, NER (the cache, else the model), the gazetteer pass and linking, as one batch."""
+    from flows import intake
+    from flows.annotate import rows_of
+    from transforms.evaluation import GOLD_TYPES, gold_entity_pairs, misses, proclitic_pairs, score
+
+    table = intake.load_knowledge_base(settings)
+    articles, annotated = _annotated(cases, settings, not_after)
+    case_of = {article.article_id: case.id for article, case in zip(articles, cases)}
+    staged = rows_of(annotated, settings, lambda article, *counts: {"article_id": article.article_id})
+    predicted, strict, keys = {}, {}, {}
+    for mention in staged.linked.mentions:
+        article = case_of[mention["article_id"]]
+        entity = table.entities.get(mention["entity_id"])
+        keys.setdefault(mention["entity_id"], set()).add(mention["entity_key"])
+        entity_type = entity.type if entity else mention["label"]
+        if entity_type not in GOLD_TYPES:
+            continue
+        strict[(article, mention["entity_id"])] = entity_type
+        if entity is not None and entity.name_en:
+            predicted[(article, mention["entity_id"])] = entity_type
+    gold = {}
+    for case in cases:
+        gold |= gold_entity_pairs(case.id, case.gold.get("entities") or [], table)
+
+    def name(entity_id: str) -> str:
+        entity = table.entities.get(entity_id)
+        if entity is not None:
+            return entity.name_en or entity.name_ar
+        surfaces = [m["surface"] for m in staged.linked.mentions if m["entity_id"] == entity_id]
+        return entity_id.lstrip("?") if entity_id.startswith("?") else f"{surfaces[0] if surfaces else ''} ({entity_id})"
+
+    missed, spurious = misses(gold, predicted)
+    places = {pair: t for pair, t in gold.items()
+              if (e := table.entities.get(pair[1])) is not None and (e.kind == "country" or e.capital)}
+    mentions = staged.linked.mentions
+    return EntityReport(
+        corpus=str(folder), articles=len(cases), scores=score(gold, predicted), strict=score(gold, strict),
+        missed=[(a, gold[(a, e)], name(e)) for a, e in missed],
+        spurious=[(a, predicted[(a, e)], name(e)) for a, e in spurious],
+        mentions=len(mentions), linked=sum(1 for m in mentions if m["entity_id"] in table.entities),
+        by_source={s: sum(1 for m in mentions if m.get("source") == s) for s in ("model", "gazetteer")},
+        proclitic_pairs=proclitic_pairs(keys),
+        places_gold=len(places), places_linked=sum(1 for pair in places if pair in predicted),
+        places_missed=sorted((a, name(e)) for a, e in places if (a, e) not in predicted),
+    )
+
+
+def has_entity_gold(cases: Iterable[GoldText]) -> bool:
+    return any(case.gold.get("entities") for case in cases)

@@ -147,9 +147,51 @@ def load_alias_table(path: Path):
         raise RegistryError(f"{path}: {err}") from None
 
 
+_knowledge_bases: dict[tuple, object] = {}
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _stamp(paths) -> tuple:
+    return tuple((str(p), p.stat().st_mtime_ns) if p.exists() else (str(p), None) for p in paths)
+
+
 def load_knowledge_base(settings):
-    """The knowledge base every mention is linked against: the curated table, the places, the imports."""
-    return load_alias_table(settings.entity_aliases)
+    """The knowledge base every mention is linked against (``transforms/kb.py``): the curated table, the
+    agencies registry, the places (GeoNames and CLDR, built into ``AKHBAR_PLACES_KB`` on first use, with
+    ``seeds/countries.csv`` and ``seeds/places.csv``) and what ``akhbar kb import`` added.
+
+    Built once per process, and again whenever one of its files changes.
+    """
+    from flows import kb_import, kb_places
+    from transforms.kb import (COMMON_NOUNS, agency_records, body_records, currency_words, generic_names,
+                               knowledge_base, place_records)
+
+    imports = kb_import.imports_path(settings.imports_dir)
+    files = (settings.entity_aliases, settings.agencies, settings.countries, settings.bodies, settings.places,
+             settings.places_kb, imports)
+    try:
+        if not kb_places.is_current(settings.places_kb):
+            kb_places.build_places(settings.places_kb)
+        stamp = _stamp(files)
+        if stamp not in _knowledge_bases:
+            countries, bodies = _rows(settings.countries), _rows(settings.bodies)
+            records = agency_records(_rows(settings.agencies)) + body_records(bodies, countries)
+            records += place_records(kb_places.read_places(settings.places_kb), countries, _rows(settings.places))
+            records += kb_import.read_records(imports)
+            not_names = {"currency": currency_words(kb_places.currency_names()), "common": COMMON_NOUNS}
+            table = knowledge_base(_rows(settings.entity_aliases), sorted(records, key=lambda r: r.rank), not_names,
+                                   generic_names(bodies))
+            _knowledge_bases.clear()
+            _knowledge_bases[stamp] = table
+        return _knowledge_bases[stamp]
+    except OSError as err:
+        raise RegistryError(f"cannot read the knowledge base: {err.strerror or err}: {err.filename or ''}") from None
+    except ValueError as err:
+        raise RegistryError(f"the knowledge base: {err}") from None
 
 
 def folder_source(folder: Path) -> SourceSpec:

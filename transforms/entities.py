@@ -31,10 +31,15 @@ from typing import Iterable, Mapping
 
 from rapidfuzz import fuzz, process
 
+from transforms import translit
 from transforms.normalize import drop_invisibles, normalize_key, strip_tashkeel
 from transforms.script import ARABIC_LETTER
 
 ENTITY_TYPES = ("PER", "LOC", "ORG", "MISC")
+# How a mention found its entity: a known alias, the same once spaces are dropped, once a proclitic is
+# stripped, by transliteration from Latin script, by a close spelling, by the article's country (a bare
+# ``وزارة الخارجية``); or a new local entity.
+LINK_METHODS = ("alias", "spacing", "clitic", "translit", "fuzzy", "context", "new")
 
 COLUMNS = (
     "entity_id",
@@ -65,6 +70,16 @@ REVIEW = 85.0
 # letter apart and two different men; short names must be in the table verbatim.
 MIN_FUZZY_LETTERS = 5
 
+# Claim ranks (lower wins among claims of one type on one key; transforms/kb.py ranks the other sources).
+CURATED_RANK = 0.0
+# Fuzzy matching considers only claims ranked at most this: everything but cities of under a million people.
+FUZZY_MAX_RANK = 4.4
+# A mention tagged with an incompatible type links only to claims ranked at most this (not to cities).
+CROSS_TYPE_MAX_RANK = 3.0
+# A curated name is looked for in running text only from this many letters (single words and short
+# phrases alike: شي آن, Xi'an, folds to the letters of "شي إن", "Xi said that").
+MIN_TRUSTED_LETTERS = 5
+
 # The NER model tags countries and cities as ORG about as often as LOC, and
 # initiatives as ORG or MISC; persons are never confused with places in practice.
 # Fuzzy candidates are restricted to these types; exact alias hits are not.
@@ -94,6 +109,7 @@ _INNER_HYPHEN = re.compile(r"(?<=\w)[-‐‑‒–—]+(?=\w)")
 _SPACES = re.compile(r"\s+")
 
 _LATIN_LETTER = re.compile("[a-z]")
+_LATIN_WITH_MARKS = re.compile("[\u00c0-\u024f\u1e00-\u1eff]")
 
 # Proclitics: an optional conjunction, an optional preposition, an optional article.
 _CONJUNCTIONS = ("", "و", "ف")
@@ -123,17 +139,32 @@ class Entity:
     name_ar: str
     name_en: str | None
     wikidata_qid: str | None
+    source: str = "curated"  # where the entity comes from: one of transforms.kb.SOURCES
+    geonames_id: int | None = None
+    country_code: str | None = None  # ISO 3166-1 alpha-2: a country's own, a city's country
+    kind: str | None = None  # places: continent | region | country | city
+    population: int = 0
+    capital: bool = False
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True)
 class AliasClaim:
-    """One alias as claimed by one CSV row; dated claims hold only for their period."""
+    """One alias as claimed by one entity; dated claims hold only for their period.
+
+    ``rank`` orders the claims of one type on one key when nothing else decides (lower wins: the curated
+    table, then the agencies, then countries and regions, imports, capitals, cities by population);
+    ``trusted`` says the name may be looked for in running text, not only used to link what the model tagged.
+    """
 
     entity_id: str
     type: str
     valid_from: date | None
     valid_to: date | None  # exclusive: the first day the name no longer applies
     row: int
+    rank: float = 0.0
+    trusted: bool = True
 
     def covers(self, day: date) -> bool:
         return _within(self.valid_from, self.valid_to, day)
@@ -154,12 +185,16 @@ class NamePeriod:
 
 @dataclass(frozen=True, eq=False)
 class AliasTable:
-    """The validated alias table with the indexes :func:`resolve` needs.
+    """The validated knowledge base with the indexes :func:`resolve` needs.
 
-    ``aliases`` maps an :func:`entity_key` to every claim on it, in file order.
+    ``aliases`` maps an :func:`entity_key` to every claim on it, best first.
+    ``compact`` maps a key without its spaces (:func:`compact_key`) to the keys
+    that have it, so that ``بان كيمون`` finds ``بان كي مون``.
     ``fuzzy_keys`` holds, per (script, NER label), the keys of entities of a
     compatible type with a parallel tuple of their entity ids, ready for
-    ``rapidfuzz.process.extractOne``. ``cache`` memoizes :func:`resolve`.
+    ``rapidfuzz.process.extractOne``. ``cache`` memoizes :func:`resolve`;
+    ``derived`` holds indexes other modules build from the table once
+    (the gazetteer pass's name index, the transliteration index).
     Compared and hashed by identity: two loads of the same CSV are two tables.
     """
 
@@ -167,7 +202,18 @@ class AliasTable:
     aliases: dict[str, tuple[AliasClaim, ...]]
     periods: dict[str, tuple[NamePeriod, ...]]
     fuzzy_keys: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]]
-    cache: dict[tuple[str, str, date | None], "Resolution"] = field(default_factory=dict, repr=False)
+    compact: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Words that are not names (transforms/kb_mentions.py's drop rules): nisba adjectives → their country,
+    # and named sets of other words ("currency", "common").
+    adjectives: dict[str, str] = field(default_factory=dict)
+    not_names: dict[str, frozenset[str]] = field(default_factory=dict)
+    # The agencies registry's names → their entities (the article's credited agency is one of these);
+    # the countries' generic bodies: (body, ISO code) → entity, and their bare names → the body.
+    agencies: dict[str, str] = field(default_factory=dict)
+    bodies: dict[tuple[str, str], str] = field(default_factory=dict)
+    generic: dict[str, str] = field(default_factory=dict)
+    cache: dict[tuple, "Resolution"] = field(default_factory=dict, repr=False)
+    derived: dict[str, object] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -188,9 +234,10 @@ class Resolution:
     entity_id: str
     type: str  # the table's type when matched, else the NER label
     key: str  # the key it was resolved by (after any clitic stripping)
-    method: str  # "alias" | "clitic" | "fuzzy" | "new"
-    score: float  # 100 for alias/clitic/new, the rapidfuzz score for fuzzy
+    method: str  # one of LINK_METHODS
+    score: float  # 100 for alias/spacing/clitic/translit/new, the rapidfuzz score for fuzzy
     review: ReviewItem | None = None
+    ambiguous: bool = False  # the key names several entities: the article's context may decide
 
 
 # --------------------------------------------------------------------------- keys
@@ -209,6 +256,9 @@ def entity_key(surface: str) -> str:
     whitespace runs collapse.
     """
     text = normalize_key(surface).translate(_LETTER_VARIANTS)
+    if _LATIN_WITH_MARKS.search(text):  # Erdoğan = Erdogan, Arīsh = Arish
+        text = "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
+        text = unicodedata.normalize("NFC", text)
     text = _APOSTROPHES.sub("", text)
     text = _INNER_HYPHEN.sub(" ", text)
     previous = None
@@ -218,11 +268,22 @@ def entity_key(surface: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def compact_key(key: str) -> str:
+    """A key without its spaces: ``بان كي مون`` and ``بان كيمون``, ``عبد الله`` and ``عبدالله`` are one name.
+
+    Arabic spacing inside names is unstable (compound names, Chinese and Korean syllables, ``أبو ظبي``);
+    two different names that differ only by their spaces are not known to occur.
+    """
+    return key.replace(" ", "")
+
+
 def local_entity_id(key: str, type_: str) -> str:
     """A stable id for a name the table does not know.
 
-    ``"<type lower-case>:" + sha1(type + U+001F + key)[:12]`` over UTF-8, e.g.
-    ``per:1a2b3c4d5e6f``. It depends only on the key and the type, so it is the same
+    ``"<type lower-case>:" + sha1(type + U+001F + compact key)[:12]`` over UTF-8, e.g.
+    ``per:1a2b3c4d5e6f``, where the compact key is the key without its spaces
+    (:func:`compact_key`), so spacing variants of an unknown name are one entity.
+    It depends only on the key and the type, so it is the same
     on every run and machine, and it does not change when the table grows (a name
     later added to the table gets its table id instead; the local id simply stops
     being produced). The type is part of it because the same string tagged PER
@@ -231,7 +292,7 @@ def local_entity_id(key: str, type_: str) -> str:
     """
     if type_ not in ENTITY_TYPES:
         raise ValueError(f"unknown entity type {type_!r}; expected one of {ENTITY_TYPES}")
-    digest = hashlib.sha1((type_ + "\x1f" + key).encode("utf-8")).hexdigest()
+    digest = hashlib.sha1((type_ + "\x1f" + compact_key(key)).encode("utf-8")).hexdigest()
     return f"{type_.lower()}:{digest[:12]}"
 
 
@@ -342,7 +403,7 @@ def alias_table(rows: Iterable[Mapping[str, str]]) -> AliasTable:
             key = entity_key(alias)
             if not key:
                 raise ValueError(f"{where}: alias {alias!r} is empty once normalized")
-            claim = AliasClaim(entity_id, type_, valid_from, valid_to, line)
+            claim = AliasClaim(entity_id, type_, valid_from, valid_to, line, CURATED_RANK, trusted_alias(alias, key))
             existing = claims.setdefault(key, [])
             for other in existing:
                 if other.entity_id != entity_id and other.type == type_ and _overlap(other, claim):
@@ -366,21 +427,48 @@ def alias_table(rows: Iterable[Mapping[str, str]]) -> AliasTable:
                 raise ValueError(f"row {line} ({entity_id}): wikidata_qid {qid} differs from base row")
 
     entities = {entity_id: entity for entity_id, (entity, _) in base.items()}
+    periods = {eid: tuple(p for p, *_ in found) for eid, found in dated.items()}
+    return table_of(entities, claims, periods)
+
+
+def table_of(entities: dict[str, Entity], claims: Mapping[str, Iterable[AliasClaim]],
+             periods: dict[str, tuple[NamePeriod, ...]]) -> AliasTable:
+    """The table and its indexes, from validated entities and claims (each key's claims best first)."""
+    aliases = {key: tuple(sorted(found, key=lambda c: c.rank)) for key, found in claims.items()}
+    compact: dict[str, list[str]] = {}
+    for key in aliases:
+        if " " in key:
+            compact.setdefault(compact_key(key), []).append(key)
     return AliasTable(
         entities=entities,
-        aliases={key: tuple(found) for key, found in claims.items()},
-        periods={eid: tuple(p for p, *_ in found) for eid, found in dated.items()},
-        fuzzy_keys=_fuzzy_index(claims),
+        aliases=aliases,
+        periods=periods,
+        fuzzy_keys=_fuzzy_index(aliases),
+        compact={joined: tuple(keys) for joined, keys in compact.items()},
     )
 
 
+def trusted_alias(alias: str, key: str) -> bool:
+    """Whether a curated alias may be looked for in running text, not only used to link the model's spans.
+
+    A name of several words, a Latin-script name (rare in Arabic text, so seldom anything else), or a single
+    Arabic word of at least :data:`MIN_TRUSTED_LETTERS` letters: a shorter one (شي, the bare surname of Xi
+    Jinping, is also "thing") is left to the model, and so is a short phrase (شي آن).
+    """
+    if script_of(key) == "latin":
+        return _letters(key) >= 2 and any(ch.isupper() for ch in alias)
+    return _letters(key) >= MIN_TRUSTED_LETTERS
+
+
 def _fuzzy_index(
-    claims: Mapping[str, list[AliasClaim]],
+    claims: Mapping[str, Iterable[AliasClaim]],
 ) -> dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]]:
     """Per (script, NER label): the alias keys fuzzy search may return, and their entities.
 
     A key claimed by several entities of compatible types is left out: a fuzzy
-    hit on it could not say which entity was meant.
+    hit on it could not say which entity was meant. So are the names of small
+    places (rank above :data:`FUZZY_MAX_RANK`): among ten thousand towns, a
+    near spelling of one is more often another word than that town.
     """
     index: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
     for label, compatible in COMPATIBLE_TYPES.items():
@@ -389,7 +477,7 @@ def _fuzzy_index(
             script = script_of(key)
             if script == "mixed" or _letters(key) < MIN_FUZZY_LETTERS:
                 continue
-            ids = {c.entity_id for c in found if c.type in compatible}
+            ids = {c.entity_id for c in found if c.type in compatible and c.rank <= FUZZY_MAX_RANK}
             if len(ids) != 1:
                 continue
             keys, entity_ids = by_script.setdefault(script, ([], []))
@@ -422,27 +510,44 @@ def name_on(table: AliasTable, entity_id: str, day: date | None) -> str:
 # --------------------------------------------------------------------------- resolve
 
 
-def _pick(claims: tuple[AliasClaim, ...], label: str, day: date | None) -> str:
-    """The entity a known key means for this NER label (and day, if known).
+def _pick(table: AliasTable, claims: tuple[AliasClaim, ...], label: str, day: date | None,
+          context: frozenset[str] = frozenset(), dateline: bool = False) -> str | None:
+    """The entity a known key means for this NER label (and day and article, if known).
 
     The label's own type first, then the compatible types in order, then any:
     the NER label is only a hint, so الصين tagged ORG is still China. Within one
-    type, several entities can share a name only for disjoint periods; the one
-    whose period covers ``day`` wins, else the most recent, else the first in
-    the file.
+    type: the claim whose period covers ``day``; then the curated table's
+    (several of its entities share a name only for disjoint periods: the most
+    recent wins); then, in a dateline, a city (الجزائر opening a story is
+    Algiers); then a place in one of the article's countries (``context``:
+    عمان in a story that names Jordan is Amman, else Oman); then the best rank
+    (a country before a region, a capital, a city; a bigger city first).
     """
-    for type_ in (label, *COMPATIBLE_TYPES[label], *ENTITY_TYPES):
+    def order(claim: AliasClaim):
+        entity = table.entities[claim.entity_id]
+        return (
+            not (day is not None and claim.covers(day)),
+            claim.rank != CURATED_RANK,
+            not (dateline and entity.kind == "city"),
+            not (entity.kind == "city" and entity.country_code in context)
+            and not (entity.kind == "country" and entity.country_code in context),
+            claim.rank,
+            -(claim.valid_from or date.min).toordinal(),
+        )
+
+    for type_ in (label, *COMPATIBLE_TYPES[label]):
         group = [claim for claim in claims if claim.type == type_]
         if group:
-            best = max(
-                group,
-                key=lambda c: (
-                    day is not None and c.covers(day),
-                    c.valid_from or date.min,
-                ),
-            )
-            return best.entity_id
-    raise AssertionError("an alias key always has a claim")
+            return min(group, key=order).entity_id
+    # Another type only for the sources an error of the model's label is plausible for: ليو tagged PER is
+    # not the town of Léo, but الصين tagged PER is still China.
+    group = [claim for claim in claims if claim.rank <= CROSS_TYPE_MAX_RANK]
+    return min(group, key=lambda c: (ENTITY_TYPES.index(c.type), *order(c))).entity_id if group else None
+
+
+def _ambiguous(claims: tuple[AliasClaim, ...]) -> bool:
+    """Whether the key names several entities (then the article's context can decide)."""
+    return len({claim.entity_id for claim in claims}) > 1
 
 
 def _remainders(token: str) -> list[str]:
@@ -471,12 +576,53 @@ def _remainders(token: str) -> list[str]:
 
 
 def _known_without_clitic(key: str, table: AliasTable) -> str | None:
-    """The key with proclitics stripped from its first word, if that is a known alias."""
+    """The key with proclitics stripped from its first word, if that is a known alias (spacing aside)."""
     first, _, rest = key.partition(" ")
     for remainder in _remainders(first):
         candidate = f"{remainder} {rest}" if rest else remainder
-        if candidate in table.aliases:
-            return candidate
+        known = _known_key(candidate, table)
+        if known is not None:
+            return known
+    return None
+
+
+def _known_key(key: str, table: AliasTable) -> str | None:
+    """The table's key for ``key``: itself, or the key it equals once spaces are dropped (:func:`compact_key`).
+
+    Only the names of entities ranked at most :data:`FUZZY_MAX_RANK` count: a town of 30,000 people is
+    linked by its exact name only (``له``, Leh, is not what ``الله`` is once its article goes).
+    """
+    def ranked(candidate: str) -> bool:
+        return any(c.rank <= FUZZY_MAX_RANK for c in table.aliases.get(candidate, ()))
+
+    if ranked(key):
+        return key
+    joined = compact_key(key)
+    if ranked(joined):
+        return joined
+    spaced = [k for k in table.compact.get(joined, ()) if ranked(k)]
+    return spaced[0] if len(spaced) == 1 else None
+
+
+def _without_proclitic(key: str, seen: frozenset[str] | set[str]) -> str | None:
+    """The key without the conjunction or preposition glued to it, when the corpus shows the bare name.
+
+    ``وطاجيكستان`` and ``طاجيكستان`` are one name only if ``طاجيكستان`` occurs on its own somewhere: the
+    letters و ف ب ل ك also begin names (وهران, فرنسا, بكين, لبنان, كوبا). Only the conjunction and the
+    preposition are stripped; an article stays (the bare ``قطر`` says nothing about ``القطر``).
+    """
+    first, _, rest = key.partition(" ")
+    for conj in _CONJUNCTIONS:
+        for prep in _PREPOSITIONS:
+            prefix = conj + prep
+            if not prefix or not first.startswith(prefix):
+                continue
+            remainder = first[len(prefix):]
+            options = [remainder] + ([_ARTICLE + remainder[1:]] if prep == "ل" and remainder.startswith("ل") else [])
+            for option in options:
+                candidate = f"{option} {rest}" if rest else option
+                if _letters(option) >= _MIN_REMAINDER and candidate in seen:
+                    return candidate
     return None
 
 
@@ -538,43 +684,104 @@ def _fuzzy(key: str, surface: str, label: str, table: AliasTable) -> Resolution 
     return Resolution(local_entity_id(key, label), label, key, "new", 100.0, review)
 
 
-def _resolve(surface: str, label: str, table: AliasTable, day: date | None) -> Resolution:
+def _translit(key: str, label: str, table: AliasTable) -> Resolution | None:
+    """A Latin-script name the table lists only in Arabic: one entity of a compatible type with its skeleton."""
+    if script_of(key) != "latin" or translit.latin_letters(key) < translit.MIN_LATIN_LETTERS:
+        return None
+    index = table.derived.get("skeletons")
+    if index is None:
+        index = table.derived["skeletons"] = _skeleton_index(table)
+    found = {entity_id for skeleton in translit.latin_skeletons(key) if translit.plausible(skeleton)
+             for entity_id in index.get(skeleton, ()) if table.entities[entity_id].type in COMPATIBLE_TYPES[label]}
+    if len(found) != 1:
+        return None
+    entity = table.entities[found.pop()]
+    return Resolution(entity.entity_id, entity.type, key, "translit", 100.0)
+
+
+def _skeleton_index(table: AliasTable) -> dict[str, tuple[str, ...]]:
+    """Consonant skeleton → the entities with an Arabic alias of that skeleton (fuzzy-ranked claims only)."""
+    index: dict[str, set[str]] = {}
+    for key, claims in table.aliases.items():
+        if script_of(key) != "ar":
+            continue
+        skeleton = translit.arabic_skeleton(key)
+        if translit.plausible(skeleton):
+            index.setdefault(skeleton, set()).update(c.entity_id for c in claims if c.rank <= FUZZY_MAX_RANK)
+    return {skeleton: tuple(sorted(ids)) for skeleton, ids in index.items() if ids}
+
+
+def _resolve(surface: str, label: str, table: AliasTable, day: date | None, context: frozenset[str],
+             dateline: bool) -> Resolution:
     key = entity_key(surface)
     if not key:
         raise ValueError(f"mention {surface!r} has no name in it once normalized")
 
-    if key in table.aliases:  # a known full key is never stripped: بكين is Beijing
-        entity_id = _pick(table.aliases[key], label, day)
-        return Resolution(entity_id, table.entities[entity_id].type, key, "alias", 100.0)
-
+    # A known full key is never stripped (بكين is Beijing); then spacing variants; then proclitics.
     shown = _demonstrable_clitic(surface, key)
-    stripped = shown if shown else _known_without_clitic(key, table)
-    if stripped is not None and stripped in table.aliases:
-        entity_id = _pick(table.aliases[stripped], label, day)
-        return Resolution(entity_id, table.entities[entity_id].type, stripped, "clitic", 100.0)
+    for method, candidate in (("alias", key if key in table.aliases else None),
+                              ("spacing", _known_key(key, table)),
+                              ("clitic", _known_key(shown, table) if shown else _known_without_clitic(key, table))):
+        if candidate is None:
+            continue
+        claims = table.aliases[candidate]
+        entity_id = _pick(table, claims, label, day, context, dateline)
+        if entity_id is not None:
+            return Resolution(entity_id, table.entities[entity_id].type, candidate, method, 100.0,
+                              ambiguous=_ambiguous(claims))
     if shown:
         key = shown  # unknown, but the clitic is certainly not part of the name
 
-    near = _fuzzy(key, surface, label, table)
-    if near is not None:
-        return near
-    return Resolution(local_entity_id(key, label), label, key, "new", 100.0)
+    # A close spelling in the same script first (merged or sent to review), then the same name in Arabic.
+    found = _fuzzy(key, surface, label, table) or _translit(key, label, table)
+    return found or Resolution(local_entity_id(key, label), label, key, "new", 100.0)
 
 
-def resolve(surface: str, label: str, table: AliasTable, *, day: date | None = None) -> Resolution:
+def generic_body(surface: str, table: AliasTable) -> str | None:
+    """The body a bare generic name means (``وزارة الخارجية``, ``لمجلس النواب`` → the foreign ministry, the
+    lower house), whoever's it is; None for any other name."""
+    key = entity_key(surface)
+    if key in table.generic:
+        return table.generic[key]
+    first, _, rest = key.partition(" ")
+    for remainder in _remainders(first):
+        candidate = f"{remainder} {rest}" if rest else remainder
+        if candidate in table.generic:
+            return table.generic[candidate]
+    return None
+
+
+# A long-lived process (akhbar serve) links mentions run after run: the memo is bounded.
+MAX_CACHED_RESOLUTIONS = 500_000
+
+
+def resolve(surface: str, label: str, table: AliasTable, *, day: date | None = None,
+            context: frozenset[str] = frozenset(), seen: frozenset[str] | set[str] = frozenset(),
+            dateline: bool = False) -> Resolution:
     """The entity an NER mention refers to (see the module docstring for the rules).
 
     ``label`` is the NER type (PER, LOC, ORG, MISC); a ``ValueError`` for
     anything else, or for a span with no name in it. ``day`` (the article's
     date) matters only for a name the table gives to two entities of one type
     in different periods; a time-bound name of one entity (نور سلطان) resolves
-    at any date. Results are memoized on the table per (surface, label, day): a
-    corpus repeats the same few hundred spellings, so 10,000 mentions cost a
-    few hundred real resolutions.
+    at any date. ``context`` (the ISO codes of the countries the article names)
+    decides between places that share a name; ``dateline`` says the mention
+    opens the story as its dateline (a city, then). ``seen`` holds the keys of the
+    names the corpus shows: an unknown name whose bare form (without و ف ب ل ك)
+    is among them is that name. Results are memoized on the table per
+    (surface, label, day, context, dateline): a corpus repeats the same few hundred
+    spellings, so 10,000 mentions cost a few hundred real resolutions.
     """
     if label not in ENTITY_TYPES:
         raise ValueError(f"unknown NER label {label!r}; expected one of {ENTITY_TYPES}")
-    cached = table.cache.get((surface, label, day))
+    memo = (surface, label, day, context, dateline)
+    cached = table.cache.get(memo)
     if cached is None:
-        cached = table.cache[(surface, label, day)] = _resolve(surface, label, table, day)
+        if len(table.cache) >= MAX_CACHED_RESOLUTIONS:
+            table.cache.clear()
+        cached = table.cache[memo] = _resolve(surface, label, table, day, context, dateline)
+    if cached.method == "new" and seen:
+        bare = _without_proclitic(cached.key, seen)
+        if bare is not None:
+            return Resolution(local_entity_id(bare, label), label, bare, "clitic", 100.0, cached.review)
     return cached

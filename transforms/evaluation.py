@@ -7,9 +7,12 @@ span: finding Xi once or ten times in an article counts once.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Mapping
+
+from transforms.entities import AliasTable, entity_key
 
 Pair = tuple[str, str]  # (article, entity_id)
 
@@ -178,3 +181,82 @@ def furniture_check(article: str, text: str, gold_furniture: Iterable[int], body
     furniture = set(gold_furniture)
     story = {n for n, line in enumerate(text.split("\n")) if line.strip()} - furniture
     return FurnitureCheck(article, tuple(sorted(furniture & body_lines)), tuple(sorted(story - body_lines)))
+
+
+# ---------------------------------------------------------------- canonical entities of a gold corpus
+
+GOLD_TYPES = ("PER", "LOC", "ORG")
+_PARENTHESES = re.compile(r"[()]")
+
+
+def gold_entity_id(name_en: str, type_: str, table: AliasTable) -> str | None:
+    """The knowledge base's entity a gold English name means: a Latin-script alias of an entity, exactly
+    (after the key's normalization; ``Ministry of Foreign Affairs (Qatar)`` with or without its brackets),
+    of the gold's type if several entities share the name. None when the knowledge base does not know it."""
+    for key in dict.fromkeys([entity_key(name_en), entity_key(_PARENTHESES.sub(" ", name_en))]):
+        claims = table.aliases.get(" ".join(key.split()))
+        if claims:
+            same_type = [c for c in claims if c.type == type_]
+            return (same_type or list(claims))[0].entity_id
+    return None
+
+
+def gold_entity_pairs(article: str, entities: Iterable[Mapping[str, str]], table: AliasTable) -> dict[Pair, str]:
+    """{(article, entity id): type} of a gold text; an entity the knowledge base does not know keeps its name
+    (``?Jens Stoltenberg``), so it counts as a miss, never as a match."""
+    pairs = {}
+    for entity in entities:
+        known = gold_entity_id(entity["name_en"], entity["type"], table)
+        pairs[(article, known or "?" + entity["name_en"])] = entity["type"]
+    return pairs
+
+
+_PROCLITICS = tuple(sorted({c + p for c in ("", "و", "ف") for p in ("", "ب", "ل", "ك")} - {""}, key=len,
+                           reverse=True))
+
+
+def proclitic_pairs(keys_by_entity: Mapping[str, Iterable[str]]) -> list[tuple[str, str, str, str]]:
+    """Pairs of distinct entities whose names differ only by a glued proclitic: (entity, key, entity, key),
+    e.g. one entity for ``وبغداد`` and another for ``بغداد``."""
+    owner = {}
+    for entity_id, keys in keys_by_entity.items():
+        for key in keys:
+            owner.setdefault(key, entity_id)
+    pairs = set()
+    for key, entity_id in owner.items():
+        for prefix in _PROCLITICS:
+            if key.startswith(prefix):
+                rest = key[len(prefix):]
+                bare = [rest] + (["ال" + rest[1:]] if prefix.endswith("ل") and rest.startswith("ل") else [])
+                for candidate in bare:
+                    other = owner.get(candidate)
+                    if other is not None and other != entity_id:
+                        pairs.add((entity_id, key, other, candidate))
+    return sorted(pairs)
+
+
+# ---------------------------------------------------------------- NER spans (ANERcorp)
+
+
+def span_scores(gold: Iterable[tuple[int, int, str]], predicted: Iterable[tuple[int, int, str]]) -> list[Score]:
+    """Exact-span precision and recall per type and overall (CoNLL style): a span counts when its start, end
+    and type all match."""
+    gold, predicted = set(gold), set(predicted)
+    types = sorted({t for *_, t in gold | predicted})
+    scores = [Score(t, sum(1 for g in gold if g[2] == t), sum(1 for p in predicted if p[2] == t),
+                    sum(1 for p in predicted & gold if p[2] == t)) for t in types]
+    return scores + [Score("ALL", len(gold), len(predicted), len(gold & predicted))]
+
+
+def bio_spans(tags: Iterable[str]) -> list[tuple[int, int, str]]:
+    """(first token, last token + 1, type) of the entities of a BIO tag sequence (``I-`` without a ``B-``
+    opens an entity, as conlleval reads it)."""
+    spans, start, current = [], None, None
+    for position, tag in enumerate(list(tags) + ["O"]):
+        prefix, _, type_ = tag.partition("-")
+        if current is not None and (prefix != "I" or type_ != current):
+            spans.append((start, position, current))
+            current = None
+        if prefix == "B" or (prefix == "I" and current is None):
+            start, current = position, type_
+    return spans

@@ -1,15 +1,52 @@
 """Mentions from the model and from the knowledge base, merged into one list of spans.
 
-(Interface first; the knowledge-base pass and the drop rules land next.)
+The NER model misses names it has seldom seen: Latin-script names in Arabic text (``Xi``, ``وTokayev``),
+long organisation names (it cuts ``منظمة شنغهاي للتعاون`` after ``شنغهاي``), agencies in credit lines.
+A **gazetteer pass** looks for the knowledge base's *trusted* names (``AliasClaim.trusted``: curated
+names of several words, Latin names, long single words; CLDR's country, region and city names; the press's
+country names) in the body, token by token, the first token with or without a glued conjunction or
+preposition (``وبكين``, ``للصين``); a name the knowledge base holds but does not trust (an agency's
+abbreviation ``واس``, a single word that is also a common word) is found only as the whole content of
+brackets, where the press credits it: ``(واس)``.
+
+**Merge rule.** Every model span is kept unless the annotation rules drop it (below). A gazetteer span
+that overlaps no model span is added. One that overlaps model spans is taken when each of them gives way:
+a model span the knowledge base knows by its own text gives way only to a longer known name that covers
+it (``منظمة شنغهاي للتعاون`` over ``شنغهاي``); an organisation's span gives way to no name of another type
+inside it (``جامعة نزارباييف`` stays the university); any other span the knowledge base does not know
+gives way (``الرئيس بوتين`` → ``بوتين``). A model span that gave way only to names of other types keeps its
+remaining pieces with its label: the model's person ``بيلاروسيا ألكسندر لوكاشينكو`` becomes the place
+``بيلاروسيا`` and the person ``ألكسندر لوكاشينكو``. Every mention records where it came from: ``model`` or
+``gazetteer``.
+
+**Drop rules** (the annotation rules of the field, ``seeds/dev/README.md``): a model span that is only a
+nisba adjective (``الروسي``, ``الصينية``: "الرئيس الصيني" does not name China), only a currency
+(``الدولار``, ``اليوان الصيني``) or only a generic noun (``الحكومة``, ``الوزارة``) is not an entity. A span
+the knowledge base knows by that very name is never dropped (``العمانية`` is also the Oman News Agency).
 """
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from dataclasses import dataclass
+from typing import Any, Iterable
 
-from transforms.entities import AliasTable
+from transforms.entities import (AliasTable, ENTITY_TYPES, _ARTICLE, _CONJUNCTIONS, _LETTER_VARIANTS,
+                                 _PREPOSITIONS, entity_key, resolve)
+from transforms.normalize import fold, normalize_key
 
-SOURCES = ("model", "gazetteer")
+SOURCES = ("model", "gazetteer", "credit")
+
+_TOKEN = re.compile(r"[^\W_]+(?:['’ʼ`][^\W_]+)*")
+_APOSTROPHES = re.compile("['’ʼ`]")
+# Between two tokens of one name: spaces, a hyphen or a dash, nothing else (no comma, no line break).
+_JOINER = re.compile(r"^[ \t\u00a0\-‐‑‒–—]*$")
+_BRACKETS = {"(": ")", "[": "]", "«": "»", "﴿": "﴾"}
+_KNOWN_METHODS = ("alias", "spacing", "clitic")
+# In brackets, untrusted names of organisations from the curated table and the agencies registry only:
+# "(واس)" credits the Saudi Press Agency, "(الخميس)" is a weekday whatever town bears the name.
+BRACKETED_MAX_RANK = 1.0
 
 
 @dataclass(frozen=True, order=True)
@@ -20,6 +57,283 @@ class Span:
     source: str = "model"
 
 
-def merged_spans(text: str, model: list[Span], table: AliasTable | None, *, gazetteer: bool = True) -> list[Span]:
-    """The model's spans, and (``gazetteer``) the known names it missed; sorted by start."""
-    return sorted(model)
+@dataclass(frozen=True)
+class _Token:
+    start: int  # offsets into the text the tokens were taken from
+    end: int
+    key: str
+
+
+# ------------------------------------------------------------------ tokens and the name index
+
+
+def _tokens(text: str) -> list[_Token]:
+    """Word tokens with the letters :func:`transforms.entities.entity_key` gives them, and their offsets."""
+    folded = fold(text)
+    lowered = folded.text.lower()
+    if len(lowered) != len(folded.text):  # a letter whose lower case is longer (İ): keep the case
+        lowered = folded.text
+    lowered = lowered.translate(_LETTER_VARIANTS)
+    tokens = []
+    for match in _TOKEN.finditer(lowered):
+        start, end = folded.original_span(match.start(), match.end())
+        tokens.append(_Token(start, end, _APOSTROPHES.sub("", match.group())))
+    return tokens
+
+
+def _key_tokens(key: str) -> tuple[str, ...]:
+    return tuple(_APOSTROPHES.sub("", t) for t in _TOKEN.findall(key))
+
+
+def _name_index(table: AliasTable) -> dict[str, dict[str, list[tuple[tuple[str, ...], str]]]]:
+    """{"trusted"|"bracketed": first token → [(the other tokens, key)], longest first}, built once per table.
+
+    ``bracketed``: the organisations' names that are not trusted, looked for only inside brackets."""
+    index = table.derived.get("name_index")
+    if index is not None:
+        return index
+    index = {"trusted": {}, "bracketed": {}}
+    for key, claims in table.aliases.items():
+        tokens = _key_tokens(key)
+        if not tokens:
+            continue
+        if any(c.trusted for c in claims):
+            index["trusted"].setdefault(tokens[0], []).append((tokens[1:], key))
+        elif any(c.type == "ORG" and c.rank <= BRACKETED_MAX_RANK for c in claims):
+            index["bracketed"].setdefault(tokens[0], []).append((tokens[1:], key))
+    for kind in index.values():
+        for entries in kind.values():
+            entries.sort(key=lambda entry: -len(entry[0]))
+    table.derived["name_index"] = index
+    return index
+
+
+def _first_token_forms(token: str) -> list[str]:
+    """The token, then without a glued conjunction and/or preposition (ل + ال written لل restored)."""
+    forms = [token]
+    for conj in _CONJUNCTIONS:
+        for prep in _PREPOSITIONS:
+            prefix = conj + prep
+            if prefix and token.startswith(prefix) and len(token) - len(prefix) >= 2:
+                rest = token[len(prefix):]
+                forms.append(rest)
+                if prep == "ل" and rest.startswith("ل"):
+                    forms.append(_ARTICLE + rest[1:])
+    return list(dict.fromkeys(forms))
+
+
+def _joined(text: str, tokens: list[_Token], first: int, count: int) -> bool:
+    return all(_JOINER.match(text[tokens[i].end:tokens[i + 1].start]) for i in range(first, first + count - 1))
+
+
+def _bracketed(text: str, start: int, end: int) -> bool:
+    before, after = text[:start].rstrip(), text[end:].lstrip()
+    return bool(before) and bool(after) and _BRACKETS.get(before[-1]) == after[0]
+
+
+def gazetteer_spans(text: str, table: AliasTable, offset: int = 0) -> list[tuple[int, int, str]]:
+    """(start, end, key) of the known names found in ``text``, longest match first, not overlapping.
+
+    Offsets are into ``text`` plus ``offset``; a span includes the conjunction or preposition glued to its
+    first token.
+    """
+    return _scan(text, _name_index(table), offset)
+
+
+def _scan(text: str, index: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]],
+          offset: int = 0) -> list[tuple[int, int, str]]:
+    tokens = _tokens(text)
+    found, position = [], 0
+    while position < len(tokens):
+        best = None
+        for form_number, form in enumerate(_first_token_forms(tokens[position].key)):
+            for kind in ("trusted", "bracketed"):
+                for rest, key in index.get(kind, {}).get(form, ()):
+                    count = 1 + len(rest)
+                    if best is not None and count <= best[0]:
+                        break
+                    if position + count > len(tokens):
+                        continue
+                    if tuple(t.key for t in tokens[position + 1:position + count]) != rest:
+                        continue
+                    if not _joined(text, tokens, position, count):
+                        continue
+                    span = (tokens[position].start, tokens[position + count - 1].end)
+                    if kind == "bracketed" and not _bracketed(text, *span):
+                        continue
+                    best = (count, span, key)
+        if best is None:
+            position += 1
+            continue
+        count, (s, e), key = best
+        found.append((offset + s, offset + e, key))
+        position += count
+    return found
+
+
+def _names_of(table: AliasTable, entity_id: str) -> dict[str, dict[str, list[tuple[tuple[str, ...], str]]]]:
+    """A scan index of every name of one entity (trusted or not)."""
+    by_entity = table.derived.get("names_by_entity")
+    if by_entity is None:
+        by_entity = {}
+        for key, claims in table.aliases.items():
+            for claim in claims:
+                by_entity.setdefault(claim.entity_id, []).append(key)
+        table.derived["names_by_entity"] = by_entity
+    index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for key in by_entity.get(entity_id, ()):
+        tokens = _key_tokens(key)
+        if tokens:
+            index.setdefault(tokens[0], []).append((tokens[1:], key))
+    for entries in index.values():
+        entries.sort(key=lambda entry: -len(entry[0]))
+    return {"trusted": index}
+
+
+def credit_span(text: str, agency: str | None, agency_source: str, body_start: int, body_end: int,
+                table: AliasTable) -> Span | None:
+    """Where the text credits the article's agency (the metadata's ``agency``), as an ORG span.
+
+    The press's credit is part of what the article names (the annotation rules count datelines and credit
+    lines), wherever it stands: in the dateline (the body's first line: the first mention there), in a
+    credit line or a closing marker (the last mention in the text, furniture included), in the lead (the
+    first in the body). None when the agency came from elsewhere (HTML metadata, the registry's default).
+    """
+    entity_id = table.agencies.get(agency or "")
+    if entity_id is None or agency_source not in ("dateline", "credit", "lead"):
+        return None
+    if agency_source == "dateline":
+        line_end = text.find("\n", body_start)
+        region = (body_start, body_end if line_end < 0 else min(line_end, body_end))
+    elif agency_source == "lead":
+        region = (body_start, body_end)
+    else:
+        region = (0, len(text))
+    found = _scan(text[region[0]:region[1]], _names_of(table, entity_id), region[0])
+    if not found:
+        return None
+    start, end, _ = found[-1] if agency_source == "credit" else found[0]
+    return Span(start, end, table.entities[entity_id].type, "credit")
+
+
+# ------------------------------------------------------------------ drop rules
+
+
+def _word_forms(word: str) -> set[str]:
+    """A word as written, without a glued conjunction or preposition, and without the article too."""
+    forms = set(_first_token_forms(word))
+    return forms | {f[len(_ARTICLE):] for f in forms if f.startswith(_ARTICLE) and len(f) > len(_ARTICLE) + 1}
+
+
+def not_an_entity(surface: str, table: AliasTable) -> str | None:
+    """Why a model span is not an entity by the annotation rules (``nisba``, ``currency``, ``common noun``)."""
+    key = entity_key(surface)
+    if not key or key in table.aliases:
+        return None
+    words = key.split(" ")
+    first = _word_forms(words[0])
+    adjectives = table.adjectives
+    if len(words) == 1 and first & adjectives.keys():
+        return "nisba"
+    if first & table.not_names.get("currency", frozenset()) and all(_word_forms(w) & adjectives.keys()
+                                                                       for w in words[1:]):
+        return "currency"
+    if len(words) == 1 and first & table.not_names.get("common", frozenset()):
+        return "common noun"
+    return None
+
+
+# ------------------------------------------------------------------ merge
+
+
+def _known(surface: str, label: str, table: AliasTable) -> bool:
+    return label in ENTITY_TYPES and resolve(surface, label, table).method in _KNOWN_METHODS
+
+
+def _overlaps(a: Span, b: Span) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def _leftovers(text: str, span: Span, inner: list[Span], table: AliasTable) -> list[Span]:
+    """The pieces of a model span outside the known names found in it, trimmed, with the model's label."""
+    pieces, at = [], span.start
+    for known in sorted(inner) + [Span(span.end, span.end, span.label)]:
+        piece = text[at:known.start]
+        stripped = piece.strip(" \t\n-‐‑‒–—،,:؛")
+        if sum(ch.isalpha() for ch in stripped) >= 2:
+            start = at + piece.index(stripped)
+            leftover = Span(start, start + len(stripped), span.label)
+            if not_an_entity(text[leftover.start:leftover.end], table) is None:
+                pieces.append(leftover)
+        at = max(at, known.end)
+    return pieces
+
+
+def merged_spans(text: str, model: Iterable[Span], table: AliasTable, *, body: str | None = None,
+                 body_start: int = 0, gazetteer: bool = True) -> list[Span]:
+    """The model's spans (minus what the drop rules take out) and, with ``gazetteer``, the known names it
+    missed in ``body`` (``text[body_start:...]`` with furniture blanked; the whole text if None), merged by
+    the rule in the module docstring; sorted by start. Offsets index ``text``."""
+    kept = [s for s in model if not_an_entity(text[s.start:s.end], table) is None]
+    if not gazetteer:
+        return sorted(kept)
+    scanned = text if body is None else body
+    found = []
+    for s, e, key in gazetteer_spans(scanned, table, offset=0 if body is None else body_start):
+        label = resolve(text[s:e], "LOC", table).type  # the entity's own type (LOC is only the hint)
+        found.append(Span(s, e, label, "gazetteer"))
+
+    known = {m: _known(text[m.start:m.end], m.label, table) for m in kept}
+
+    def gives_way(m: Span, g: Span) -> bool:
+        """Whether model span ``m`` yields to the known name ``g`` that overlaps it."""
+        if known[m]:  # a known name yields only to a longer known name that covers it
+            return g.start <= m.start and m.end <= g.end and (g.end - g.start) > (m.end - m.start)
+        # An organisation named after a person or a place (جامعة نزارباييف) stays what the model saw.
+        named_after = m.label in ("ORG", "MISC") and g.label != m.label and g.start >= m.start and g.end <= m.end
+        return not named_after
+
+    accepted = [g for g in found if all(gives_way(m, g) for m in kept if _overlaps(m, g))]
+    result = [g for g in accepted]
+    for m in kept:
+        inner = [g for g in accepted if _overlaps(m, g)]
+        if not inner:
+            result.append(m)
+        elif not known[m] and all(g.label != m.label for g in inner):
+            # "بيلاروسيا ألكسندر لوكاشينكو" (PER): the place is split off, the rest stays the model's person
+            result += _leftovers(text, m, inner, table)
+    return sorted(result)
+
+
+def dateline_places(text: str, dateline_city: str | None, body_start: int, spans: Iterable[Span]) -> set[Span]:
+    """The place spans of the dateline: in the body's first line, naming one of its cities (``بكين/أستانا``)."""
+    if not dateline_city:
+        return set()
+    line_end = text.find("\n", body_start)
+    line_end = len(text) if line_end < 0 else line_end
+    cities = {entity_key(city) for city in dateline_city.split("/")}
+    return {s for s in spans if s.label == "LOC" and body_start <= s.start and s.end <= line_end
+            and (entity_key(text[s.start:s.end]) in cities
+                 or any(form in cities for form in _first_token_forms(entity_key(text[s.start:s.end]))))}
+
+
+def mention_rows(article_id: str, text: str, spans: Iterable[Span], sentence_starts: list[int],
+                 dateline: set[Span] = frozenset()) -> list[dict[str, Any]]:
+    """The mention rows of one article's final spans, numbered in text order; a ``dateline`` place carries
+    ``dateline=True`` for linking (not a stored column)."""
+    rows = []
+    for index, span in enumerate(sorted(spans)):
+        surface = text[span.start:span.end]
+        rows.append({
+            "article_id": article_id,
+            "mention_index": index,
+            "sentence_index": max(bisect_right(sentence_starts, span.start) - 1, 0),
+            "start_char": span.start,
+            "end_char": span.end,
+            "surface": surface,
+            "label": span.label,
+            "norm_key": normalize_key(surface),
+            "source": span.source,
+            "dateline": span in dateline,
+        })
+    return rows

@@ -1,16 +1,30 @@
-"""From NER mention rows to entity links, article × entity counts and a review list.
+"""From mention rows to entity links, article × entity counts and a review list.
 
-Pure: the alias table comes in, rows come out. Each mention keeps how it was
-linked (``link_method``: alias, clitic, fuzzy or new, with ``link_score``),
-so that a questionable merge can always be traced and undone.
+Pure: the knowledge base comes in, rows come out. Each mention keeps how it was
+linked (``link_method``: one of :data:`transforms.entities.LINK_METHODS`, with
+``link_score``), so that a questionable merge can always be traced and undone.
+
+An article is linked in two passes: first every mention on its own, then the
+names several places share (عمان: Oman or Amman) again, in the context of the
+countries the article's other mentions name. A place in the dateline is read
+as a city (``row["dateline"]``). A country's generic body named bare
+(``وزارة الخارجية``, ``مجلس النواب``) is the body of the article's own country:
+its dateline's, else the one its mentions name most (the first on a tie). The names the whole batch shows
+(and ``seen``: names already published) tell a glued conjunction from the
+first letter of an unknown name: ``وفلان`` is ``فلان`` only if ``فلان`` occurs.
+An unknown Latin-script name that transliterates to an unknown Arabic name of
+the same article (``Tokayev``, ``توكاييف``) joins that name's entity.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable
 
-from transforms.entities import AliasTable, resolve
+from transforms import translit
+from transforms.entities import (COMPATIBLE_TYPES, AliasTable, Resolution, entity_key, generic_body, resolve,
+                                 script_of)
 
 
 @dataclass
@@ -20,13 +34,86 @@ class Linked:
     review: list[dict[str, Any]] = field(default_factory=list)
 
 
-def link_mentions(mentions: list[dict[str, Any]], table: AliasTable) -> Linked:
+def _countries(resolutions: Iterable[Resolution], table: AliasTable) -> list[str]:
+    """The countries an article's unambiguous place mentions name or lie in, one per mention, in text order."""
+    codes = []
+    for resolution in resolutions:
+        entity = table.entities.get(resolution.entity_id)
+        if entity is not None and entity.type == "LOC" and entity.country_code and not resolution.ambiguous:
+            codes.append(entity.country_code)
+    return codes
+
+
+def _home(rows: list[dict[str, Any]], resolutions: list[Resolution], countries: list[str],
+          table: AliasTable) -> str | None:
+    """The article's own country: its dateline's, else the one its place mentions name most (first on a tie)."""
+    for row, resolution in zip(rows, resolutions):
+        entity = table.entities.get(resolution.entity_id)
+        if row.get("dateline") and entity is not None and entity.country_code:
+            return entity.country_code
+    if not countries:
+        return None
+    counts = Counter(countries)
+    return max(counts, key=lambda code: (counts[code], -countries.index(code)))
+
+
+def _of_home_country(row: dict[str, Any], resolution: Resolution, home: str | None,
+                     table: AliasTable) -> Resolution:
+    if resolution.method != "new" or home is None:
+        return resolution
+    body = generic_body(row["surface"], table)
+    entity_id = table.bodies.get((body, home)) if body else None
+    if entity_id is None:
+        return resolution
+    return Resolution(entity_id, table.entities[entity_id].type, resolution.key, "context", 100.0)
+
+
+def _transliterated(rows: list[dict[str, Any]], resolutions: list[Resolution]) -> list[Resolution]:
+    """Unknown Latin-script names joined to the one unknown Arabic name of the article they transliterate."""
+    arabic = [(translit.arabic_skeleton(r.key), r) for r in resolutions
+              if r.method == "new" and script_of(r.key) == "ar"]
+    result = list(resolutions)
+    for position, (row, resolution) in enumerate(zip(rows, resolutions)):
+        if resolution.method != "new" or script_of(resolution.key) != "latin":
+            continue
+        if translit.latin_letters(resolution.key) < translit.MIN_LATIN_LETTERS:
+            continue
+        skeletons = {s for s in translit.latin_skeletons(resolution.key) if translit.plausible(s)}
+        matches = {r.entity_id: r for skeleton, r in arabic
+                   if skeleton in skeletons and r.type in COMPATIBLE_TYPES[row["label"]]}
+        if len(matches) == 1:
+            match = next(iter(matches.values()))
+            result[position] = replace(resolution, entity_id=match.entity_id, type=match.type, method="translit")
+    return result
+
+
+def link_mentions(mentions: list[dict[str, Any]], table: AliasTable, seen: Iterable[str] = ()) -> Linked:
     """Add entity columns to mention rows; count entities per article; collect uncertain merges."""
-    linked = Linked()
-    per_article: dict[tuple[str, str], dict[str, Any]] = {}
+    names = frozenset(seen) | {entity_key(row["surface"]) for row in mentions}
+    by_article: dict[str, list[dict[str, Any]]] = {}
     for row in mentions:
-        resolution = resolve(row["surface"], row["label"], table)
-        linked.mentions.append(row | {
+        by_article.setdefault(row["article_id"], []).append(row)
+    linked = Linked()
+    for article_id, rows in by_article.items():
+        first = [resolve(row["surface"], row["label"], table, seen=names, dateline=bool(row.get("dateline")))
+                 for row in rows]
+        countries = _countries(first, table)
+        context = frozenset(countries)
+        resolutions = [resolve(row["surface"], row["label"], table, context=context, seen=names,
+                               dateline=bool(row.get("dateline")))
+                       if resolution.ambiguous and context else resolution
+                       for row, resolution in zip(rows, first)]
+        home = _home(rows, resolutions, countries, table)
+        resolutions = [_of_home_country(row, r, home, table) for row, r in zip(rows, resolutions)]
+        resolutions = _transliterated(rows, resolutions)
+        _add(linked, rows, resolutions)
+    return linked
+
+
+def _add(linked: Linked, rows: list[dict[str, Any]], resolutions: list[Resolution]) -> None:
+    per_article: dict[tuple[str, str], dict[str, Any]] = {}
+    for row, resolution in zip(rows, resolutions):
+        linked.mentions.append({k: v for k, v in row.items() if k != "dateline"} | {
             "entity_id": resolution.entity_id,
             "entity_key": resolution.key,
             "link_method": resolution.method,
@@ -46,5 +133,4 @@ def link_mentions(mentions: list[dict[str, Any]], table: AliasTable) -> Linked:
                 "entity_id": resolution.entity_id, "candidate_id": review.candidate_id,
                 "candidate_name": review.candidate_name, "score": float(review.score), "reason": review.reason,
             })
-    linked.article_entities = list(per_article.values())
-    return linked
+    linked.article_entities += list(per_article.values())

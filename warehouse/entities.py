@@ -113,7 +113,8 @@ def _latest(*days):
 
 
 def entity_rows(batch: list[dict], published: dict[str, dict], table: AliasTable, run_id: str) -> list[dict]:
-    """New running totals per entity; names and QIDs from the alias table when it knows the entity."""
+    """New running totals per entity; names, QIDs and places' GeoNames facts from the knowledge base when it
+    knows the entity."""
     rows = []
     for totals in batch:
         entity_id = totals["entity_id"]
@@ -131,6 +132,11 @@ def entity_rows(batch: list[dict], published: dict[str, dict], table: AliasTable
             "article_count": totals["n_articles"] + (before.get("article_count") or 0),
             "in_alias_table": known is not None,
             "run_id": run_id,
+            "kb_source": known.source if known else None,
+            "geonames_id": known.geonames_id if known else None,
+            "country_code": known.country_code if known else None,
+            "latitude": known.latitude if known else None,
+            "longitude": known.longitude if known else None,
         })
     return rows
 

@@ -85,8 +85,11 @@ MENTIONS = pa.schema(
         # The canonical entity (transforms/entities.py) and how the mention was linked to it.
         _field("entity_id", pa.string()),
         _field("entity_key", pa.string()),
-        _field("link_method", pa.string()),  # alias | clitic | fuzzy | new
+        _field("link_method", pa.string()),  # transforms.entities.LINK_METHODS
         _field("link_score", pa.float64()),
+        # Added later (older rows hold NULL, meaning model): who found the span, the NER model or the
+        # knowledge base's pass over the body (transforms/kb_mentions.py).
+        _field("source", pa.string()),
     ]
 )
 
@@ -102,8 +105,15 @@ ENTITIES = pa.schema(
         _field("last_seen", pa.date32()),
         _field("mention_count", pa.int64(), False),
         _field("article_count", pa.int64(), False),
-        _field("in_alias_table", pa.bool_(), False),
+        _field("in_alias_table", pa.bool_(), False),  # known to the knowledge base (any of its sources)
         _field("run_id", pa.string(), False),
+        # Added later (older rows hold NULL): the knowledge base's source of the entity (transforms.kb.SOURCES),
+        # and for places their GeoNames id, country (ISO 3166-1 alpha-2) and coordinates.
+        _field("kb_source", pa.string()),
+        _field("geonames_id", pa.int64()),
+        _field("country_code", pa.string()),
+        _field("latitude", pa.float64()),
+        _field("longitude", pa.float64()),
     ]
 )
 
