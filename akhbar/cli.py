@@ -543,34 +543,113 @@ def _metadata_report(corpus: Path, settings, format: "OutputFormat") -> dict:
     return report
 
 
+def _scores_table(title: str, scores) -> Table:
+    view = Table("type", "gold", "predicted", "correct", "precision", "recall", "F1", title=title)
+    for s in scores:
+        view.add_row(s.type, str(s.gold), str(s.predicted), str(s.correct), f"{s.precision:.2f}",
+                     f"{s.recall:.2f}", f"{s.f1:.2f}")
+    return view
+
+
+def _entity_report(corpus: Path, settings, format: "OutputFormat") -> dict | None:
+    """Canonical entities of a gold corpus, linked as a run would, against its entity gold (None without one)."""
+    from datetime import date as _date
+
+    from flows.devcorpus import has_entity_gold, load_corpus, score_entities
+
+    cases = load_corpus(corpus)
+    if not has_entity_gold(cases):
+        return None
+    result = score_entities(corpus, cases, settings, _date.today())
+    report = {
+        "corpus": str(corpus), "articles": result.articles,
+        "scores": [s.as_dict() for s in result.scores], "strict": [s.as_dict() for s in result.strict],
+        "mentions": result.mentions, "linked": result.linked, "by_source": result.by_source,
+        "proclitic_pairs": [list(p) for p in result.proclitic_pairs],
+        "countries_and_capitals": {"gold": result.places_gold, "linked": result.places_linked,
+                                   "missed": [list(m) for m in result.places_missed]},
+        "missed": [list(m) for m in result.missed], "spurious": [list(m) for m in result.spurious],
+    }
+    if format is OutputFormat.table:
+        out.print(_scores_table(f"canonical entities of {corpus} ({result.articles} texts) by English name, "
+                                "linked to the knowledge base", result.scores))
+        strict = result.strict[-1]
+        out.print(f"  counting unlinked entities too: precision {strict.precision:.2f}, recall {strict.recall:.2f}",
+                  highlight=False)
+        sources = ", ".join(f"{source} {n}" for source, n in result.by_source.items())
+        out.print(f"  mentions linked to the knowledge base: {result.linked}/{result.mentions} "
+                  f"({result.linked / max(1, result.mentions):.1%}); by source: {sources}", highlight=False)
+        out.print(f"  countries and capitals linked: {result.places_linked}/{result.places_gold}"
+                  + "".join(f"; missed {a} {name}" for a, name in result.places_missed), highlight=False)
+        out.print(f"  entity pairs that differ only by a proclitic: {len(result.proclitic_pairs)}"
+                  + "".join(f"; {k1} ({e1}) / {k2} ({e2})" for e1, k1, e2, k2 in result.proclitic_pairs),
+                  highlight=False)
+        for article, type_, name in result.missed:
+            out.print(f"  missed   {article} {type_} {name}", highlight=False)
+        for article, type_, name in result.spurious:
+            out.print(f"  spurious {article} {type_} {name}", highlight=False)
+    return report
+
+
+def _ner_report(path: Path, settings, format: "OutputFormat") -> dict:
+    from flows.devcorpus import score_ner
+
+    result = score_ner(path, settings)
+    if format is OutputFormat.table:
+        for name, scores in result.runs.items():
+            out.print(_scores_table(f"NER on {path.name} ({result.sentences} sentences, {result.tokens} tokens), "
+                                    f"exact spans: {name}", scores))
+    return {"path": result.path, "sentences": result.sentences, "tokens": result.tokens,
+            "runs": {name: [s.as_dict() for s in scores] for name, scores in result.runs.items()}}
+
+
+# The ANERcorp test split (CAMeL Lab), beside a checkout with ../shared: NER figures with and without the
+# gazetteer pass. Elsewhere give --ner-test a CoNLL-style file of your own.
+DEFAULT_NER_TEST = PROJECT_ROOT.parent / "shared" / "data" / "ner" / "processed" / "ar_anercorp.test.bio"
+
+
 @app.command()
 def evaluate(
-    gold: Path = typer.Option(None, "--gold", help="Gold entity sets [default seeds/gold/entities.csv]."),
+    gold: Path = typer.Option(None, "--gold", help="Gold entity sets of the samples [default seeds/gold/entities.csv]."),
     corpus: list[Path] = typer.Option(None, "--corpus",
-                                      help="Gold corpora of real pages for the metadata [default seeds/dev]."),
+                                      help="Gold corpora of real pages [default seeds/dev]: metadata, and canonical "
+                                           "entities where the gold lists them."),
     warehouse: Optional[Path] = WarehouseOpt,
     format: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
-    show_errors: bool = typer.Option(False, "--errors", help="Also list missed and spurious entities."),
-    metadata_only: bool = typer.Option(False, "--metadata-only", help="Only the metadata figures (no warehouse)."),
+    show_errors: bool = typer.Option(False, "--errors", help="Also list missed and spurious entities of the samples."),
+    metadata_only: bool = typer.Option(False, "--metadata-only", help="Only the metadata figures (no model, no warehouse)."),
+    ner_test: Optional[Path] = typer.Option(None, "--ner-test",
+                                            help="A CoNLL/BIO NER test set [default: the ANERcorp test split beside "
+                                                 "the checkout, if there]; NER scores with and without the gazetteer pass."),
+    samples: bool = typer.Option(True, "--samples/--no-samples",
+                                 help="The warehouse's entities against the samples' gold (needs `akhbar run` first)."),
 ) -> None:
-    """Accuracy of the metadata rules over gold corpora (date, agency, dateline, title, furniture), and the
-    precision and recall of the warehouse's canonical entities per article against a gold file."""
+    """Accuracy over gold corpora of real pages: the metadata rules (date, agency, dateline, title, furniture)
+    and the canonical entities (precision and recall by English name, per type, with every miss); NER on a
+    gold-tokenized test set with and without the gazetteer pass; the samples' entities in the warehouse."""
     from flows.devcorpus import CorpusError
-    from flows.intake import RegistryError, load_alias_table  # the flow layer loads only for the commands that use it
+    from flows.intake import RegistryError, load_knowledge_base  # the flow layer loads only for the commands that use it
+    from flows.nlp import ModelUnavailable
 
     settings = get_settings(warehouse=warehouse)
-    reports = []
+    reports, entity_reports, ner = [], [], None
     try:
         for folder in corpus or [PROJECT_ROOT / "seeds" / "dev"]:
             reports.append(_metadata_report(folder, settings, format))
-    except (CorpusError, RegistryError, OSError, ValueError) as error:
+            if not metadata_only:
+                entity_reports.append(_entity_report(folder, settings, format))
+        ner_path = ner_test or (DEFAULT_NER_TEST if DEFAULT_NER_TEST.is_file() else None)
+        if not metadata_only and ner_path is not None:
+            ner = _ner_report(ner_path, settings, format)
+    except (CorpusError, RegistryError, ModelUnavailable, OSError, ValueError) as error:
         err.print(f"[red]{error}[/red]")
         raise typer.Exit(1)
-    if metadata_only:
-        _print_evaluation(format, reports, None)
+    entity_reports = [r for r in entity_reports if r is not None]
+    if metadata_only or not samples:
+        _print_evaluation(format, reports, None, entity_reports, ner)
         return
     gold = gold or PROJECT_ROOT / "seeds" / "gold" / "entities.csv"
-    table = load_alias_table(settings.entity_aliases)
+    table = load_knowledge_base(settings)
     with gold.open(newline="", encoding="utf-8") as handle:
         expected = gold_pairs(csv.DictReader(handle), lambda name, type_: resolve(name, type_, table).entity_id)
     try:
@@ -580,14 +659,10 @@ def evaluate(
         raise typer.Exit(1)
     predicted = {(article, entity_id): type_ for article, entity_id, type_ in rows}
     scores = score(expected, predicted)
-    _print_evaluation(format, reports, scores)
+    _print_evaluation(format, reports, scores, entity_reports, ner)
     if format is OutputFormat.table:
-        view = Table("type", "gold", "predicted", "correct", "precision", "recall", "F1",
-                     title=f"canonical entities per article vs {gold.name}")
-        for s in scores:
-            view.add_row(s.type, str(s.gold), str(s.predicted), str(s.correct),
-                         f"{s.precision:.2f}", f"{s.recall:.2f}", f"{s.f1:.2f}")
-        out.print(view)
+        out.print(_scores_table(f"canonical entities per article vs {gold.name} (the samples, in the warehouse)",
+                                scores))
     if show_errors:
         missed, spurious = misses(expected, predicted)
         for article, entity_id in missed:
@@ -596,9 +671,11 @@ def evaluate(
             out.print(f"spurious {article} {entity_id}")
 
 
-def _print_evaluation(format: "OutputFormat", reports: list[dict], scores) -> None:
+def _print_evaluation(format: "OutputFormat", reports: list[dict], scores, entity_reports: list[dict] = (),
+                      ner: dict | None = None) -> None:
     if format is OutputFormat.json:
-        payload = {"metadata": reports, "entities": [s.as_dict() for s in scores] if scores is not None else None}
+        payload = {"metadata": reports, "entities": [s.as_dict() for s in scores] if scores is not None else None,
+                   "corpus_entities": list(entity_reports), "ner": ner}
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
     elif format is OutputFormat.csv:
         writer = csv.writer(sys.stdout)
@@ -609,6 +686,9 @@ def _print_evaluation(format: "OutputFormat", reports: list[dict], scores) -> No
         for s in scores or ():
             d = s.as_dict()
             writer.writerow(["entities", d["type"], d["gold"], d["correct"], d["f1"], "", "", ""])
+        for report in entity_reports:
+            for d in report["scores"]:
+                writer.writerow([report["corpus"] + "#entities", d["type"], d["gold"], d["correct"], d["f1"], "", "", ""])
 
 
 def main() -> None:

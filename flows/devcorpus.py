@@ -118,6 +118,7 @@ def score_entities(folder: Path, cases: list[GoldText], settings, not_after: dat
     from flows import intake
     from flows.annotate import rows_of
     from transforms.evaluation import GOLD_TYPES, gold_entity_pairs, misses, proclitic_pairs, score
+    from transforms.kb_mentions import SOURCES
 
     table = intake.load_knowledge_base(settings)
     articles, annotated = _annotated(cases, settings, not_after)
@@ -154,7 +155,7 @@ def score_entities(folder: Path, cases: list[GoldText], settings, not_after: dat
         missed=[(a, gold[(a, e)], name(e)) for a, e in missed],
         spurious=[(a, predicted[(a, e)], name(e)) for a, e in spurious],
         mentions=len(mentions), linked=sum(1 for m in mentions if m["entity_id"] in table.entities),
-        by_source={s: sum(1 for m in mentions if m.get("source") == s) for s in ("model", "gazetteer")},
+        by_source={s: sum(1 for m in mentions if m.get("source") == s) for s in SOURCES},
         proclitic_pairs=proclitic_pairs(keys),
         places_gold=len(places), places_linked=sum(1 for pair in places if pair in predicted),
         places_missed=sorted((a, name(e)) for a, e in places if (a, e) not in predicted),
@@ -163,3 +164,78 @@ def score_entities(folder: Path, cases: list[GoldText], settings, not_after: dat
 
 def has_entity_gold(cases: Iterable[GoldText]) -> bool:
     return any(case.gold.get("entities") for case in cases)
+
+
+# ------------------------------------------------------------------ NER on a gold-tokenized corpus
+
+
+@dataclass
+class NerReport:
+    """Exact-span NER scores on a BIO corpus: the model alone, with the drop rules, with the gazetteer pass."""
+
+    path: str
+    sentences: int
+    tokens: int
+    runs: dict[str, list]  # run name → transforms.evaluation.Score per type and ALL
+
+
+def read_bio(path: Path) -> list[list[tuple[str, str]]]:
+    """Sentences of (token, tag) from a CoNLL-style file: one ``token<TAB>tag`` per line, blank lines between
+    sentences (``B-PERS``/``I-PERS`` read as PER)."""
+    sentences, current = [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) < 2:
+            if current:
+                sentences.append(current)
+                current = []
+            continue
+        tag = parts[-1].replace("PERS", "PER")
+        current.append((parts[0], tag))
+    if current:
+        sentences.append(current)
+    return sentences
+
+
+def score_ner(path: Path, settings) -> NerReport:
+    """The model over the corpus's own tokens; spans compared by character offsets in the joined text."""
+    from flows import intake, nlp
+    from transforms.evaluation import bio_spans, span_scores
+    from transforms.kb_mentions import Span, merged_spans
+
+    sentences = read_bio(path)
+    text_parts, token_spans, gold, at = [], [], set(), 0
+    for sentence in sentences:
+        spans = []
+        for token, _ in sentence:
+            spans.append((at, at + len(token)))
+            text_parts.append(token)
+            at += len(token) + 1
+        for first, last, type_ in bio_spans([tag for _, tag in sentence]):
+            gold.add((spans[first][0], spans[last - 1][1], type_))
+        token_spans.append(spans)
+    text = " ".join(text_parts)
+    info = nlp.ensure_model(settings)
+    doc = nlp.annotate_tokens(nlp.get_pipeline(info, settings), text, token_spans)
+    model = [Span(e.start_char, e.end_char, e.type) for e in doc.ents]
+    table = intake.load_knowledge_base(settings)
+    dropped = merged_spans(text, model, table, gazetteer=False)
+    merged = merged_spans(text, model, table, gazetteer=True)
+    as_tuples = lambda spans: {(s.start, s.end, s.label) for s in spans}  # noqa: E731
+    # The gazetteer pass alone, every model span kept: the comparison the pass is judged by. The drop rules
+    # follow the annotation rules of akhbar's entities (no nisba, no currency), not ANERcorp's, which tags
+    # nationalities and currencies MISC; they are shown on their own.
+    with_pass = merged_spans(text, model, _without_drop_rules(table), gazetteer=True)
+    return NerReport(str(path), len(sentences), sum(len(s) for s in sentences), {
+        "model": span_scores(gold, as_tuples(model)),
+        "model + gazetteer pass": span_scores(gold, as_tuples(with_pass)),
+        "model + drop rules": span_scores(gold, as_tuples(dropped)),
+        "model + drop rules + gazetteer pass (akhbar's mentions)": span_scores(gold, as_tuples(merged)),
+    })
+
+
+def _without_drop_rules(table):
+    """The same knowledge base with no words that are never names (so no model span is dropped)."""
+    import dataclasses as _dc
+
+    return _dc.replace(table, adjectives={}, not_names={}, cache={}, derived=table.derived)

@@ -257,6 +257,18 @@ def annotate(pipeline: NerPipeline, texts: Sequence[str]) -> list[Any]:
         return docs
 
 
+def annotate_tokens(pipeline: NerPipeline, text: str, sentences: Sequence[Sequence[tuple[int, int]]]) -> Any:
+    """NER over given sentences and tokens ((start, end) offsets into ``text``): a gold-tokenized corpus."""
+    from stanza import Document
+
+    doc = Document([[{"id": (n,), "text": text[start:end], "start_char": start, "end_char": end}
+                     for n, (start, end) in enumerate(tokens, 1)] for tokens in sentences], text=text)
+    with young_garbage_only():
+        tag_shortest_first(pipeline.stanza, doc.sentences)
+        doc.build_ents()
+    return doc
+
+
 def presplit_document(text: str) -> Any:
     """A Stanza document of the text's rule-made sentences and tokens (transforms.segment), not yet tagged."""
     from stanza import Document

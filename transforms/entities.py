@@ -38,8 +38,8 @@ from transforms.script import ARABIC_LETTER
 ENTITY_TYPES = ("PER", "LOC", "ORG", "MISC")
 # How a mention found its entity: a known alias, the same once spaces are dropped, once a proclitic is
 # stripped, by transliteration from Latin script, by a close spelling, by the article's country (a bare
-# ``وزارة الخارجية``); or a new local entity.
-LINK_METHODS = ("alias", "spacing", "clitic", "translit", "fuzzy", "context", "new")
+# ``وزارة الخارجية``), by the one known name inside a longer span (``الرئيس بوتين``); or a new local entity.
+LINK_METHODS = ("alias", "spacing", "clitic", "translit", "fuzzy", "context", "partial", "new")
 
 COLUMNS = (
     "entity_id",

@@ -11,13 +11,16 @@ brackets, where the press credits it: ``(واس)``.
 
 **Merge rule.** Every model span is kept unless the annotation rules drop it (below). A gazetteer span
 that overlaps no model span is added. One that overlaps model spans is taken when each of them gives way:
-a model span the knowledge base knows by its own text gives way only to a longer known name that covers
-it (``منظمة شنغهاي للتعاون`` over ``شنغهاي``); an organisation's span gives way to no name of another type
-inside it (``جامعة نزارباييف`` stays the university); any other span the knowledge base does not know
-gives way (``الرئيس بوتين`` → ``بوتين``). A model span that gave way only to names of other types keeps its
-remaining pieces with its label: the model's person ``بيلاروسيا ألكسندر لوكاشينكو`` becomes the place
-``بيلاروسيا`` and the person ``ألكسندر لوكاشينكو``. Every mention records where it came from: ``model`` or
-``gazetteer``.
+a model span the knowledge base knows by its own text gives way only to a longer name of another entity
+that covers it (``منظمة شنغهاي للتعاون``, the SCO, over ``شنغهاي``; but ``الكويت`` stays inside ``دولة الكويت``);
+a span it does not know, holding one known name of its own type, stays the model's and is linked by that
+name (``حميد كرزاي`` by ``كرزاي``, ``الرئيس بوتين`` by ``بوتين``: the model decides where a name begins), but
+gives way to two or more; an organisation's span gives way to no name of another type inside it
+(``جامعة نزارباييف`` stays the university); any other span the knowledge base does not know gives way. A
+model span that gave way only to names of other types keeps its remaining pieces with its label: the
+model's person ``بيلاروسيا ألكسندر لوكاشينكو`` becomes the place ``بيلاروسيا`` and the person ``ألكسندر
+لوكاشينكو``. Every mention records where it came from: ``model``, ``gazetteer`` or ``credit`` (the
+agency the metadata found credited, :func:`credit_span`).
 
 **Drop rules** (the annotation rules of the field, ``seeds/dev/README.md``): a model span that is only a
 nisba adjective (``الروسي``, ``الصينية``: "الرئيس الصيني" does not name China), only a currency
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 from transforms.entities import (AliasTable, ENTITY_TYPES, _ARTICLE, _CONJUNCTIONS, _LETTER_VARIANTS,
@@ -55,6 +58,7 @@ class Span:
     end: int
     label: str
     source: str = "model"
+    hint: str | None = None  # a known name inside a span the knowledge base does not know, to link it by
 
 
 @dataclass(frozen=True)
@@ -278,31 +282,50 @@ def merged_spans(text: str, model: Iterable[Span], table: AliasTable, *, body: s
     if not gazetteer:
         return sorted(kept)
     scanned = text if body is None else body
-    found = []
+    found, entity_of = [], {}
     for s, e, key in gazetteer_spans(scanned, table, offset=0 if body is None else body_start):
-        label = resolve(text[s:e], "LOC", table).type  # the entity's own type (LOC is only the hint)
-        found.append(Span(s, e, label, "gazetteer"))
+        resolution = resolve(text[s:e], "LOC", table)  # the entity's own type (LOC is only the hint)
+        span = Span(s, e, resolution.type, "gazetteer")
+        found.append(span)
+        entity_of[span] = resolution.entity_id
+    for m in kept:
+        resolution = resolve(text[m.start:m.end], m.label, table) if m.label in ENTITY_TYPES else None
+        entity_of[m] = resolution.entity_id if resolution and resolution.method in _KNOWN_METHODS else None
 
-    known = {m: _known(text[m.start:m.end], m.label, table) for m in kept}
+    def inside(g: Span, m: Span) -> bool:
+        return m.start <= g.start and g.end <= m.end
+
+    def same_type_inside(m: Span) -> list[Span]:
+        return [g for g in found if inside(g, m) and g.label == m.label]
 
     def gives_way(m: Span, g: Span) -> bool:
         """Whether model span ``m`` yields to the known name ``g`` that overlaps it."""
-        if known[m]:  # a known name yields only to a longer known name that covers it
-            return g.start <= m.start and m.end <= g.end and (g.end - g.start) > (m.end - m.start)
+        if entity_of[m] is not None:  # known: only to a longer name of another entity that covers it
+            return inside(m, g) and (g.end - g.start) > (m.end - m.start) and entity_of[g] != entity_of[m]
+        if inside(g, m) and g.label == m.label:  # one known name inside: the model's span stays, linked by it
+            return len(same_type_inside(m)) > 1
         # An organisation named after a person or a place (جامعة نزارباييف) stays what the model saw.
-        named_after = m.label in ("ORG", "MISC") and g.label != m.label and g.start >= m.start and g.end <= m.end
-        return not named_after
+        return not (m.label in ("ORG", "MISC") and inside(g, m))
 
     accepted = [g for g in found if all(gives_way(m, g) for m in kept if _overlaps(m, g))]
-    result = [g for g in accepted]
+    result = list(accepted)
     for m in kept:
         inner = [g for g in accepted if _overlaps(m, g)]
         if not inner:
             result.append(m)
-        elif not known[m] and all(g.label != m.label for g in inner):
+        elif entity_of[m] is None and all(g.label != m.label for g in inner):
             # "بيلاروسيا ألكسندر لوكاشينكو" (PER): the place is split off, the rest stays the model's person
             result += _leftovers(text, m, inner, table)
-    return sorted(result)
+    return sorted(_hinted(text, span, found, entity_of) for span in result)
+
+
+def _hinted(text: str, span: Span, found: list[Span], entity_of: dict) -> Span:
+    """A span the knowledge base does not know, with the one known name of its type inside it as its hint:
+    ``حميد كرزاي`` is linked by ``كرزاي``, ``الرئيس بوتين`` by ``بوتين``."""
+    if span.source != "model" or entity_of.get(span) is not None:
+        return span
+    inner = [g for g in found if span.start <= g.start and g.end <= span.end and g.label == span.label]
+    return replace(span, hint=text[inner[0].start:inner[0].end]) if len(inner) == 1 else span
 
 
 def dateline_places(text: str, dateline_city: str | None, body_start: int, spans: Iterable[Span]) -> set[Span]:
@@ -320,7 +343,7 @@ def dateline_places(text: str, dateline_city: str | None, body_start: int, spans
 def mention_rows(article_id: str, text: str, spans: Iterable[Span], sentence_starts: list[int],
                  dateline: set[Span] = frozenset()) -> list[dict[str, Any]]:
     """The mention rows of one article's final spans, numbered in text order; a ``dateline`` place carries
-    ``dateline=True`` for linking (not a stored column)."""
+    ``dateline=True`` and a span its ``hint`` for linking (neither is a stored column)."""
     rows = []
     for index, span in enumerate(sorted(spans)):
         surface = text[span.start:span.end]
@@ -335,5 +358,6 @@ def mention_rows(article_id: str, text: str, spans: Iterable[Span], sentence_sta
             "norm_key": normalize_key(surface),
             "source": span.source,
             "dateline": span in dateline,
+            "hint": span.hint,
         })
     return rows

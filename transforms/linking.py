@@ -12,6 +12,8 @@ as a city (``row["dateline"]``). A country's generic body named bare
 its dateline's, else the one its mentions name most (the first on a tie). The names the whole batch shows
 (and ``seen``: names already published) tell a glued conjunction from the
 first letter of an unknown name: ``وفلان`` is ``فلان`` only if ``فلان`` occurs.
+A span the knowledge base does not know is linked by the one known name the
+gazetteer pass found inside it (``row["hint"]``: ``الرئيس بوتين`` by ``بوتين``).
 An unknown Latin-script name that transliterates to an unknown Arabic name of
 the same article (``Tokayev``, ``توكاييف``) joins that name's entity.
 """
@@ -55,6 +57,16 @@ def _home(rows: list[dict[str, Any]], resolutions: list[Resolution], countries: 
         return None
     counts = Counter(countries)
     return max(counts, key=lambda code: (counts[code], -countries.index(code)))
+
+
+def _by_hint(row: dict[str, Any], resolution: Resolution, table: AliasTable) -> Resolution:
+    """A span the knowledge base does not know, linked by the one known name inside it (``partial``)."""
+    if resolution.method != "new" or not row.get("hint"):
+        return resolution
+    inner = resolve(row["hint"], row["label"], table)
+    if inner.method not in ("alias", "spacing", "clitic"):
+        return resolution
+    return Resolution(inner.entity_id, inner.type, inner.key, "partial", 100.0)
 
 
 def _of_home_country(row: dict[str, Any], resolution: Resolution, home: str | None,
@@ -105,6 +117,7 @@ def link_mentions(mentions: list[dict[str, Any]], table: AliasTable, seen: Itera
                        for row, resolution in zip(rows, first)]
         home = _home(rows, resolutions, countries, table)
         resolutions = [_of_home_country(row, r, home, table) for row, r in zip(rows, resolutions)]
+        resolutions = [_by_hint(row, r, table) for row, r in zip(rows, resolutions)]
         resolutions = _transliterated(rows, resolutions)
         _add(linked, rows, resolutions)
     return linked
@@ -113,7 +126,7 @@ def link_mentions(mentions: list[dict[str, Any]], table: AliasTable, seen: Itera
 def _add(linked: Linked, rows: list[dict[str, Any]], resolutions: list[Resolution]) -> None:
     per_article: dict[tuple[str, str], dict[str, Any]] = {}
     for row, resolution in zip(rows, resolutions):
-        linked.mentions.append({k: v for k, v in row.items() if k != "dateline"} | {
+        linked.mentions.append({k: v for k, v in row.items() if k not in ("dateline", "hint")} | {
             "entity_id": resolution.entity_id,
             "entity_key": resolution.key,
             "link_method": resolution.method,
