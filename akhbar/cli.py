@@ -168,9 +168,44 @@ def quarantine_retry(
 @app.command()
 def relink(warehouse: Optional[Path] = WarehouseOpt) -> None:
     """Link every published mention again with the current knowledge base (NER from its cache), gate, publish."""
-    from flows.relink import relink_cli  # the flow layer loads only for the commands that run flows
+    from flows.reprocess import relink as relink_flow  # the flow layer loads only for the commands that run flows
 
-    relink_cli(get_settings(warehouse=warehouse), out, err)
+    settings = get_settings(warehouse=warehouse)
+    summary, failed = _replacing_flow("relink", relink_flow, settings, warehouse=str(settings.warehouse))
+    if summary.status == "nothing_to_do":
+        out.print("0 published articles; nothing to relink")
+        return
+    out.print(summary.line())
+    out.print(f"warehouse: {summary.warehouse}")
+    _print_gate(summary)
+    for path, why in summary.kept:
+        out.print(f"  kept as published {path}: {why}", markup=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _replacing_flow(name: str, flow, settings, **parameters):
+    """Run a flow that replaces published articles (reprocess, relink): (its summary, whether the flow run
+    failed), or a clear exit when it could not run."""
+    from flows.intake import RegistryError
+    from flows.nlp import ModelUnavailable
+    from flows.reprocess import ReprocessSummary
+    from flows.summary import GateFailed
+
+    if not settings.warehouse.exists():
+        err.print(f"[red]no warehouse at {settings.warehouse}: nothing to {name} (akhbar run makes one)[/red]")
+        raise typer.Exit(1)
+    state = flow(**parameters, return_state=True)
+    outcome = state.result(raise_on_failure=False)
+    if isinstance(outcome, GateFailed):
+        return outcome.summary, state.is_failed()
+    if isinstance(outcome, ReprocessSummary):
+        return outcome, state.is_failed()
+    if isinstance(outcome, (ModelUnavailable, WarehouseBusy, RegistryError)):
+        err.print(f"[red]akhbar {name} failed:[/red] {outcome}")
+        raise typer.Exit(1)
+    err.print(f"[red]akhbar {name} failed:[/red] {outcome!r}")
+    raise typer.Exit(1)
 
 
 kb_app = typer.Typer(help="The knowledge base: places from GeoNames and CLDR, the curated table, Wikidata imports.",
@@ -216,28 +251,11 @@ def reprocess(
 ) -> None:
     """Derive the metadata of published articles again with the current rules (NER from its cache), gate, publish."""
     # The flow layer (Prefect, and Stanza when a body needs NER) loads only for the commands that run flows.
-    from flows.intake import RegistryError
-    from flows.nlp import ModelUnavailable
-    from flows.reprocess import ReprocessSummary
     from flows.reprocess import reprocess as reprocess_flow
-    from flows.summary import GateFailed
 
     settings = get_settings(warehouse=warehouse)
-    if not settings.warehouse.exists():
-        err.print(f"[red]no warehouse at {settings.warehouse}: nothing to reprocess (akhbar run makes one)[/red]")
-        raise typer.Exit(1)
-    state = reprocess_flow(warehouse=str(settings.warehouse), all_articles=all_articles, return_state=True)
-    outcome = state.result(raise_on_failure=False)
-    if isinstance(outcome, GateFailed):
-        summary = outcome.summary
-    elif isinstance(outcome, ReprocessSummary):
-        summary = outcome
-    elif isinstance(outcome, (ModelUnavailable, WarehouseBusy, RegistryError)):
-        err.print(f"[red]akhbar reprocess failed:[/red] {outcome}")
-        raise typer.Exit(1)
-    else:
-        err.print(f"[red]akhbar reprocess failed:[/red] {outcome!r}")
-        raise typer.Exit(1)
+    summary, failed = _replacing_flow("reprocess", reprocess_flow, settings, warehouse=str(settings.warehouse),
+                                      all_articles=all_articles)
     if summary.status == "nothing_to_do":
         older = "articles" if all_articles else "articles made by older rules"
         out.print(f"0 {older} (metadata rules v{summary.rules_version}); nothing to do")
@@ -251,7 +269,7 @@ def reprocess(
     _print_gate(summary)
     for path, why in summary.kept:
         out.print(f"  kept as published {path}: {why}", markup=False)
-    if state.is_failed():
+    if failed:
         raise typer.Exit(1)
 
 

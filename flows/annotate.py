@@ -160,12 +160,13 @@ def rows_of(annotated: list[tuple[Article, object]], settings: Settings,
 
 @task(cache_policy=NO_CACHE)
 def annotate_chunk(part: int, articles: list[Article], settings: Settings, staging: Staging,
-                   ingested_at: datetime) -> ChunkResult:
-    """NER over one chunk of articles; writes its rows to staging, returns counts."""
+                   ingested_at: datetime, seen: frozenset[str] = frozenset()) -> ChunkResult:
+    """NER over one chunk of articles; writes its rows to staging, returns counts. ``seen``: the name keys
+    already published (``transforms/linking.py``)."""
     annotated, rejected, n_cached = documents_for(articles, settings)
     result = ChunkResult(rejected=rejected, ner_cached=n_cached)
     staged = rows_of(annotated, settings, lambda article, n_sentences, n_tokens, n_mentions: article_row(
-        article, staging.run_id, ingested_at, n_sentences, n_tokens, n_mentions))
+        article, staging.run_id, ingested_at, n_sentences, n_tokens, n_mentions), seen)
     result.rejected += staged.rejected
     faults.at("ner")
     staged.write(staging, part)

@@ -156,7 +156,7 @@ def score_entities(folder: Path, cases: list[GoldText], settings, not_after: dat
         spurious=[(a, predicted[(a, e)], name(e)) for a, e in spurious],
         mentions=len(mentions), linked=sum(1 for m in mentions if m["entity_id"] in table.entities),
         by_source={s: sum(1 for m in mentions if m.get("source") == s) for s in SOURCES},
-        proclitic_pairs=proclitic_pairs(keys),
+        proclitic_pairs=proclitic_pairs(keys, table.aliases.keys()),
         places_gold=len(places), places_linked=sum(1 for pair in places if pair in predicted),
         places_missed=sorted((a, name(e)) for a, e in places if (a, e) not in predicted),
     )

@@ -102,7 +102,8 @@ def _ingest(settings: Settings, resources: Resources, run: Run, retry_items: lis
     model = nlp.ensure_model(settings) if new else nlp.inspect_model(nlp.resources_dir(settings), settings.segmenter)
     if new:
         logger.info("model %s (%s) from %s", model.name, model.version, model.resources_dir)
-    totals = annotate(new, settings, staging, run.started_at, logger)
+    totals = annotate(new, settings, staging, run.started_at, logger,
+                      resources.warehouse.name_keys() if new else frozenset())
     rejected += totals.rejected
     clock.lap("ner")
     rejected += stage_copies(staging, selection, run.started_at, totals)

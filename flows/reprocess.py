@@ -26,6 +26,13 @@ ingest calls, and replaces their rows in one atomic publish:
 
 Idempotent: once every article is made by the current rules, a second run
 reads one count and ends.
+
+**Relink** (``akhbar relink``, flow ``akhbar-relink``) runs the same steps with
+every published first copy and no metadata derived again: each article's
+mentions, links, article × entity counts and review rows are made again from
+the NER cache and the *current* knowledge base (the gazetteer pass included),
+entity totals counted again, gated and published in one transaction, so that
+a user who adds aliases sees the whole history corrected.
 """
 
 from __future__ import annotations
@@ -56,14 +63,15 @@ from transforms.dedup import NearMatch
 from transforms.entities import ENTITY_TYPES
 from transforms.metadata import METADATA_RULES_VERSION
 from transforms.rejection import Rejection
-from transforms.reprocessing import FIELDS, STORED_COLUMNS, Rederived, changed_fields, rederive
+from transforms.reprocessing import FIELDS, STORED_COLUMNS, Rederived, changed_fields, rederive, stored_article
 from transforms.selection import Selection
 from warehouse.rows import article_row, fingerprint_rows, message_of, run_row
 from warehouse.store import Staging
 
-__all__ = ["ReprocessSummary", "reprocess"]
+__all__ = ["ReprocessSummary", "relink", "reprocess"]
 
 DESCRIBED = "reprocess"  # the runs.inbox of a reprocess run
+DESCRIBED_RELINK = "relink"
 CHILD_TABLES = ("sentences", "mentions", "article_entities", "entity_review")
 # Staging part numbers: NER chunks count up from 0; these stay clear of them.
 UNCHANGED_PART = 80_000
@@ -92,8 +100,19 @@ class ReprocessSummary:
     model: str | None = None
     model_version: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    relink: bool = False
+    mentions_before: int = 0  # relink: the published mentions of the relinked articles
+    links_changed: int = 0  # relink: spans kept whose entity changed
+    entities_before: int = 0  # relink: distinct entities those articles named before, and after
+    entities_after: int = 0
+
+    @property
+    def described(self) -> str:
+        return DESCRIBED_RELINK if self.relink else DESCRIBED
 
     def line(self) -> str:
+        if self.relink:
+            return self._relink_line()
         older = "articles (--all)" if self.all_articles else "articles made by older rules"
         text = f"reprocess {self.run_id}: {self.n_selected} {older} (metadata rules now v{self.rules_version})"
         if self.status == "nothing_to_do":
@@ -108,9 +127,20 @@ class ReprocessSummary:
             text += f"; {len(self.kept)} kept as published"
         return text
 
+    def _relink_line(self) -> str:
+        text = f"relink {self.run_id}: {self.n_selected} articles against the current knowledge base"
+        if self.status == "nothing_to_do":
+            return text + "; nothing published yet"
+        if self.status == "gate_failed":
+            return text + "; quality gate failed, nothing published [gate_failed]"
+        return (f"{text}; {self.n_rederived} relinked; mentions {self.mentions_before} → {self.n_mentions}, "
+                f"{self.links_changed} kept spans linked to another entity; entities named "
+                f"{self.entities_before} → {self.entities_after}; NER {self.ner_cached} from the cache, "
+                f"{self.ner_model} needed the model" + (f"; {len(self.kept)} kept as published" if self.kept else ""))
+
     def run_row(self, started_at, finished_at) -> dict:
         return run_row(
-            self.run_id, self.flow_run_id, started_at, finished_at, self.status, DESCRIBED,
+            self.run_id, self.flow_run_id, started_at, finished_at, self.status, self.described,
             message=message_of([self.line()] + [f["expectation"] for f in self.gate_failures])[:2000],
             model=self.model, model_version=self.model_version,
             n_seen=self.n_selected, n_new=0, n_skipped=len(self.kept), n_failed=0,
@@ -118,7 +148,7 @@ class ReprocessSummary:
         )
 
     def markdown(self) -> str:
-        lines = [f"# akhbar reprocess `{self.run_id}`: {self.status}", "", self.line(), ""]
+        lines = [f"# akhbar {self.described} `{self.run_id}`: {self.status}", "", self.line(), ""]
         if self.gate_failures:
             lines += ["## Quality gate: batch held back", "", "| table | expectation | column | unexpected |",
                       "|---|---|---|---|"]
@@ -188,12 +218,13 @@ def _row_for(item: Rederived, run_counts: tuple[int, int, int] | None = None) ->
 
 
 @task(cache_policy=NO_CACHE)
-def stage_new_bodies(part: int, chunk: list[Rederived], settings: Settings, staging: Staging) -> Staged:
+def stage_new_bodies(part: int, chunk: list[Rederived], settings: Settings, staging: Staging,
+                     seen: frozenset[str] = frozenset()) -> Staged:
     """Articles whose body moved: NER from the cache (or the model, for a body never annotated), rows made again."""
     items = {item.article.article_id: item for item in chunk}
     annotated, rejected, n_cached = documents_for([item.article for item in chunk], settings)
     staged_rows = rows_of(annotated, settings, lambda article, n_sentences, n_tokens, n_mentions: _row_for(
-        items[article.article_id], (n_sentences, n_tokens, n_mentions)))
+        items[article.article_id], (n_sentences, n_tokens, n_mentions)), seen)
     staged_rows.write(staging, part)
     ids = {row["article_id"] for row in staged_rows.articles}
     signatures = {i: dedup.to_bytes(dedup.signature(items[i].article.body)) for i in ids}
@@ -216,7 +247,8 @@ def stage_unchanged_bodies(resources: Resources, staging: Staging, items: list[R
     return Staged(first_copies=first, near_copies=near)
 
 
-def stage(rederived: list[Rederived], settings: Settings, resources: Resources, staging: Staging, logger) -> Staged:
+def stage(rederived: list[Rederived], settings: Settings, resources: Resources, staging: Staging, logger,
+          seen: frozenset[str] = frozenset()) -> Staged:
     """Every re-derived article with all its rows, in the run's staging."""
     moved = [item for item in rederived if item.body_changed and not item.near_copy]
     moved_ids = {item.article.article_id for item in moved}
@@ -229,7 +261,7 @@ def stage(rederived: list[Rederived], settings: Settings, resources: Resources, 
     try:
         for start in range(0, len(moved), size):
             chunk = moved[start:start + size]
-            result = stage_new_bodies(start // size, chunk, settings, staging)
+            result = stage_new_bodies(start // size, chunk, settings, staging, seen)
             staged.first_copies += result.first_copies
             staged.ner_cached += result.ner_cached
             staged.ner_model += result.ner_model
@@ -261,11 +293,47 @@ def reprocess(warehouse: str | None = None, all_articles: bool = False) -> Repro
             raise
 
 
-def _reprocess(settings: Settings, resources: Resources, run: Run, all_articles: bool, logger) -> ReprocessSummary:
+@flow(name="akhbar-relink", task_runner=ThreadPoolTaskRunner(max_workers=1))
+def relink(warehouse: str | None = None) -> ReprocessSummary:
+    """Link every published mention again with the current knowledge base, and republish atomically."""
+    logger = get_run_logger()
+    settings = get_settings(warehouse=warehouse)
+    resources = Resources.from_settings(settings)
+    with resources.writer_lock():
+        settle_leftovers(resources, logger)
+        run = Run.start()
+        try:
+            return _reprocess(settings, resources, run, True, logger, relink=True)
+        except GateFailed:
+            raise
+        except Exception as error:
+            run_errored(settings, resources, run, error, logger, described=DESCRIBED_RELINK)
+            raise
+
+
+def _published_links(resources: Resources, article_ids: list[str]) -> dict[tuple[str, int, int], str]:
+    mentions = resources.warehouse.article_rows(("mentions",), article_ids)["mentions"].to_pydict()
+    return {(a, s, e): i for a, s, e, i in zip(mentions["article_id"], mentions["start_char"], mentions["end_char"],
+                                               mentions["entity_id"])}
+
+
+def _count_relinked(summary: ReprocessSummary, before: dict, staging: Staging) -> None:
+    after = dict(zip(zip(staging.column("mentions", "article_id"), staging.column("mentions", "start_char"),
+                         staging.column("mentions", "end_char")), staging.column("mentions", "entity_id")))
+    summary.mentions_before = len(before)
+    summary.links_changed = sum(1 for span, entity in after.items() if span in before and before[span] != entity)
+    summary.entities_before = len(set(before.values()))
+    summary.entities_after = len(set(after.values()))
+
+
+def _reprocess(settings: Settings, resources: Resources, run: Run, all_articles: bool, logger,
+               relink: bool = False) -> ReprocessSummary:
     clock = Stopwatch()
     summary = ReprocessSummary(run.run_id, run.flow_run_id, "succeeded", METADATA_RULES_VERSION, all_articles,
-                               str(settings.warehouse))
+                               str(settings.warehouse), relink=relink)
     rows = read_published(resources, all_articles)
+    if relink:  # near copies have no mentions of their own
+        rows = [row for row in rows if row.get("duplicate_of") is None]
     summary.n_selected = len(rows)
     clock.lap("read")
     if not rows:
@@ -273,14 +341,19 @@ def _reprocess(settings: Settings, resources: Resources, run: Run, all_articles:
         logger.info(summary.line())
         return summary
 
-    rederived, summary.kept = rederive_articles(rows, settings, registry_agencies(settings, logger))
+    if relink:
+        registry = registry_agencies(settings, logger)
+        rederived = [Rederived(row, stored_article(row, registry), (), relink=True) for row in rows]
+        before = _published_links(resources, [row["article_id"] for row in rows])
+    else:
+        rederived, summary.kept = rederive_articles(rows, settings, registry_agencies(settings, logger))
     clock.lap("rederive")
     staging = resources.staging.for_run(run.run_id)
     needs_ner = any(item.body_changed and not item.near_copy for item in rederived)
     model = nlp.ensure_model(settings) if needs_ner else nlp.inspect_model(nlp.resources_dir(settings),
                                                                            settings.segmenter)
     summary.model, summary.model_version = (model.name, model.version) if model else (None, None)
-    staged = stage(rederived, settings, resources, staging, logger)
+    staged = stage(rederived, settings, resources, staging, logger, resources.warehouse.name_keys())
     summary.kept += staged.kept
     summary.n_body_changed = staged.ner_cached + staged.ner_model
     summary.ner_cached, summary.ner_model = staged.ner_cached, staged.ner_model
@@ -305,6 +378,8 @@ def _reprocess(settings: Settings, resources: Resources, run: Run, all_articles:
         counts = Counter(name for item in done for name in item.changed)
         summary.changed = {name: counts.get(name, 0) for name in FIELDS}
         summary.n_sentences, summary.n_mentions = outcome.published["sentences"], outcome.published["mentions"]
+        if relink:
+            _count_relinked(summary, before, staging)
     clock.lap("gate")
 
     publish_batch(resources, staging, summary.run_row(run.started_at, now()), replace_articles=True)
@@ -317,10 +392,11 @@ def _reprocess(settings: Settings, resources: Resources, run: Run, all_articles:
         logger.warning("kept as published: %s (%s)", path, why)
     _alert(settings, summary)
     try:
-        create_markdown_artifact(summary.markdown(), key="akhbar-reprocess-summary",
-                                 description=f"akhbar reprocess {summary.run_id}: {summary.status}")
+        create_markdown_artifact(summary.markdown(), key=f"akhbar-{summary.described}-summary",
+                                 description=f"akhbar {summary.described} {summary.run_id}: {summary.status}")
     except Exception as error:  # noqa: BLE001
-        logger.warning("could not publish the reprocess summary artifact: %s: %s", type(error).__name__, error)
+        logger.warning("could not publish the %s summary artifact: %s: %s", summary.described, type(error).__name__,
+                       error)
     logger.info(summary.line())
     if summary.status == "gate_failed":
         raise GateFailed(summary)
@@ -331,10 +407,11 @@ def _alert(settings: Settings, summary: ReprocessSummary) -> None:
     counts = {"articles": summary.n_selected, "kept": len(summary.kept), "data_docs": summary.data_docs or "-",
               "warehouse": summary.warehouse}
     if summary.status == "gate_failed":
-        message = Alert("error", "quality gate failed; reprocess batch held back, nothing published", summary.run_id,
-                        describe_failures(summary.gate_failures), counts)
+        message = Alert("error", f"quality gate failed; {summary.described} batch held back, nothing published",
+                        summary.run_id, describe_failures(summary.gate_failures), counts)
     elif summary.kept:
-        message = Alert("warning", f"reprocess kept {len(summary.kept)} article(s) as published", summary.run_id,
+        message = Alert("warning", f"{summary.described} kept {len(summary.kept)} article(s) as published",
+                        summary.run_id,
                         [f"• {path}: {why}" for path, why in summary.kept[:20]], counts)
     else:
         return

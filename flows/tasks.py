@@ -120,8 +120,10 @@ def select_new(articles: list[Article], resources: Resources, threshold: float) 
 # --------------------------------------------------------------------- NER
 
 
-def annotate(new: list[Article], settings: Settings, staging: Staging, ingested_at: datetime, logger) -> NerTotals:
-    """Every new article through NER, chunk by chunk, with progress in the run's logs."""
+def annotate(new: list[Article], settings: Settings, staging: Staging, ingested_at: datetime, logger,
+             seen: frozenset[str] = frozenset()) -> NerTotals:
+    """Every new article through NER, chunk by chunk, with progress in the run's logs; ``seen``: the name keys
+    already published (see ``transforms/linking.py``)."""
     totals = NerTotals()
     if not new:
         return totals
@@ -129,12 +131,12 @@ def annotate(new: list[Article], settings: Settings, staging: Staging, ingested_
     chunks = [(start // settings.ner_batch_articles, new[start:start + settings.ner_batch_articles])
               for start in range(0, len(new), settings.ner_batch_articles)]
     if settings.task_runner == "dask":  # submitted all at once, for the workers to share
-        futures = [annotate_chunk.submit(part, chunk, settings, staging, ingested_at) for part, chunk in chunks]
+        futures = [annotate_chunk.submit(part, chunk, settings, staging, ingested_at, seen) for part, chunk in chunks]
         results = (future.result() for future in futures)
     else:
         # Called, not submitted: chunks run one after another on the flow's own thread. Stanza ran
         # about 10% slower on a worker thread than on the main thread here (measured, 2 CPUs).
-        results = (annotate_chunk(part, chunk, settings, staging, ingested_at) for part, chunk in chunks)
+        results = (annotate_chunk(part, chunk, settings, staging, ingested_at, seen) for part, chunk in chunks)
     try:
         for (_, chunk), result in zip(chunks, results):
             totals.add(result)

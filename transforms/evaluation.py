@@ -215,15 +215,20 @@ _PROCLITICS = tuple(sorted({c + p for c in ("", "و", "ف") for p in ("", "ب", 
                            reverse=True))
 
 
-def proclitic_pairs(keys_by_entity: Mapping[str, Iterable[str]]) -> list[tuple[str, str, str, str]]:
+def proclitic_pairs(keys_by_entity: Mapping[str, Iterable[str]],
+                    names: Iterable[str] = ()) -> list[tuple[str, str, str, str]]:
     """Pairs of distinct entities whose names differ only by a glued proclitic: (entity, key, entity, key),
-    e.g. one entity for ``وبغداد`` and another for ``بغداد``."""
+    e.g. one entity for ``وبغداد`` and another for ``بغداد``. A longer key that is itself one of ``names``
+    (the knowledge base's: ``بكين`` is Beijing, not ب + كين) makes no pair."""
+    names = set(names)
     owner = {}
     for entity_id, keys in keys_by_entity.items():
         for key in keys:
             owner.setdefault(key, entity_id)
     pairs = set()
     for key, entity_id in owner.items():
+        if key in names:
+            continue
         for prefix in _PROCLITICS:
             if key.startswith(prefix):
                 rest = key[len(prefix):]

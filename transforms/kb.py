@@ -108,8 +108,8 @@ def nisba_forms(adjectives: Iterable[str]) -> tuple[str, ...]:
 def place_records(places: Iterable[Place], countries: Iterable[Mapping[str, str]] = (),
                   extra_names: Iterable[Mapping[str, str]] = ()) -> list[Record]:
     """Places as records, most important first; ``countries`` rows (iso2, name_en, other_names_en, names_ar,
-    nisba_ar) give a country its Wikipedia title, its other English names, the press's names and its nisba
-    adjectives, ``extra_names`` rows (name_ar, name_en) add names to the place
+    nisba_ar, capital_ar) give a country its Wikipedia title, its other English names, the press's names and
+    its nisba adjectives, and its capital the press's names, ``extra_names`` rows (name_ar, name_en) add names to the place
     with that English name (a country, region or capital before other cities; a place of its own if none)."""
     by_code = {(row.get("iso2") or "").strip().upper(): row for row in countries}
     records: list[Record] = []
@@ -137,6 +137,14 @@ def place_records(places: Iterable[Place], countries: Iterable[Mapping[str, str]
                               frozenset(trusted_ar) | frozenset(trusted_latin), rank, adjectives))
         for name in latin:
             latin_index.setdefault(_key(name), len(records) - 1)
+    capital_at = {r.entity.country_code: i for i, r in enumerate(records) if r.entity.capital}
+    for code, country in by_code.items():  # the press's names of each capital, looked for in running text
+        at = capital_at.get(code)
+        names = [n for n in map(arabic_place_name, _listed(country.get("capital_ar"))) if n]
+        if at is not None and names:
+            record = records[at]
+            records[at] = replace(record, names=tuple(dict.fromkeys(record.names + tuple(names))),
+                                  trusted=record.trusted | set(names))
     for row in extra_names:
         name_ar, name_en = (row.get("name_ar") or "").strip(), (row.get("name_en") or "").strip()
         if not name_ar or not name_en:

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 
 from transforms.articles import Article, build_article
 from transforms.formats import RawItem
-from transforms.metadata import AgencyRule, KnownFields
+from transforms.metadata import AgencyRule, KnownFields, Metadata
 
 # What `akhbar reprocess` counts as changed, and the columns that make each field.
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -81,6 +81,40 @@ def rederive(row: Mapping[str, Any], rules: Iterable[AgencyRule] = (),
     return replace(article, article_id=row["article_id"], text_norm=row["text_norm"], raw_sha256=row["raw_sha256"])
 
 
+def masked_ranges(text: str, start: int, end: int, body: str | None) -> tuple[tuple[int, int], ...]:
+    """The furniture lines blanked inside a stored body: (start, end) offsets into the text where the body
+    holds spaces and the text does not."""
+    if not body or len(body) != end - start:
+        return ()
+    ranges, run_start, last = [], None, None
+    for offset, (kept, original) in enumerate(zip(body, text[start:end])):
+        if kept == " " and not original.isspace():  # a blanked character
+            run_start = offset if run_start is None else run_start
+            last = offset
+        elif not original.isspace() and run_start is not None:  # a kept character ends the run
+            ranges.append((start + run_start, start + last + 1))
+            run_start = None
+    if run_start is not None:
+        ranges.append((start + run_start, start + last + 1))
+    return tuple(ranges)
+
+
+def stored_article(row: Mapping[str, Any], registry_agencies: Mapping[str, str | None] | None = None) -> Article:
+    """The published article exactly as stored: its metadata as the row holds it, not derived again
+    (``akhbar relink`` changes entity links, never metadata)."""
+    start, end = row["body_start"], row["body_end"]
+    meta = Metadata(
+        dateline_city=row.get("dateline_city"), published_date=row.get("published_date"),
+        date_source=row.get("date_source") or "none", agency=row.get("agency"),
+        agency_source=row.get("agency_source") or "none", title=row.get("title"),
+        title_source=row.get("title_source") or "none", body_start=start, body_end=end,
+        masked=masked_ranges(row["text"], start, end, row.get("body")),
+    )
+    return Article(row["article_id"], row["source_path"], row["text"], row["text_norm"], row["raw_sha256"], meta,
+                   row.get("format") or "text", row.get("encoding"), row.get("url"), row.get("source_id"),
+                   known=known_fields(row, registry_agencies), metadata_rules=rules_version(row.get("metadata_rules")))
+
+
 def new_values(article: Article) -> dict[str, Any]:
     meta = article.meta
     return {"published_date": meta.published_date, "date_source": meta.date_source, "agency": meta.agency,
@@ -108,11 +142,12 @@ class Rederived:
     row: Mapping[str, Any]
     article: Article
     changed: tuple[str, ...]
+    relink: bool = False  # mentions and links made again though nothing changed (``akhbar relink``)
 
     @property
     def body_changed(self) -> bool:
-        """The body moved or changed: its sentences and mentions (offsets into the text) must be made again."""
-        return "body" in self.changed
+        """The body moved or changed, or the article is relinked: its sentences and mentions are made again."""
+        return "body" in self.changed or self.relink
 
     @property
     def near_copy(self) -> bool:

@@ -128,6 +128,15 @@ class Warehouse:
             ).fetchall()
         return {(p, i) for p, i in rows}
 
+    def name_keys(self) -> frozenset[str]:
+        """Every name key the published mentions show: the corpus's evidence that an unknown name occurs
+        bare (``transforms.linking``: ``وفلان`` is ``فلان`` once ``فلان`` is seen)."""
+        if not self.path.exists():
+            return frozenset()
+        with self.connection() as con:
+            return frozenset(k for (k,) in con.execute(
+                "SELECT DISTINCT entity_key FROM mentions WHERE entity_key IS NOT NULL").fetchall())
+
     def fingerprints(self) -> list[tuple[str, bytes]]:
         """Every published first copy's MinHash signature."""
         if not self.path.exists():
