@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable
@@ -22,7 +23,7 @@ from flows import intake, nlp
 from flows.ner_cache import NerCache
 from transforms.articles import Article
 from transforms.entities import AliasTable
-from transforms.kb_mentions import Span, credit_span, dateline_places, mention_rows, merged_spans
+from transforms.kb_mentions import Span, dateline_places, mention_rows, merged_spans, metadata_spans
 from transforms.linking import link_mentions
 from transforms.ner import DocumentRows, OffsetMismatch, document_rows
 from transforms.rejection import Rejection
@@ -118,15 +119,15 @@ class StagedRows:
 
 
 def article_mentions(article: Article, rows: DocumentRows, table: AliasTable, gazetteer: bool) -> list[dict]:
-    """The article's final mentions: the model's spans, the knowledge base's (``transforms/kb_mentions.py``)
-    and the credited agency's."""
+    """The article's final mentions: the model's spans, the knowledge base's (``transforms/kb_mentions.py``),
+    the dateline's places and the credited agency."""
     meta = article.meta
     model = [Span(m["start_char"], m["end_char"], m["label"]) for m in rows.mentions]
     spans = merged_spans(article.text, model, table, body=article.body, body_start=meta.body_start,
                          gazetteer=gazetteer)
-    credit = credit_span(article.text, meta.agency, meta.agency_source, meta.body_start, meta.body_end, table)
-    if credit is not None and not any(s.start < credit.end and credit.start < s.end for s in spans):
-        spans.append(credit)
+    for found in metadata_spans(article.text, meta, table):  # the dateline's places, the credited agency
+        if not any(s.start < found.end and found.start < s.end for s in spans):
+            spans.append(found)
     return mention_rows(article.article_id, article.text, spans, [s["start_char"] for s in rows.sentences],
                         dateline_places(article.text, meta.dateline_city, meta.body_start, spans))
 
@@ -137,7 +138,7 @@ def rows_of(annotated: list[tuple[Article, object]], settings: Settings,
     article's row. An article whose document does not fit its text is rejected alone. ``seen``: the keys of
     names already published (see ``transforms/linking.py``)."""
     staged = StagedRows()
-    mention_rows_ = []
+    mention_rows_, counted = [], []
     table = intake.load_knowledge_base(settings)
     for article, doc in annotated:
         try:
@@ -150,11 +151,15 @@ def rows_of(annotated: list[tuple[Article, object]], settings: Settings,
             staged.rejected.append(Rejection.internal_error(err, source_path=article.source_path, raw=article.raw,
                                                             format=article.format, source_id=article.source_id))
             continue
-        staged.articles.append(article_row_of(article, len(rows.sentences), rows.n_tokens, len(mentions)))
+        counted.append((article, len(rows.sentences), rows.n_tokens))
         staged.sentences += rows.sentences
         mention_rows_ += mentions
+    # Linking may set aside a bare body no country claims (transforms/linking.py): count what it kept.
     staged.linked = link_mentions(mention_rows_, table, seen)
-    staged.n_mentions = len(mention_rows_)
+    per_article = Counter(m["article_id"] for m in staged.linked.mentions)
+    staged.articles = [article_row_of(article, n_sentences, n_tokens, per_article[article.article_id])
+                       for article, n_sentences, n_tokens in counted]
+    staged.n_mentions = len(staged.linked.mentions)
     return staged
 
 

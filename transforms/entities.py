@@ -212,6 +212,7 @@ class AliasTable:
     agencies: dict[str, str] = field(default_factory=dict)
     bodies: dict[tuple[str, str], str] = field(default_factory=dict)
     generic: dict[str, str] = field(default_factory=dict)
+    generic_trusted: set[str] = field(default_factory=set)  # bare names the gazetteer pass looks for
     cache: dict[tuple, "Resolution"] = field(default_factory=dict, repr=False)
     derived: dict[str, object] = field(default_factory=dict, repr=False)
 
@@ -553,8 +554,10 @@ def _ambiguous(claims: tuple[AliasClaim, ...]) -> bool:
 def _remainders(token: str) -> list[str]:
     """What a first token could be without its proclitics, least stripped first.
 
-    و/ف + ب/ل/ك + ال in that order, each optional; ل + ال is written لل with the
-    alef dropped (للصين = ل + الصين), so that case restores the article.
+    و/ف + ب/ل/ك in that order, each optional; ل + ال is written لل with the
+    alef dropped (للصين = ل + الصين), so that case restores the article. The
+    article itself stays: a name that takes it lists it (الصين), and one that
+    does not is another word with it (القطر is not قطر, البحري not بحري).
     """
     found: list[str] = []
     for conj in _CONJUNCTIONS:
@@ -564,13 +567,9 @@ def _remainders(token: str) -> list[str]:
                 continue
             rest = token[len(prefix):]
             options = [rest]
-            if rest.startswith(_ARTICLE):
-                options.append(rest[len(_ARTICLE):])
             if prep == "ل" and rest.startswith("ل"):  # لل = ل + (ا)ل
                 options.append(_ARTICLE + rest[1:])
             found += [o for o in options if _letters(o) >= _MIN_REMAINDER]
-    if token.startswith(_ARTICLE) and _letters(token) - 2 >= _MIN_REMAINDER:
-        found.append(token[len(_ARTICLE):])
     unique = list(dict.fromkeys(found))
     return sorted(unique, key=len, reverse=True)
 
@@ -685,14 +684,28 @@ def _fuzzy(key: str, surface: str, label: str, table: AliasTable) -> Resolution 
 
 
 def _translit(key: str, label: str, table: AliasTable) -> Resolution | None:
-    """A Latin-script name the table lists only in Arabic: one entity of a compatible type with its skeleton."""
-    if script_of(key) != "latin" or translit.latin_letters(key) < translit.MIN_LATIN_LETTERS:
+    """A transliterated name spelled another way: one entity of a compatible type with the same consonant
+    skeleton. A Latin-script name against the table's Arabic names (``Tokayev``, ``توكاييف``); an Arabic one
+    against the others, from :data:`translit.MIN_ARABIC_CLASSES` sound classes (``هورغوس``, ``خورغوس``: Arabic
+    writes a foreign h as خ or ه, a g as غ, ج or ق)."""
+    script = script_of(key)
+    if script == "latin":
+        if translit.latin_letters(key) < translit.MIN_LATIN_LETTERS:
+            return None
+        skeletons = {s for s in translit.latin_skeletons(key) if translit.plausible(s)}
+    elif script == "ar" and label in ("PER", "LOC"):  # foreign names of people and places, not bodies
+        skeleton = translit.arabic_skeleton(key)
+        if len(skeleton) < translit.MIN_ARABIC_CLASSES:
+            return None
+        skeletons = {skeleton}
+    else:
         return None
     index = table.derived.get("skeletons")
     if index is None:
         index = table.derived["skeletons"] = _skeleton_index(table)
-    found = {entity_id for skeleton in translit.latin_skeletons(key) if translit.plausible(skeleton)
-             for entity_id in index.get(skeleton, ()) if table.entities[entity_id].type in COMPATIBLE_TYPES[label]}
+    found = {entity_id for skeleton in skeletons
+             for entity_id in index.get(skeleton, ()) if table.entities[entity_id].type in COMPATIBLE_TYPES[label]
+             and (script == "latin" or table.entities[entity_id].type == label)}
     if len(found) != 1:
         return None
     entity = table.entities[found.pop()]

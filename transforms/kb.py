@@ -29,6 +29,7 @@ from typing import Iterable, Mapping
 from transforms.entities import (ALIAS_SEPARATOR, CURATED_RANK, FUZZY_MAX_RANK, AliasClaim, AliasTable, Entity, alias_table,
                                  entity_key, script_of, table_of, trusted_alias)
 from transforms.places import Place, arabic_place_name
+from transforms.translit import arabic_skeleton
 
 SOURCES = ("curated", "agencies", "bodies", "geonames", "cldr", "wikidata", "places")
 
@@ -141,6 +142,8 @@ def place_records(places: Iterable[Place], countries: Iterable[Mapping[str, str]
     for code, country in by_code.items():  # the press's names of each capital, looked for in running text
         at = capital_at.get(code)
         names = [n for n in map(arabic_place_name, _listed(country.get("capital_ar"))) if n]
+        # Spellings of one city only (أستانا, أستانة); a second capital (كيب تاون beside بريتوريا) is another city.
+        names = [n for n in names if arabic_skeleton(n) == arabic_skeleton(names[0])]
         if at is not None and names:
             record = records[at]
             records[at] = replace(record, names=tuple(dict.fromkeys(record.names + tuple(names))),
@@ -220,10 +223,11 @@ def body_records(bodies: Iterable[Mapping[str, str]], countries: Iterable[Mappin
     return records
 
 
-def generic_names(bodies: Iterable[Mapping[str, str]]) -> dict[str, str]:
-    """A body's bare names (``وزارة الخارجية``, ``الخارجية``) → the body: whose it is, the article says."""
+def generic_names(bodies: Iterable[Mapping[str, str]], short: bool = True) -> dict[str, str]:
+    """A body's bare names (``وزارة الخارجية``, with ``short`` also ``الخارجية``) → the body: whose it is,
+    the article says."""
     return {_key(name): body["body"] for body in bodies
-            for name in _listed(body.get("names_ar")) + _listed(body.get("short_ar"))}
+            for name in _listed(body.get("names_ar")) + (_listed(body.get("short_ar")) if short else [])}
 
 
 # ------------------------------------------------------------------ merge
@@ -231,11 +235,14 @@ def generic_names(bodies: Iterable[Mapping[str, str]]) -> dict[str, str]:
 
 def knowledge_base(curated_rows: Iterable[Mapping[str, str]], records: Iterable[Record] = (),
                    not_names: Mapping[str, Iterable[str]] | None = None,
-                   generic: Mapping[str, str] | None = None) -> AliasTable:
+                   generic: Mapping[str, str] | None = None, ambiguous: Iterable[str] = (),
+                   generic_trusted: Iterable[str] = ()) -> AliasTable:
     """The curated table (strictly validated) extended with ``records``, each merged into a known entity when
     it is one (same QID, same GeoNames id, or the same English name as a known entity of its type).
     ``not_names`` are named sets of words that are never names (``currency``, ``common``), for the drop rules;
-    ``generic`` the bare names of the countries' bodies (:func:`generic_names`)."""
+    ``generic`` the bare names of the countries' bodies (:func:`generic_names`), ``generic_trusted`` those
+    of them the gazetteer pass looks for (``وزارة الخارجية``, not ``الخارجية``); ``ambiguous`` names that are
+    common words too (``seeds/ambiguous_names.csv``: كيف, مسقط), never looked for in running text alone."""
     base = alias_table(curated_rows)
     entities = dict(base.entities)
     claims: dict[str, list[AliasClaim]] = {key: list(found) for key, found in base.aliases.items()}
@@ -283,11 +290,20 @@ def knowledge_base(curated_rows: Iterable[Mapping[str, str]], records: Iterable[
             found.append(AliasClaim(target, entity_type, None, None, 0, record.rank, name in record.trusted))
             if script_of(key) == "latin":
                 by_latin.setdefault((entity_type, key), target)
+    for key in map(_key, ambiguous):
+        if key in claims:
+            claims[key] = [replace(c, trusted=False) for c in claims[key]]
+    # A body's short name with a nisba (الخارجية الروسية) is also how the press writes "Russian foreign ..."
+    # (السياسة الخارجية الروسية): it links what the model tags, it is not looked for.
+    short = {name for name in map(_key, generic or {}) if " " not in name}
+    for key in [k for k in claims if k.split(" ", 1)[0] in short]:
+        claims[key] = [replace(c, trusted=False) for c in claims[key]]
     table = table_of(entities, claims, base.periods)
     table.adjectives.update(adjectives)
     table.agencies.update(agencies)
     table.bodies.update(bodies)
     table.generic.update({_key(name): body for name, body in (generic or {}).items()})
+    table.generic_trusted.update(_key(name) for name in (generic_trusted or ()))
     table.not_names.update({name: frozenset(filter(None, map(_key, words))) for name, words in (not_names or {}).items()})
     return table
 

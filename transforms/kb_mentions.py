@@ -19,8 +19,8 @@ gives way to two or more; an organisation's span gives way to no name of another
 (``جامعة نزارباييف`` stays the university); any other span the knowledge base does not know gives way. A
 model span that gave way only to names of other types keeps its remaining pieces with its label: the
 model's person ``بيلاروسيا ألكسندر لوكاشينكو`` becomes the place ``بيلاروسيا`` and the person ``ألكسندر
-لوكاشينكو``. Every mention records where it came from: ``model``, ``gazetteer`` or ``credit`` (the
-agency the metadata found credited, :func:`credit_span`).
+لوكاشينكو``. Every mention records where it came from: ``model``, ``gazetteer`` or ``metadata`` (the places
+of the dateline and the credited agency the metadata rules found, :func:`metadata_spans`).
 
 **Drop rules** (the annotation rules of the field, ``seeds/dev/README.md``): a model span that is only a
 nisba adjective (``الروسي``, ``الصينية``: "الرئيس الصيني" does not name China), only a currency
@@ -39,7 +39,7 @@ from transforms.entities import (AliasTable, ENTITY_TYPES, _ARTICLE, _CONJUNCTIO
                                  _PREPOSITIONS, entity_key, resolve)
 from transforms.normalize import fold, normalize_key
 
-SOURCES = ("model", "gazetteer", "credit")
+SOURCES = ("model", "gazetteer", "metadata")
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’ʼ`][^\W_]+)*")
 _APOSTROPHES = re.compile("['’ʼ`]")
@@ -47,6 +47,7 @@ _APOSTROPHES = re.compile("['’ʼ`]")
 _JOINER = re.compile(r"^[ \t\u00a0\-‐‑‒–—]*$")
 _BRACKETS = {"(": ")", "[": "]", "«": "»", "﴿": "﴾"}
 _KNOWN_METHODS = ("alias", "spacing", "clitic")
+_PATRONYMIC = re.compile(r"(?:^|\s)(?:بن|ابن|بنت|إبن)\s*$")
 # In brackets, untrusted names of organisations from the curated table and the agencies registry only:
 # "(واس)" credits the Saudi Press Agency, "(الخميس)" is a weekday whatever town bears the name.
 BRACKETED_MAX_RANK = 1.0
@@ -105,6 +106,10 @@ def _name_index(table: AliasTable) -> dict[str, dict[str, list[tuple[tuple[str, 
             index["trusted"].setdefault(tokens[0], []).append((tokens[1:], key))
         elif any(c.type == "ORG" and c.rank <= BRACKETED_MAX_RANK for c in claims):
             index["bracketed"].setdefault(tokens[0], []).append((tokens[1:], key))
+    for key in table.generic_trusted:  # a country's body named bare: whose it is, linking decides
+        tokens = _key_tokens(key)
+        if tokens and key not in table.aliases:
+            index["trusted"].setdefault(tokens[0], []).append((tokens[1:], key))
     for kind in index.values():
         for entries in kind.values():
             entries.sort(key=lambda entry: -len(entry[0]))
@@ -217,7 +222,7 @@ def credit_span(text: str, agency: str | None, agency_source: str, body_start: i
     if not found:
         return None
     start, end, _ = found[-1] if agency_source == "credit" else found[0]
-    return Span(start, end, table.entities[entity_id].type, "credit")
+    return Span(start, end, table.entities[entity_id].type, "metadata")
 
 
 # ------------------------------------------------------------------ drop rules
@@ -284,7 +289,8 @@ def merged_spans(text: str, model: Iterable[Span], table: AliasTable, *, body: s
     scanned = text if body is None else body
     found, entity_of = [], {}
     for s, e, key in gazetteer_spans(scanned, table, offset=0 if body is None else body_start):
-        resolution = resolve(text[s:e], "LOC", table)  # the entity's own type (LOC is only the hint)
+        hint = "ORG" if key in table.generic_trusted else "LOC"  # the entity's own type decides; this is a hint
+        resolution = resolve(text[s:e], hint, table)
         span = Span(s, e, resolution.type, "gazetteer")
         found.append(span)
         entity_of[span] = resolution.entity_id
@@ -321,11 +327,34 @@ def merged_spans(text: str, model: Iterable[Span], table: AliasTable, *, body: s
 
 def _hinted(text: str, span: Span, found: list[Span], entity_of: dict) -> Span:
     """A span the knowledge base does not know, with the one known name of its type inside it as its hint:
-    ``حميد كرزاي`` is linked by ``كرزاي``, ``الرئيس بوتين`` by ``بوتين``."""
+    ``حميد كرزاي`` is linked by ``كرزاي``, ``الرئيس بوتين`` by ``بوتين``; never a name after ``بن``: in
+    ``سعود بن نايف بن عبد العزيز`` the known ``نايف بن عبد العزيز`` is the father."""
     if span.source != "model" or entity_of.get(span) is not None:
         return span
-    inner = [g for g in found if span.start <= g.start and g.end <= span.end and g.label == span.label]
+    inner = [g for g in found if span.start <= g.start and g.end <= span.end and g.label == span.label
+             and not _PATRONYMIC.search(text[span.start:g.start])]
     return replace(span, hint=text[inner[0].start:inner[0].end]) if len(inner) == 1 else span
+
+
+def dateline_spans(text: str, dateline_city: str | None, body_start: int, table: AliasTable) -> list[Span]:
+    """The dateline's places (``بكين/أستانا``) where the body's first line names them, as LOC spans."""
+    if not dateline_city:
+        return []
+    line_end = text.find("\n", body_start)
+    line = text[body_start:len(text) if line_end < 0 else line_end]
+    spans = []
+    for city in dateline_city.split("/"):
+        at = line.find(city.strip()) if city.strip() else -1
+        if at >= 0:
+            start = body_start + at
+            spans.append(Span(start, start + len(city.strip()), "LOC", "metadata"))
+    return spans
+
+
+def metadata_spans(text: str, meta, table: AliasTable) -> list[Span]:
+    """What the metadata rules found the article names: the dateline's places and the credited agency."""
+    credit = credit_span(text, meta.agency, meta.agency_source, meta.body_start, meta.body_end, table)
+    return dateline_spans(text, meta.dateline_city, meta.body_start, table) + ([credit] if credit else [])
 
 
 def dateline_places(text: str, dateline_city: str | None, body_start: int, spans: Iterable[Span]) -> set[Span]:

@@ -9,7 +9,9 @@ names several places share (عمان: Oman or Amman) again, in the context of th
 countries the article's other mentions name. A place in the dateline is read
 as a city (``row["dateline"]``). A country's generic body named bare
 (``وزارة الخارجية``, ``مجلس النواب``) is the body of the article's own country:
-its dateline's, else the one its mentions name most (the first on a tie). The names the whole batch shows
+its dateline's, else its credited agency's, else the one most of its place
+mentions name; one the gazetteer pass found where no country claims it is set
+aside (the article's remaining mentions are numbered again). The names the whole batch shows
 (and ``seen``: names already published) tell a glued conjunction from the
 first letter of an unknown name: ``وفلان`` is ``فلان`` only if ``فلان`` occurs.
 A span the knowledge base does not know is linked by the one known name the
@@ -48,15 +50,27 @@ def _countries(resolutions: Iterable[Resolution], table: AliasTable) -> list[str
 
 def _home(rows: list[dict[str, Any]], resolutions: list[Resolution], countries: list[str],
           table: AliasTable) -> str | None:
-    """The article's own country: its dateline's, else the one its place mentions name most (first on a tie)."""
+    """The article's own country: its dateline's; else its credited agency's (a KUNA story's ``الديوان الأميري``
+    is Kuwait's); else the country most of its place mentions name, if more than half do. None otherwise:
+    a bare ``وزارة الخارجية`` stays unlinked rather than guessed."""
     for row, resolution in zip(rows, resolutions):
         entity = table.entities.get(resolution.entity_id)
         if row.get("dateline") and entity is not None and entity.country_code:
             return entity.country_code
+    for row, resolution in zip(rows, resolutions):
+        entity = table.entities.get(resolution.entity_id)
+        if row.get("source") == "metadata" and entity is not None and entity.type == "ORG" and entity.country_code:
+            return entity.country_code
     if not countries:
         return None
-    counts = Counter(countries)
-    return max(counts, key=lambda code: (counts[code], -countries.index(code)))
+    code, count = Counter(countries).most_common(1)[0]
+    return code if count >= 2 and count * 2 > len(countries) else None
+
+
+def _unclaimed_body(row: dict[str, Any], resolution: Resolution, table: AliasTable) -> bool:
+    """A bare body the gazetteer pass found (``البرلمان``) that no country of the article claims: a common noun
+    phrase here, not a name; set aside."""
+    return row.get("source") == "gazetteer" and resolution.method == "new" and generic_body(row["surface"], table) is not None
 
 
 def _by_hint(row: dict[str, Any], resolution: Resolution, table: AliasTable) -> Resolution:
@@ -119,7 +133,8 @@ def link_mentions(mentions: list[dict[str, Any]], table: AliasTable, seen: Itera
         resolutions = [_of_home_country(row, r, home, table) for row, r in zip(rows, resolutions)]
         resolutions = [_by_hint(row, r, table) for row, r in zip(rows, resolutions)]
         resolutions = _transliterated(rows, resolutions)
-        _add(linked, rows, resolutions)
+        kept = [(row, r) for row, r in zip(rows, resolutions) if not _unclaimed_body(row, r, table)]
+        _add(linked, [dict(row, mention_index=n) for n, (row, _) in enumerate(kept)], [r for _, r in kept])
     return linked
 
 

@@ -19,6 +19,8 @@ import unicodedata
 
 MIN_LATIN_LETTERS = 5
 MIN_CLASSES = 3
+# Two Arabic spellings of one foreign name: their skeletons must be longer to count as the same name.
+MIN_ARABIC_CLASSES = 5
 _MAX_VARIANTS = 16
 
 # Arabic letter → sound class; letters not listed are vowels or vowel-like and dropped.
