@@ -521,7 +521,7 @@ def _metadata_report(corpus: Path, settings, format: "OutputFormat") -> dict:
     from flows.intake import load_agency_rules, load_places
 
     rules = load_agency_rules(settings.agencies)
-    places = load_places(settings.places, settings.entity_aliases)
+    places = load_places(settings)
     cases = load_corpus(corpus)
     result = score_corpus(cases, rules, _date.today(), places)
     fields = score_metadata(result.fields)

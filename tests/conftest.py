@@ -64,6 +64,21 @@ def warehouse_path(tmp_path) -> Path:
     return tmp_path / "wh" / "akhbar.duckdb"
 
 
+def repeat_a_mention_key(monkeypatch) -> None:
+    """Make the linker repeat its first mention row in every batch: a repeated (article_id, mention_index) key,
+    which the quality gate must refuse for the whole batch."""
+    import flows.annotate as annotate_module
+
+    real = annotate_module.link_mentions
+
+    def linked_with_a_repeat(*args, **kwargs):
+        linked = real(*args, **kwargs)
+        linked.mentions = linked.mentions + linked.mentions[:1]
+        return linked
+
+    monkeypatch.setattr(annotate_module, "link_mentions", linked_with_a_repeat)
+
+
 def require_model():
     from core.settings import get_settings
     from flows import nlp

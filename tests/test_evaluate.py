@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from typer.testing import CliRunner
 
 from akhbar.cli import app
@@ -52,3 +54,36 @@ def test_evaluate_prints_a_table_with_the_misses_and_refuses_a_folder_without_go
 
     missing = CliRunner().invoke(app, ["evaluate", "--metadata-only", "--corpus", str(tmp_path)])
     assert missing.exit_code == 1 and "no gold/ folder" in missing.output
+
+
+@pytest.mark.model
+def test_evaluate_scores_canonical_entities_and_ner_with_the_model(tmp_path):
+    corpus = tmp_path / "corpus"
+    write_case(corpus, "e1", f"أستانا 3 يوليو 2024 (شينخوا) بحث الرئيس قاسم جومارت توكاييف مع وانغ يي العلاقات بين "
+                             f"كازاخستان والصين ومنظمة شنغهاي للتعاون. {STORY}\n",
+               entities=[{"type": "PER", "name_en": "Kassym-Jomart Tokayev", "surface": "قاسم جومارت توكاييف"},
+                         {"type": "PER", "name_en": "Wang Yi", "surface": "وانغ يي"},
+                         {"type": "LOC", "name_en": "Kazakhstan", "surface": "كازاخستان"},
+                         {"type": "LOC", "name_en": "China", "surface": "الصين"},
+                         {"type": "LOC", "name_en": "Astana", "surface": "أستانا"},
+                         {"type": "ORG", "name_en": "Shanghai Cooperation Organisation", "surface": "منظمة شنغهاي للتعاون"},
+                         {"type": "ORG", "name_en": "Xinhua News Agency", "surface": "شينخوا"},
+                         {"type": "PER", "name_en": "Zagro Bulatov", "surface": "زاغرو بولاتوف"}])
+    ner_test = tmp_path / "ner.bio"
+    ner_test.write_text("زار\tO\nالرئيس\tO\nبوتين\tB-PER\nبكين\tB-LOC\n\nوقال\tO\nوانغ\tB-PER\nيي\tI-PER\n",
+                        encoding="utf-8")
+    result = CliRunner().invoke(app, ["evaluate", "--corpus", str(corpus), "--ner-test", str(ner_test),
+                                      "--no-samples", "--format", "json",
+                                      "--warehouse", str(tmp_path / "wh" / "akhbar.duckdb")])  # its NER cache
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    (report,) = payload["corpus_entities"]
+    overall = report["scores"][-1]
+    assert overall["type"] == "ALL" and overall["gold"] == 8
+    assert overall["correct"] >= 6 and overall["precision"] >= 0.85
+    assert ["e1", "PER", "Zagro Bulatov"] in report["missed"]  # unknown to the knowledge base: a miss
+    assert report["proclitic_pairs"] == [] and report["linked"] <= report["mentions"]
+    assert report["countries_and_capitals"]["gold"] == 3  # Kazakhstan, China, Astana
+    runs = payload["ner"]["runs"]
+    assert set(runs) >= {"model", "model + gazetteer pass"}
+    assert runs["model"][-1]["gold"] == 3

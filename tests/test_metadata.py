@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core.settings import get_settings
+
 from datetime import date
 
 import pytest
@@ -206,7 +208,7 @@ def test_near_copies_are_found_and_different_stories_are_not():
 # ---------------------------------------------------------------- the Arabic press beyond the samples
 # Each case is one phenomenon of tests' own making, in the shapes the development corpus (seeds/dev) shows.
 
-PLACES = load_places(ROOT / "seeds" / "places.csv", ROOT / "seeds" / "entity_aliases.csv")
+PLACES = load_places(get_settings())
 STORY = ("أكد الوزير خلال لقائه نظيره أهمية تعزيز التعاون الثنائي في مجالات الطاقة والتجارة والاستثمار "
          "والنقل، مشيرا إلى أن البلدين يعملان على توسيع الشراكة بينهما في السنوات المقبلة.")
 

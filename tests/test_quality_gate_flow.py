@@ -8,7 +8,7 @@ import threading
 import duckdb
 import pytest
 
-from tests.conftest import require_model, sample_paths
+from tests.conftest import repeat_a_mention_key, require_model, sample_paths
 
 DATA_TABLES = ("articles", "sentences", "mentions")
 
@@ -52,9 +52,6 @@ def test_clean_batch_publishes_and_builds_data_docs(prefect_api, model, inbox, w
 
 def test_broken_invariant_holds_back_the_whole_batch(prefect_api, model, inbox, warehouse_path, webhook,
                                                      tmp_path, monkeypatch):
-    import flows.annotate as annotate_module
-    from transforms.ner import document_rows
-
     # Publish one article first: it must come through the failed run untouched.
     first_inbox = tmp_path / "first"
     first_inbox.mkdir()
@@ -63,12 +60,7 @@ def test_broken_invariant_holds_back_the_whole_batch(prefect_api, model, inbox, 
     run_flow(inbox=str(first_inbox), warehouse=str(warehouse_path))
     before = snapshot(warehouse_path)
 
-    def duplicated_mentions(doc, article_id, text, offset=0):
-        rows = document_rows(doc, article_id, text, offset)
-        rows.mentions = rows.mentions + rows.mentions[:1]  # a repeated (article_id, mention_index) key
-        return rows
-
-    monkeypatch.setattr(annotate_module, "document_rows", duplicated_mentions)
+    repeat_a_mention_key(monkeypatch)
     state, summary = run_flow(inbox=str(inbox), warehouse=str(warehouse_path))
 
     assert state.is_failed()

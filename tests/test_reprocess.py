@@ -17,7 +17,7 @@ import sys
 import duckdb
 import pytest
 
-from tests.conftest import copy_samples, require_model, sample_text
+from tests.conftest import copy_samples, repeat_a_mention_key, require_model, sample_text
 from warehouse.store import refresh_replica
 
 DATA_TABLES = ("articles", "sentences", "mentions", "entities", "article_entities", "entity_review", "fingerprints",
@@ -180,19 +180,12 @@ def test_a_body_never_annotated_needs_the_model_once(warehouse, monkeypatch):
 
 
 def test_a_failed_gate_publishes_nothing_and_alerts(warehouse, monkeypatch, webhook):
-    import flows.annotate as annotate_module
-    from transforms.ner import document_rows
     from warehouse.status import read_status
 
     make_older(warehouse)
     before = snapshot(warehouse)
 
-    def duplicated_mentions(doc, article_id, text, offset=0):
-        result = document_rows(doc, article_id, text, offset)
-        result.mentions = result.mentions + result.mentions[:1]  # a repeated (article_id, mention_index) key
-        return result
-
-    monkeypatch.setattr(annotate_module, "document_rows", duplicated_mentions)
+    repeat_a_mention_key(monkeypatch)
     state, summary = run_reprocess(warehouse)
 
     assert state.is_failed() and summary.status == "gate_failed"

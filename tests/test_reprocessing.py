@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core.settings import get_settings
+
 from datetime import date, datetime, timezone
 
 import duckdb
@@ -33,7 +35,7 @@ def rules():
 def places():
     from flows.intake import load_places
 
-    return load_places(ROOT / "seeds" / "places.csv", ROOT / "seeds" / "entity_aliases.csv")
+    return load_places(get_settings())
 
 
 def _ingested(text: str, rules, known: KnownFields = KnownFields(), source_path: str = "a.txt",

@@ -285,9 +285,13 @@ def knowledge_base(curated_rows: Iterable[Mapping[str, str]], records: Iterable[
             if not key:
                 continue
             found = claims.setdefault(key, [])
-            if any(c.entity_id == target for c in found):
+            trusted = name in record.trusted
+            mine = [i for i, c in enumerate(found) if c.entity_id == target]
+            if mine:  # already the entity's name: a source that trusts it makes it trusted (بكين, a capital)
+                if trusted and not found[mine[0]].trusted:
+                    found[mine[0]] = replace(found[mine[0]], trusted=True)
                 continue
-            found.append(AliasClaim(target, entity_type, None, None, 0, record.rank, name in record.trusted))
+            found.append(AliasClaim(target, entity_type, None, None, 0, record.rank, trusted))
             if script_of(key) == "latin":
                 by_latin.setdefault((entity_type, key), target)
     for key in map(_key, ambiguous):

@@ -321,7 +321,9 @@ def merged_spans(text: str, model: Iterable[Span], table: AliasTable, *, body: s
             result.append(m)
         elif entity_of[m] is None and all(g.label != m.label for g in inner):
             # "بيلاروسيا ألكسندر لوكاشينكو" (PER): the place is split off, the rest stays the model's person
-            result += _leftovers(text, m, inner, table)
+            # (the known name itself where the rest is exactly one)
+            known_at = {(g.start, g.end): g for g in found}
+            result += [known_at.get((p.start, p.end), p) for p in _leftovers(text, m, inner, table)]
     return sorted(_hinted(text, span, found, entity_of) for span in result)
 
 
