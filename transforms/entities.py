@@ -471,21 +471,21 @@ def _fuzzy_index(
     places (rank above :data:`FUZZY_MAX_RANK`): among ten thousand towns, a
     near spelling of one is more often another word than that town.
     """
-    index: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
-    for label, compatible in COMPATIBLE_TYPES.items():
-        by_script: dict[str, tuple[list[str], list[str]]] = {}
-        for key, found in claims.items():
-            script = script_of(key)
-            if script == "mixed" or _letters(key) < MIN_FUZZY_LETTERS:
-                continue
-            ids = {c.entity_id for c in found if c.type in compatible and c.rank <= FUZZY_MAX_RANK}
-            if len(ids) != 1:
-                continue
-            keys, entity_ids = by_script.setdefault(script, ([], []))
-            keys.append(key)
-            entity_ids.append(ids.pop())
-        for script, (keys, entity_ids) in by_script.items():
-            index[(script, label)] = (tuple(keys), tuple(entity_ids))
+    lists: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+    for key, found in claims.items():
+        ranked = [c for c in found if c.rank <= FUZZY_MAX_RANK]
+        if not ranked or _letters(key) < MIN_FUZZY_LETTERS:
+            continue
+        script = script_of(key)
+        if script == "mixed":
+            continue
+        for label, compatible in COMPATIBLE_TYPES.items():
+            ids = {c.entity_id for c in ranked if c.type in compatible}
+            if len(ids) == 1:
+                keys, entity_ids = lists.setdefault((script, label), ([], []))
+                keys.append(key)
+                entity_ids.append(ids.pop())
+    index = {where: (tuple(keys), tuple(ids)) for where, (keys, ids) in lists.items()}
     return index
 
 
