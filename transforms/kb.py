@@ -222,9 +222,10 @@ def body_records(bodies: Iterable[Mapping[str, str]], countries: Iterable[Mappin
                        for template in [body["name_en"], *_listed(body.get("other_names_en"))]]
             entity = Entity(f"body_{body['body']}_{iso.lower()}", "ORG", trusted[0], english[0], None,
                             source="bodies", country_code=iso)
+            looked_for = (body.get("found_in_text") or "true").strip().lower() != "false"
             records.append(Record(entity, tuple(dict.fromkeys(trusted + other + english)),
-                                  frozenset(trusted + english), BODY_RANK, merge_by_names=True,
-                                  body=(body["body"], iso)))
+                                  frozenset(trusted + english) if looked_for else frozenset(english), BODY_RANK,
+                                  merge_by_names=True, body=(body["body"], iso)))
     return records
 
 
@@ -233,60 +234,6 @@ def generic_names(bodies: Iterable[Mapping[str, str]], short: bool = True) -> di
     the article says."""
     return {_key(name): body["body"] for body in bodies
             for name in _listed(body.get("bare_ar")) + (_listed(body.get("short_ar")) if short else [])}
-
-
-# Generic nouns the model sometimes tags alone (الحكومة, "the government"): a body or place of no name.
-COMMON_NOUNS = frozenset({"حكومة", "وزارة", "رئاسة", "برلمان", "جيش", "شرطة", "مجلس", "شركة", "منظمة", "دولة",
-                          "عاصمة", "مدينة", "بلاد", "مملكة", "إمارة", "جمهورية", "سلطنة", "ولاية", "محافظة",
-                          "منطقة", "إقليم", "قارة"})
-
-# Words that open the CLDR name of a currency in use and are other things too: gold, a title, names.
-_NOT_ONLY_CURRENCIES = frozenset({"ذهب", "سيدي", "ليو", "ليون", "مارك", "بير", "تالا", "بولا", "فاتو", "كينا",
-                                  "سول", "قرطبة"})
-
-
-def currency_words(currency_names: Iterable[str]) -> frozenset[str]:
-    """The nouns that name currencies (دولار, يوان, تينغ, روبل...): the first word of each currency name."""
-    words = {name.split()[0] for name in currency_names if name.split()}
-    return frozenset(w for w in words if len(w) >= 3 and w not in _NOT_ONLY_CURRENCIES)
-
-
-def body_records(bodies: Iterable[Mapping[str, str]], countries: Iterable[Mapping[str, str]]) -> list[Record]:
-    """Each country's generic bodies (``seeds/bodies.csv``): its foreign ministry, parliament, cabinet...
-
-    The press names them with the country's nisba (``وزارة الخارجية القطرية``, ``مجلس النواب الليبي``) or,
-    in a story about the country, bare (``وزارة الخارجية``: :func:`transforms.linking.link_mentions` reads it as
-    the article's country's). Every (body, country with a nisba) is an organisation, merged into the curated
-    one when the curated table names it the same way.
-    """
-    records = []
-    countries = list(countries)
-    for body in bodies:
-        masculine = (body.get("gender") or "m").strip() == "m"
-        full, short = _listed(body.get("names_ar")), _listed(body.get("short_ar"))
-        for country in countries:
-            iso, country_en = (country.get("iso2") or "").strip().upper(), (country.get("name_en") or "").strip()
-            adjectives = _listed(country.get("nisba_ar"))
-            if not iso or not country_en or not adjectives:
-                continue
-            forms = [_ARTICLE_PREFIX + a + ("" if masculine else "ة") for a in adjectives]
-            trusted = [f"{name} {form}" for name in full for form in forms]
-            other = [f"{name} {form}" for name in short for form in forms]
-            english = [template.format(country=country_en)
-                       for template in [body["name_en"], *_listed(body.get("other_names_en"))]]
-            entity = Entity(f"body_{body['body']}_{iso.lower()}", "ORG", trusted[0], english[0], None,
-                            source="bodies", country_code=iso)
-            records.append(Record(entity, tuple(dict.fromkeys(trusted + other + english)),
-                                  frozenset(trusted + english), BODY_RANK, merge_by_names=True,
-                                  body=(body["body"], iso)))
-    return records
-
-
-def generic_names(bodies: Iterable[Mapping[str, str]], short: bool = True) -> dict[str, str]:
-    """A body's bare names (``وزارة الخارجية``, with ``short`` also ``الخارجية``) → the body: whose it is,
-    the article says."""
-    return {_key(name): body["body"] for body in bodies
-            for name in _listed(body.get("names_ar")) + (_listed(body.get("short_ar")) if short else [])}
 
 
 # ------------------------------------------------------------------ merge
@@ -353,9 +300,9 @@ def knowledge_base(curated_rows: Iterable[Mapping[str, str]], records: Iterable[
             found.append(AliasClaim(target, entity_type, None, None, 0, record.rank, trusted))
             if script_of(key) == "latin":
                 by_latin.setdefault((entity_type, key), target)
-    for key in map(_key, ambiguous):
-        if key in claims:
-            claims[key] = [replace(c, trusted=False) for c in claims[key]]
+    ambiguous_keys = {k for k in map(_key, ambiguous) if k in claims}
+    for key in ambiguous_keys:
+        claims[key] = [replace(c, trusted=False) for c in claims[key]]
     # A body's short name with a nisba (الخارجية الروسية) is also how the press writes "Russian foreign ..."
     # (السياسة الخارجية الروسية): it links what the model tags, it is not looked for.
     short = {name for name in map(_key, generic or {}) if " " not in name}
@@ -367,6 +314,7 @@ def knowledge_base(curated_rows: Iterable[Mapping[str, str]], records: Iterable[
     table.bodies.update(bodies)
     table.generic.update({_key(name): body for name, body in (generic or {}).items()})
     table.generic_trusted.update(_key(name) for name in (generic_trusted or ()))
+    table.ambiguous.update(ambiguous_keys)
     table.not_names.update({name: frozenset(filter(None, map(_key, words))) for name, words in (not_names or {}).items()})
     return table
 

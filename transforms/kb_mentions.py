@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, replace
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from transforms.entities import (AliasTable, ENTITY_TYPES, _ARTICLE, _CONJUNCTIONS, _LETTER_VARIANTS,
                                  _PREPOSITIONS, entity_key, resolve)
@@ -93,11 +93,13 @@ def _key_tokens(key: str) -> tuple[str, ...]:
 def _name_index(table: AliasTable) -> dict[str, dict[str, list[tuple[tuple[str, ...], str]]]]:
     """{"trusted"|"bracketed": first token → [(the other tokens, key)], longest first}, built once per table.
 
-    ``bracketed``: the organisations' names that are not trusted, looked for only inside brackets."""
+    ``bracketed``: the organisations' names that are not trusted, looked for only inside brackets; ``placed``:
+    the places' names that are common words too (مسقط, العين), looked for only after a word that says a place
+    follows."""
     index = table.derived.get("name_index")
     if index is not None:
         return index
-    index = {"trusted": {}, "bracketed": {}}
+    index = {"trusted": {}, "bracketed": {}, "placed": {}}
     for key, claims in table.aliases.items():
         tokens = _key_tokens(key)
         if not tokens:
@@ -106,6 +108,8 @@ def _name_index(table: AliasTable) -> dict[str, dict[str, list[tuple[tuple[str, 
             index["trusted"].setdefault(tokens[0], []).append((tokens[1:], key))
         elif any(c.type == "ORG" and c.rank <= BRACKETED_MAX_RANK for c in claims):
             index["bracketed"].setdefault(tokens[0], []).append((tokens[1:], key))
+        elif key in table.ambiguous and any(c.type == "LOC" for c in claims):
+            index["placed"].setdefault(tokens[0], []).append((tokens[1:], key))
     for key in table.generic_trusted:  # a country's body named bare: whose it is, linking decides
         tokens = _key_tokens(key)
         if tokens and key not in table.aliases:
@@ -135,6 +139,21 @@ def _joined(text: str, tokens: list[_Token], first: int, count: int) -> bool:
     return all(_JOINER.match(text[tokens[i].end:tokens[i + 1].start]) for i in range(first, first + count - 1))
 
 
+# Words that say a place's name follows: بالعاصمة العُمانية مسقط, في مدينة الخبر, محافظة البصرة.
+PLACE_WORDS = frozenset(entity_key(w) for w in (
+    "العاصمة", "عاصمة", "مدينة", "المدينة", "بلدة", "البلدة", "قرية", "القرية", "محافظة", "ولاية", "مقاطعة",
+    "إقليم", "إمارة", "جزيرة", "ميناء"))
+
+
+def _after_place_word(text: str, tokens: list[_Token], position: int, adjectives: Mapping[str, str]) -> bool:
+    """Whether the token before (a nisba adjective between them allowed) is a place word."""
+    before = position - 1
+    if before >= 0 and _word_forms(tokens[before].key) & adjectives.keys():
+        before -= 1
+    return before >= 0 and bool(set(_first_token_forms(tokens[before].key)) & PLACE_WORDS) and _joined(
+        text, tokens, before, position - before + 1)
+
+
 def _bracketed(text: str, start: int, end: int) -> bool:
     before, after = text[:start].rstrip(), text[end:].lstrip()
     return bool(before) and bool(after) and _BRACKETS.get(before[-1]) == after[0]
@@ -146,17 +165,18 @@ def gazetteer_spans(text: str, table: AliasTable, offset: int = 0) -> list[tuple
     Offsets are into ``text`` plus ``offset``; a span includes the conjunction or preposition glued to its
     first token.
     """
-    return _scan(text, _name_index(table), offset)
+    return _scan(text, _name_index(table), offset, table.adjectives)
 
 
 def _scan(text: str, index: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]],
-          offset: int = 0) -> list[tuple[int, int, str]]:
+          offset: int = 0, adjectives: Mapping[str, str] | None = None) -> list[tuple[int, int, str]]:
     tokens = _tokens(text)
+    adjectives = adjectives or {}
     found, position = [], 0
     while position < len(tokens):
         best = None
         for form_number, form in enumerate(_first_token_forms(tokens[position].key)):
-            for kind in ("trusted", "bracketed"):
+            for kind in ("trusted", "bracketed", "placed"):
                 for rest, key in index.get(kind, {}).get(form, ()):
                     count = 1 + len(rest)
                     if best is not None and count <= best[0]:
@@ -169,6 +189,8 @@ def _scan(text: str, index: dict[str, dict[str, list[tuple[tuple[str, ...], str]
                         continue
                     span = (tokens[position].start, tokens[position + count - 1].end)
                     if kind == "bracketed" and not _bracketed(text, *span):
+                        continue
+                    if kind == "placed" and not _after_place_word(text, tokens, position, adjectives):
                         continue
                     best = (count, span, key)
         if best is None:
@@ -235,10 +257,14 @@ def _word_forms(word: str) -> set[str]:
 
 
 def not_an_entity(surface: str, table: AliasTable) -> str | None:
-    """Why a model span is not an entity by the annotation rules (``nisba``, ``currency``, ``common noun``)."""
+    """Why a model span is not an entity by the annotation rules (``nisba``, ``currency``, ``common noun``).
+
+    A name the knowledge base trusts is never dropped; one it holds but does not look for may be a common
+    word here: ``العُمانية`` credits the Oman News Agency in ``مسقط ـ العُمانية:``, and is "Omani" in
+    ``العاصمة العُمانية`` (the credit itself comes from the metadata)."""
     key = entity_key(surface)
-    if not key or key in table.aliases:
-        return None
+    if not key or any(c.trusted for c in table.aliases.get(key, ())):
+        return None  # a name the knowledge base trusts (an untrusted one, العمانية, may be a nisba here)
     words = key.split(" ")
     first = _word_forms(words[0])
     adjectives = table.adjectives
@@ -310,8 +336,9 @@ def merged_spans(text: str, model: Iterable[Span], table: AliasTable, *, body: s
             return inside(m, g) and (g.end - g.start) > (m.end - m.start) and entity_of[g] != entity_of[m]
         if inside(g, m) and g.label == m.label:  # one known name inside: the model's span stays, linked by it
             return len(same_type_inside(m)) > 1
-        # An organisation named after a person or a place (جامعة نزارباييف) stays what the model saw.
-        return not (m.label in ("ORG", "MISC") and inside(g, m))
+        # An organisation named after a person or a place (جامعة نزارباييف) stays what the model saw, but a
+        # place that ends it after "in" (جامعة دوفين بباريس, ... في باريس) is where it is, not its name.
+        return not (m.label in ("ORG", "MISC") and inside(g, m)) or _located_at_end(text, m, g)
 
     accepted = [g for g in found if all(gives_way(m, g) for m in kept if _overlaps(m, g))]
     result = list(accepted)
@@ -325,6 +352,14 @@ def merged_spans(text: str, model: Iterable[Span], table: AliasTable, *, body: s
             known_at = {(g.start, g.end): g for g in found}
             result += [known_at.get((p.start, p.end), p) for p in _leftovers(text, m, inner, table)]
     return sorted(_hinted(text, span, found, entity_of) for span in result)
+
+
+def _located_at_end(text: str, span: Span, place: Span) -> bool:
+    """Whether ``place`` ends ``span`` as "in <place>": glued ب (بباريس) or a separate في before it."""
+    if place.label != "LOC" or place.end != span.end or place.start == span.start:
+        return False
+    before = text[span.start:place.start].split()
+    return text[place.start] == "ب" or (bool(before) and entity_key(before[-1]) in ("في", "بمدينة"))
 
 
 def _hinted(text: str, span: Span, found: list[Span], entity_of: dict) -> Span:
