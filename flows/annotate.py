@@ -128,8 +128,11 @@ def article_mentions(article: Article, rows: DocumentRows, table: AliasTable, ga
     for found in metadata_spans(article.text, meta, table):  # the dateline's places, the credited agency
         if not any(s.start < found.end and found.start < s.end for s in spans):
             spans.append(found)
-    return mention_rows(article.article_id, article.text, spans, [s["start_char"] for s in rows.sentences],
-                        dateline_places(article.text, meta.dateline_city, meta.body_start, spans))
+    mentions = mention_rows(article.article_id, article.text, spans, [s["start_char"] for s in rows.sentences],
+                            dateline_places(article.text, meta.dateline_city, meta.body_start, spans))
+    for mention in mentions:  # a name two entities held in turn is the one of the article's day
+        mention["day"] = meta.published_date
+    return mentions
 
 
 def rows_of(annotated: list[tuple[Article, object]], settings: Settings,

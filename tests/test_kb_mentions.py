@@ -216,3 +216,22 @@ def test_latin_and_arabic_spellings_of_one_name_in_an_article(kb):
     (arabic, latin) = linked(text, model, kb)
     assert latin[1] == arabic[1] and latin[2] == "translit"
     assert resolve("Tokaev", "PER", kb).entity_id == "kassym_jomart_tokayev"
+
+
+def test_a_name_two_entities_held_in_turn_is_the_one_of_the_articles_day():
+    from transforms.entities import alias_table
+
+    def row(entity_id, name, valid_from="", valid_to=""):
+        return {"entity_id": entity_id, "type": "ORG", "name_ar": name, "name_en": entity_id, "wikidata_qid": "",
+                "aliases": "", "valid_from": valid_from, "valid_to": valid_to, "note": ""}
+
+    table = alias_table([row("old_body", "الهيئة القديمة"), row("old_body", "هيئة زاغرو", valid_to="2020-01-01"),
+                         row("new_body", "الهيئة الجديدة"), row("new_body", "هيئة زاغرو", valid_from="2020-01-01")])
+    from datetime import date
+
+    mentions = [{"article_id": a, "mention_index": 0, "sentence_index": 0, "start_char": 0, "end_char": 10,
+                 "surface": "هيئة زاغرو", "label": "ORG", "norm_key": "", "source": "model", "day": day}
+                for a, day in (("a", date(2015, 5, 1)), ("b", date(2024, 5, 1)))]
+    linked = link_mentions(mentions, table).mentions
+    assert [m["entity_id"] for m in linked] == ["old_body", "new_body"]
+    assert "day" not in linked[0]  # linking's own key, not a column

@@ -14,6 +14,7 @@ mentions name; one the gazetteer pass found where no country claims it is set
 aside (the article's remaining mentions are numbered again). The names the whole batch shows
 (and ``seen``: names already published) tell a glued conjunction from the
 first letter of an unknown name: ``وفلان`` is ``فلان`` only if ``فلان`` occurs.
+A name two entities held in turn is the one of the article's day (``row["day"]``).
 A span the knowledge base does not know is linked by the one known name the
 gazetteer pass found inside it (``row["hint"]``: ``الرئيس بوتين`` by ``بوتين``).
 An unknown Latin-script name that transliterates to an unknown Arabic name of
@@ -29,6 +30,10 @@ from typing import Any, Iterable
 from transforms import translit
 from transforms.entities import (COMPATIBLE_TYPES, AliasTable, Resolution, entity_key, generic_body, resolve,
                                  script_of)
+
+
+# Keys of a mention row that only linking reads: never stored.
+LINKING_ONLY = ("dateline", "hint", "day")
 
 
 @dataclass
@@ -77,7 +82,7 @@ def _by_hint(row: dict[str, Any], resolution: Resolution, table: AliasTable) -> 
     """A span the knowledge base does not know, linked by the one known name inside it (``partial``)."""
     if resolution.method != "new" or not row.get("hint"):
         return resolution
-    inner = resolve(row["hint"], row["label"], table)
+    inner = resolve(row["hint"], row["label"], table, day=row.get("day"))
     if inner.method not in ("alias", "spacing", "clitic"):
         return resolution
     return Resolution(inner.entity_id, inner.type, inner.key, "partial", 100.0)
@@ -121,12 +126,12 @@ def link_mentions(mentions: list[dict[str, Any]], table: AliasTable, seen: Itera
         by_article.setdefault(row["article_id"], []).append(row)
     linked = Linked()
     for article_id, rows in by_article.items():
-        first = [resolve(row["surface"], row["label"], table, seen=names, dateline=bool(row.get("dateline")))
-                 for row in rows]
+        first = [resolve(row["surface"], row["label"], table, day=row.get("day"), seen=names,
+                         dateline=bool(row.get("dateline"))) for row in rows]
         countries = _countries(first, table)
         context = frozenset(countries)
-        resolutions = [resolve(row["surface"], row["label"], table, context=context, seen=names,
-                               dateline=bool(row.get("dateline")))
+        resolutions = [resolve(row["surface"], row["label"], table, day=row.get("day"), context=context,
+                               seen=names, dateline=bool(row.get("dateline")))
                        if resolution.ambiguous and context else resolution
                        for row, resolution in zip(rows, first)]
         home = _home(rows, resolutions, countries, table)
@@ -141,7 +146,7 @@ def link_mentions(mentions: list[dict[str, Any]], table: AliasTable, seen: Itera
 def _add(linked: Linked, rows: list[dict[str, Any]], resolutions: list[Resolution]) -> None:
     per_article: dict[tuple[str, str], dict[str, Any]] = {}
     for row, resolution in zip(rows, resolutions):
-        linked.mentions.append({k: v for k, v in row.items() if k not in ("dateline", "hint")} | {
+        linked.mentions.append({k: v for k, v in row.items() if k not in LINKING_ONLY} | {
             "entity_id": resolution.entity_id,
             "entity_key": resolution.key,
             "link_method": resolution.method,
