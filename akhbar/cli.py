@@ -176,6 +176,11 @@ def relink(warehouse: Optional[Path] = WarehouseOpt) -> None:
         out.print("0 published articles; nothing to relink")
         return
     out.print(summary.line())
+    _print_replacing_end(summary, failed)
+
+
+def _print_replacing_end(summary, failed: bool) -> None:
+    """What reprocess and relink both end with: the warehouse, the gate, what was kept; exit 1 on failure."""
     out.print(f"warehouse: {summary.warehouse}")
     _print_gate(summary)
     for path, why in summary.kept:
@@ -265,12 +270,7 @@ def reprocess(
     out.print(f"re-derived: {summary.n_rederived} of {summary.n_selected}  ·  fields changed: {changed}")
     out.print(f"NER for {summary.n_body_changed} moved bodies: {summary.ner_cached} from the cache, "
               f"{summary.ner_model} needed the model")
-    out.print(f"warehouse: {summary.warehouse}")
-    _print_gate(summary)
-    for path, why in summary.kept:
-        out.print(f"  kept as published {path}: {why}", markup=False)
-    if failed:
-        raise typer.Exit(1)
+    _print_replacing_end(summary, failed)
 
 
 def _refusal(error: Exception) -> str | None:

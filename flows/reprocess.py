@@ -278,24 +278,17 @@ def stage(rederived: list[Rederived], settings: Settings, resources: Resources, 
 @flow(name="akhbar-reprocess", task_runner=ThreadPoolTaskRunner(max_workers=1))
 def reprocess(warehouse: str | None = None, all_articles: bool = False) -> ReprocessSummary:
     """Derive the metadata of published articles again with the current rules, and republish them atomically."""
-    logger = get_run_logger()
-    settings = get_settings(warehouse=warehouse)
-    resources = Resources.from_settings(settings)
-    with resources.writer_lock():
-        settle_leftovers(resources, logger)
-        run = Run.start()
-        try:
-            return _reprocess(settings, resources, run, all_articles, logger)
-        except GateFailed:
-            raise
-        except Exception as error:
-            run_errored(settings, resources, run, error, logger, described=DESCRIBED)
-            raise
+    return _replacing_run(warehouse, all_articles, relink=False)
 
 
 @flow(name="akhbar-relink", task_runner=ThreadPoolTaskRunner(max_workers=1))
 def relink(warehouse: str | None = None) -> ReprocessSummary:
     """Link every published mention again with the current knowledge base, and republish atomically."""
+    return _replacing_run(warehouse, True, relink=True)
+
+
+def _replacing_run(warehouse: str | None, all_articles: bool, relink: bool) -> ReprocessSummary:
+    """A run that replaces published articles, under the writer lock; an error is recorded and alerted."""
     logger = get_run_logger()
     settings = get_settings(warehouse=warehouse)
     resources = Resources.from_settings(settings)
@@ -303,11 +296,12 @@ def relink(warehouse: str | None = None) -> ReprocessSummary:
         settle_leftovers(resources, logger)
         run = Run.start()
         try:
-            return _reprocess(settings, resources, run, True, logger, relink=True)
+            return _reprocess(settings, resources, run, all_articles, logger, relink=relink)
         except GateFailed:
             raise
         except Exception as error:
-            run_errored(settings, resources, run, error, logger, described=DESCRIBED_RELINK)
+            run_errored(settings, resources, run, error, logger,
+                        described=DESCRIBED_RELINK if relink else DESCRIBED)
             raise
 
 

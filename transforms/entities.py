@@ -608,21 +608,13 @@ def _without_proclitic(key: str, seen: frozenset[str] | set[str]) -> str | None:
     """The key without the conjunction or preposition glued to it, when the corpus shows the bare name.
 
     ``وطاجيكستان`` and ``طاجيكستان`` are one name only if ``طاجيكستان`` occurs on its own somewhere: the
-    letters و ف ب ل ك also begin names (وهران, فرنسا, بكين, لبنان, كوبا). Only the conjunction and the
-    preposition are stripped; an article stays (the bare ``قطر`` says nothing about ``القطر``).
+    letters و ف ب ل ك also begin names (وهران, فرنسا, بكين, لبنان, كوبا).
     """
     first, _, rest = key.partition(" ")
-    for conj in _CONJUNCTIONS:
-        for prep in _PREPOSITIONS:
-            prefix = conj + prep
-            if not prefix or not first.startswith(prefix):
-                continue
-            remainder = first[len(prefix):]
-            options = [remainder] + ([_ARTICLE + remainder[1:]] if prep == "ل" and remainder.startswith("ل") else [])
-            for option in options:
-                candidate = f"{option} {rest}" if rest else option
-                if _letters(option) >= _MIN_REMAINDER and candidate in seen:
-                    return candidate
+    for remainder in _remainders(first):
+        candidate = f"{remainder} {rest}" if rest else remainder
+        if candidate in seen:
+            return candidate
     return None
 
 

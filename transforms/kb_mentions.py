@@ -35,8 +35,8 @@ from bisect import bisect_right
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 
-from transforms.entities import (AliasTable, ENTITY_TYPES, _ARTICLE, _CONJUNCTIONS, _LETTER_VARIANTS,
-                                 _PREPOSITIONS, entity_key, resolve)
+from transforms.entities import (AliasTable, ENTITY_TYPES, _ARTICLE, _LETTER_VARIANTS, _remainders, entity_key,
+                                 resolve)
 from transforms.normalize import fold, normalize_key
 
 SOURCES = ("model", "gazetteer", "metadata")
@@ -123,16 +123,7 @@ def _name_index(table: AliasTable) -> dict[str, dict[str, list[tuple[tuple[str, 
 
 def _first_token_forms(token: str) -> list[str]:
     """The token, then without a glued conjunction and/or preposition (ل + ال written لل restored)."""
-    forms = [token]
-    for conj in _CONJUNCTIONS:
-        for prep in _PREPOSITIONS:
-            prefix = conj + prep
-            if prefix and token.startswith(prefix) and len(token) - len(prefix) >= 2:
-                rest = token[len(prefix):]
-                forms.append(rest)
-                if prep == "ل" and rest.startswith("ل"):
-                    forms.append(_ARTICLE + rest[1:])
-    return list(dict.fromkeys(forms))
+    return [token] + _remainders(token)
 
 
 def _joined(text: str, tokens: list[_Token], first: int, count: int) -> bool:
