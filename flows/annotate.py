@@ -23,7 +23,8 @@ from flows import intake, nlp
 from flows.ner_cache import NerCache
 from transforms.articles import Article
 from transforms.entities import AliasTable
-from transforms.kb_mentions import Span, dateline_places, mention_rows, merged_spans, metadata_spans
+from transforms.kb_mentions import (Span, dateline_places, is_team_sport_story, mention_rows, merged_spans,
+                                    metadata_spans)
 from transforms.linking import link_mentions
 from transforms.ner import DocumentRows, OffsetMismatch, document_rows
 from transforms.rejection import Rejection
@@ -129,7 +130,8 @@ def article_mentions(article: Article, rows: DocumentRows, table: AliasTable, ga
         if not any(s.start < found.end and found.start < s.end for s in spans):
             spans.append(found)
     mentions = mention_rows(article.article_id, article.text, spans, [s["start_char"] for s in rows.sentences],
-                            dateline_places(article.text, meta.dateline_city, meta.body_start, spans))
+                            dateline_places(article.text, meta.dateline_city, meta.body_start, spans),
+                            is_team_sport_story(article.body))
     for mention in mentions:  # a name two entities held in turn is the one of the article's day
         mention["day"] = meta.published_date
     return mentions
@@ -157,7 +159,6 @@ def rows_of(annotated: list[tuple[Article, object]], settings: Settings,
         counted.append((article, len(rows.sentences), rows.n_tokens))
         staged.sentences += rows.sentences
         mention_rows_ += mentions
-    # Linking may set aside a bare body no country claims (transforms/linking.py): count what it kept.
     staged.linked = link_mentions(mention_rows_, table, seen)
     per_article = Counter(m["article_id"] for m in staged.linked.mentions)
     staged.articles = [article_row_of(article, n_sentences, n_tokens, per_article[article.article_id])

@@ -223,29 +223,15 @@ def score_ner(path: Path, settings) -> NerReport:
     as_tuples = lambda spans: {(s.start, s.end, s.label) for s in spans}  # noqa: E731
     # The gazetteer pass alone, every model span kept: the comparison the pass is judged by. The drop rules
     # follow the annotation rules of akhbar's entities (no nisba, no currency), not ANERcorp's, which tags
-    # nationalities and currencies MISC; they are shown on their own. Each sentence is linked as an article
-    # would be (linking sets aside a bare body no country claims).
-    with_pass = _linked_spans(text, model, _without_drop_rules(table), token_spans)
-    merged = _linked_spans(text, model, table, token_spans)
+    # nationalities and currencies MISC; they are shown on their own.
+    with_pass = merged_spans(text, model, _without_drop_rules(table), gazetteer=True)
+    merged = merged_spans(text, model, table, gazetteer=True)
     return NerReport(str(path), len(sentences), sum(len(s) for s in sentences), {
         "model": span_scores(gold, as_tuples(model)),
         "model + gazetteer pass": span_scores(gold, as_tuples(with_pass)),
         "model + drop rules": span_scores(gold, as_tuples(dropped)),
         "model + drop rules + gazetteer pass (akhbar's mentions)": span_scores(gold, as_tuples(merged)),
     })
-
-
-def _linked_spans(text: str, model, table, token_spans) -> list:
-    from transforms.kb_mentions import Span, merged_spans, mention_rows
-    from transforms.linking import link_mentions
-
-    spans = merged_spans(text, model, table, gazetteer=True)
-    rows = []
-    for number, tokens in enumerate(token_spans):
-        start, end = tokens[0][0], tokens[-1][1]
-        inside = [s for s in spans if start <= s.start and s.end <= end]
-        rows += mention_rows(f"s{number}", text, inside, [start])
-    return [Span(m["start_char"], m["end_char"], m["label"]) for m in link_mentions(rows, table).mentions]
 
 
 def _without_drop_rules(table):

@@ -187,7 +187,7 @@ def load_knowledge_base(settings):
             not_names = {"currency": currency_words(kb_places.currency_names()), "common": COMMON_NOUNS}
             ambiguous = [row["name"] for row in _rows(AMBIGUOUS_NAMES)]
             table = knowledge_base(_rows(settings.entity_aliases), sorted(records, key=lambda r: r.rank), not_names,
-                                   generic_names(bodies), ambiguous, generic_names(bodies, short=False))
+                                   generic_names(bodies), ambiguous)
             _knowledge_bases.clear()
             _knowledge_bases[stamp] = table
         return _knowledge_bases[stamp]

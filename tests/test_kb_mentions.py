@@ -175,10 +175,10 @@ def test_a_dateline_names_a_city(kb):
     assert kb.entities[linked(text, [model_span(text, "الجزائر", "LOC")], kb)[0][1]].name_en == "Algeria"
 
 
-def test_a_shared_place_name_follows_the_articles_countries(kb):
-    text = "وصل الوفد إلى عمان قادما من الأردن"
-    model = [model_span(text, "عمان", "LOC"), model_span(text, "الأردن", "LOC")]
-    assert kb.entities[linked(text, model, kb)[0][1]].name_en == "Amman"
+def test_a_shared_place_name_follows_the_articles_country(kb):
+    text = "أكد الأردن أن الوفد وصل إلى عمان حيث التقى مسؤولين في الأردن"  # a story about Jordan
+    model = [model_span(text, "الأردن", "LOC"), model_span(text, "عمان", "LOC"), model_span(text, "الأردن", "LOC", 1)]
+    assert kb.entities[linked(text, model, kb)[1][1]].name_en == "Amman"
     text = "وصل الوفد إلى عمان قادما من مسقط"
     model = [model_span(text, "عمان", "LOC"), model_span(text, "مسقط", "LOC")]
     assert kb.entities[linked(text, model, kb)[0][1]].name_en == "Oman"
@@ -186,12 +186,15 @@ def test_a_shared_place_name_follows_the_articles_countries(kb):
 
 def test_a_bare_body_is_the_articles_countrys(kb):
     text = "الدوحة 5 مايو 2024 (قنا) أعلنت وزارة الخارجية أن"
-    mentions = linked(text, [model_span(text, "الدوحة", "LOC")], kb, dateline="الدوحة")
+    model = [model_span(text, "الدوحة", "LOC"), model_span(text, "وزارة الخارجية", "ORG")]
+    mentions = linked(text, model, kb, dateline="الدوحة")
     body = [m for m in mentions if m[0] == "وزارة الخارجية"]
     assert body and body[0][2] == "context"
     assert kb.entities[body[0][1]].country_code == "QA"
-    text = "أعلنت وزارة الخارجية أن"  # no country claims it: a common noun phrase, set aside
-    assert linked(text, [], kb) == []
+    text = "أعلنت وزارة الخارجية أن"  # no country in the article: the name stays unlinked
+    ((_, entity_id, method),) = linked(text, [model_span(text, "وزارة الخارجية", "ORG")], kb)
+    assert method == "new" and entity_id.startswith("org:")
+    assert gazetteer_spans(text, kb) == []  # a bare body is never looked for
 
 
 def test_a_glued_proclitic_is_stripped_only_where_the_corpus_shows_the_bare_name(kb):
@@ -235,3 +238,17 @@ def test_a_name_two_entities_held_in_turn_is_the_one_of_the_articles_day():
     linked = link_mentions(mentions, table).mentions
     assert [m["entity_id"] for m in linked] == ["old_body", "new_body"]
     assert "day" not in linked[0]  # linking's own key, not a column
+
+
+def test_in_a_story_about_national_teams_a_country_is_its_team(kb):
+    from transforms.kb_mentions import is_team_sport_story
+
+    story = ("أوقعت القرعة منتخب المغرب في المجموعة الأولى مع مالي وزامبيا، ويلعب المنتخب المغربي "
+             "مباراة الافتتاح في الملعب الكبير، وقال المدرب إن التأهل إلى الدور الثاني هدف أول في البطولة.")
+    assert is_team_sport_story(story)
+    assert not is_team_sport_story("بحث وزير الخارجية المغربي مع نظيره المالي التعاون في مجال الطاقة.")
+    model = [model_span(story, "مالي", "LOC"), model_span(story, "زامبيا", "LOC")]
+    rows_ = mention_rows("a", story, merged_spans(story, model, kb), [0], sport=True)
+    names = {kb.entities[m["entity_id"]].name_en for m in link_mentions(rows_, kb).mentions}
+    assert {"Mali national football team", "Zambia national football team",
+            "Morocco national football team"} <= names

@@ -212,7 +212,6 @@ class AliasTable:
     agencies: dict[str, str] = field(default_factory=dict)
     bodies: dict[tuple[str, str], str] = field(default_factory=dict)
     generic: dict[str, str] = field(default_factory=dict)
-    generic_trusted: set[str] = field(default_factory=set)  # bare names the gazetteer pass looks for
     ambiguous: set[str] = field(default_factory=set)  # names that are common words too (seeds/ambiguous_names.csv)
     cache: dict[tuple, "Resolution"] = field(default_factory=dict, repr=False)
     derived: dict[str, object] = field(default_factory=dict, repr=False)

@@ -229,11 +229,10 @@ def body_records(bodies: Iterable[Mapping[str, str]], countries: Iterable[Mappin
     return records
 
 
-def generic_names(bodies: Iterable[Mapping[str, str]], short: bool = True) -> dict[str, str]:
-    """A body's bare names (``وزارة الخارجية``, with ``short`` also ``الخارجية``) → the body: whose it is,
-    the article says."""
+def generic_names(bodies: Iterable[Mapping[str, str]]) -> dict[str, str]:
+    """A body's bare names (``وزارة الخارجية``, ``الخارجية``) → the body: whose it is, the article says."""
     return {_key(name): body["body"] for body in bodies
-            for name in _listed(body.get("bare_ar")) + (_listed(body.get("short_ar")) if short else [])}
+            for name in _listed(body.get("bare_ar")) + _listed(body.get("short_ar"))}
 
 
 # ------------------------------------------------------------------ merge
@@ -241,13 +240,11 @@ def generic_names(bodies: Iterable[Mapping[str, str]], short: bool = True) -> di
 
 def knowledge_base(curated_rows: Iterable[Mapping[str, str]], records: Iterable[Record] = (),
                    not_names: Mapping[str, Iterable[str]] | None = None,
-                   generic: Mapping[str, str] | None = None, ambiguous: Iterable[str] = (),
-                   generic_trusted: Iterable[str] = ()) -> AliasTable:
+                   generic: Mapping[str, str] | None = None, ambiguous: Iterable[str] = ()) -> AliasTable:
     """The curated table (strictly validated) extended with ``records``, each merged into a known entity when
     it is one (same QID, same GeoNames id, or the same English name as a known entity of its type).
     ``not_names`` are named sets of words that are never names (``currency``, ``common``), for the drop rules;
-    ``generic`` the bare names of the countries' bodies (:func:`generic_names`), ``generic_trusted`` those
-    of them the gazetteer pass looks for (``وزارة الخارجية``, not ``الخارجية``); ``ambiguous`` names that are
+    ``generic`` the bare names of the countries' bodies (:func:`generic_names`); ``ambiguous`` names that are
     common words too (``seeds/ambiguous_names.csv``: كيف, مسقط), never looked for in running text alone."""
     base = alias_table(curated_rows)
     entities = dict(base.entities)
@@ -313,7 +310,6 @@ def knowledge_base(curated_rows: Iterable[Mapping[str, str]], records: Iterable[
     table.agencies.update(agencies)
     table.bodies.update(bodies)
     table.generic.update({_key(name): body for name, body in (generic or {}).items()})
-    table.generic_trusted.update(_key(name) for name in (generic_trusted or ()))
     table.ambiguous.update(ambiguous_keys)
     table.not_names.update({name: frozenset(filter(None, map(_key, words))) for name, words in (not_names or {}).items()})
     return table

@@ -110,10 +110,6 @@ def _name_index(table: AliasTable) -> dict[str, dict[str, list[tuple[tuple[str, 
             index["bracketed"].setdefault(tokens[0], []).append((tokens[1:], key))
         elif key in table.ambiguous and any(c.type == "LOC" for c in claims):
             index["placed"].setdefault(tokens[0], []).append((tokens[1:], key))
-    for key in table.generic_trusted:  # a country's body named bare: whose it is, linking decides
-        tokens = _key_tokens(key)
-        if tokens and key not in table.aliases:
-            index["trusted"].setdefault(tokens[0], []).append((tokens[1:], key))
     for kind in index.values():
         for entries in kind.values():
             entries.sort(key=lambda entry: -len(entry[0]))
@@ -254,8 +250,9 @@ def not_an_entity(surface: str, table: AliasTable) -> str | None:
     word here: ``العُمانية`` credits the Oman News Agency in ``مسقط ـ العُمانية:``, and is "Omani" in
     ``العاصمة العُمانية`` (the credit itself comes from the metadata)."""
     key = entity_key(surface)
-    if not key or any(c.trusted for c in table.aliases.get(key, ())):
-        return None  # a name the knowledge base trusts (an untrusted one, العمانية, may be a nisba here)
+    claims = table.aliases.get(key, ())
+    if not key or any(c.trusted or c.type == "LOC" for c in claims):
+        return None  # a name the knowledge base trusts, or a place's (مالي); العمانية may be a nisba here
     words = key.split(" ")
     first = _word_forms(words[0])
     adjectives = table.adjectives
@@ -306,8 +303,7 @@ def merged_spans(text: str, model: Iterable[Span], table: AliasTable, *, body: s
     scanned = text if body is None else body
     found, entity_of = [], {}
     for s, e, key in gazetteer_spans(scanned, table, offset=0 if body is None else body_start):
-        hint = "ORG" if key in table.generic_trusted else "LOC"  # the entity's own type decides; this is a hint
-        resolution = resolve(text[s:e], hint, table)
+        resolution = resolve(text[s:e], "LOC", table)  # the entity's own type (LOC is only the hint)
         span = Span(s, e, resolution.type, "gazetteer")
         found.append(span)
         entity_of[span] = resolution.entity_id
@@ -364,6 +360,24 @@ def _hinted(text: str, span: Span, found: list[Span], entity_of: dict) -> Span:
     return replace(span, hint=text[inner[0].start:inner[0].end]) if len(inner) == 1 else span
 
 
+# Words of football reporting; a story with several of them and a national team (منتخب) is about teams.
+_SPORT_WORDS = frozenset(entity_key(w) for w in (
+    "مباراة", "المباراة", "مباريات", "هدف", "أهداف", "الشوط", "المرمى", "لاعب", "اللاعب", "لاعبين", "اللاعبين",
+    "المدرب", "كأس", "بطولة", "البطولة", "الدوري", "قرعة", "القرعة", "المجموعة", "تأهل", "التأهل", "المونديال",
+    "ركلة", "الملعب", "النهائي", "ربع", "ثمن", "الفريق", "فريق"))
+_TEAM_WORDS = frozenset(entity_key(w) for w in ("منتخب", "المنتخب", "منتخبات", "المنتخبات", "منتخبي"))
+MIN_SPORT_WORDS = 4
+
+
+def is_team_sport_story(text: str) -> bool:
+    """Whether a story reports on national teams: a national team named and at least :data:`MIN_SPORT_WORDS`
+    distinct words of football reporting (then ``المغرب`` and ``مصر`` are teams, not countries)."""
+    words = set()
+    for token in _tokens(text):
+        words.update(_first_token_forms(token.key))
+    return bool(words & _TEAM_WORDS) and len(words & _SPORT_WORDS) >= MIN_SPORT_WORDS
+
+
 def dateline_spans(text: str, dateline_city: str | None, body_start: int, table: AliasTable) -> list[Span]:
     """The dateline's places (``بكين/أستانا``) where the body's first line names them, as LOC spans."""
     if not dateline_city:
@@ -398,9 +412,10 @@ def dateline_places(text: str, dateline_city: str | None, body_start: int, spans
 
 
 def mention_rows(article_id: str, text: str, spans: Iterable[Span], sentence_starts: list[int],
-                 dateline: set[Span] = frozenset()) -> list[dict[str, Any]]:
+                 dateline: set[Span] = frozenset(), sport: bool = False) -> list[dict[str, Any]]:
     """The mention rows of one article's final spans, numbered in text order; a ``dateline`` place carries
-    ``dateline=True`` and a span its ``hint`` for linking (neither is a stored column)."""
+    ``dateline=True``, a span its ``hint``, every row whether the story is about national teams (``sport``):
+    for linking, not stored."""
     rows = []
     for index, span in enumerate(sorted(spans)):
         surface = text[span.start:span.end]
@@ -416,5 +431,6 @@ def mention_rows(article_id: str, text: str, spans: Iterable[Span], sentence_sta
             "source": span.source,
             "dateline": span in dateline,
             "hint": span.hint,
+            "sport": sport,
         })
     return rows

@@ -6,12 +6,12 @@ linked (``link_method``: one of :data:`transforms.entities.LINK_METHODS`, with
 
 An article is linked in two passes: first every mention on its own, then the
 names several places share (عمان: Oman or Amman) again, in the context of the
-countries the article's other mentions name. A place in the dateline is read
-as a city (``row["dateline"]``). A country's generic body named bare
+article's own country (below): a city of that country before a namesake
+elsewhere. A place in the dateline is read as a city (``row["dateline"]``).
+In a story about national teams (``row["sport"]``) a country is its team. A country's generic body named bare
 (``وزارة الخارجية``, ``مجلس النواب``) is the body of the article's own country:
 its dateline's, else its credited agency's, else the one most of its place
-mentions name; one the gazetteer pass found where no country claims it is set
-aside (the article's remaining mentions are numbered again). The names the whole batch shows
+mentions name. The names the whole batch shows
 (and ``seen``: names already published) tell a glued conjunction from the
 first letter of an unknown name: ``وفلان`` is ``فلان`` only if ``فلان`` occurs.
 A name two entities held in turn is the one of the article's day (``row["day"]``).
@@ -33,7 +33,7 @@ from transforms.entities import (COMPATIBLE_TYPES, AliasTable, Resolution, entit
 
 
 # Keys of a mention row that only linking reads: never stored.
-LINKING_ONLY = ("dateline", "hint", "day")
+LINKING_ONLY = ("dateline", "hint", "day", "sport")
 
 
 @dataclass
@@ -72,10 +72,13 @@ def _home(rows: list[dict[str, Any]], resolutions: list[Resolution], countries: 
     return code if count >= 2 and count * 2 > len(countries) else None
 
 
-def _unclaimed_body(row: dict[str, Any], resolution: Resolution, table: AliasTable) -> bool:
-    """A bare body the gazetteer pass found (``البرلمان``) that no country of the article claims: a common noun
-    phrase here, not a name; set aside."""
-    return row.get("source") == "gazetteer" and resolution.method == "new" and generic_body(row["surface"], table) is not None
+def _team_of(row: dict[str, Any], resolution: Resolution, table: AliasTable) -> Resolution:
+    """In a story about national teams (``row["sport"]``), a country named is its football team."""
+    entity = table.entities.get(resolution.entity_id)
+    if not row.get("sport") or entity is None or entity.kind != "country":
+        return resolution
+    team = table.bodies.get(("national_football_team", entity.country_code))
+    return resolution if team is None else Resolution(team, "ORG", resolution.key, "context", 100.0)
 
 
 def _by_hint(row: dict[str, Any], resolution: Resolution, table: AliasTable) -> Resolution:
@@ -129,17 +132,17 @@ def link_mentions(mentions: list[dict[str, Any]], table: AliasTable, seen: Itera
         first = [resolve(row["surface"], row["label"], table, day=row.get("day"), seen=names,
                          dateline=bool(row.get("dateline"))) for row in rows]
         countries = _countries(first, table)
-        context = frozenset(countries)
+        home = _home(rows, first, countries, table)
+        context = frozenset({home}) if home else frozenset()
         resolutions = [resolve(row["surface"], row["label"], table, day=row.get("day"), context=context,
                                seen=names, dateline=bool(row.get("dateline")))
                        if resolution.ambiguous and context else resolution
                        for row, resolution in zip(rows, first)]
-        home = _home(rows, resolutions, countries, table)
         resolutions = [_of_home_country(row, r, home, table) for row, r in zip(rows, resolutions)]
+        resolutions = [_team_of(row, r, table) for row, r in zip(rows, resolutions)]
         resolutions = [_by_hint(row, r, table) for row, r in zip(rows, resolutions)]
         resolutions = _transliterated(rows, resolutions)
-        kept = [(row, r) for row, r in zip(rows, resolutions) if not _unclaimed_body(row, r, table)]
-        _add(linked, [dict(row, mention_index=n) for n, (row, _) in enumerate(kept)], [r for _, r in kept])
+        _add(linked, rows, resolutions)
     return linked
 
 
