@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from transforms.places import KINDS, Place, PlaceData, all_places
 
 # Bump when transforms/places.py changes what it makes of the same package data.
-BUILDER_VERSION = "2"
+BUILDER_VERSION = "3"
 MIN_CITY_POPULATION = 15_000
 
 SCHEMA = pa.schema([

@@ -28,6 +28,7 @@ from typing import Iterable, Mapping
 
 from transforms.entities import (ALIAS_SEPARATOR, CURATED_RANK, FUZZY_MAX_RANK, AliasClaim, AliasTable, Entity, alias_table,
                                  entity_key, script_of, table_of, trusted_alias)
+from transforms.metadata import without_agency_word
 from transforms.places import Place, arabic_place_name
 from transforms.translit import arabic_skeleton
 
@@ -87,6 +88,7 @@ def agency_records(rows: Iterable[Mapping[str, str]]) -> list[Record]:
             continue
         name_en = (row.get("name_en") or "").strip() or agency
         names_ar = _listed(row.get("names_ar"))
+        names_ar += [n for n in map(without_agency_word, names_ar) if n not in names_ar]  # أنباء البحرين
         latin = _listed(row.get("names_latin"))
         names = tuple(dict.fromkeys(names_ar + _listed(row.get("abbreviations_ar")) + latin + [agency, name_en]))
         trusted = frozenset(n for n in names_ar if " " in _key(n)) | frozenset(

@@ -251,18 +251,20 @@ def not_an_entity(surface: str, table: AliasTable) -> str | None:
     ``العاصمة العُمانية`` (the credit itself comes from the metadata)."""
     key = entity_key(surface)
     claims = table.aliases.get(key, ())
-    if not key or any(c.trusted or c.type == "LOC" for c in claims):
-        return None  # a name the knowledge base trusts, or a place's (مالي); العمانية may be a nisba here
+    if not key or any(c.trusted for c in claims):
+        return None
     words = key.split(" ")
     first = _word_forms(words[0])
     adjectives = table.adjectives
+    if len(words) == 1 and first & table.not_names.get("common", frozenset()):
+        return "common noun"  # المدينة is Medina's name too, but "the city" far more often
+    if any(c.type == "LOC" for c in claims):
+        return None  # a place's name (مالي) is no nisba
     if len(words) == 1 and first & adjectives.keys():
         return "nisba"
     if first & table.not_names.get("currency", frozenset()) and all(_word_forms(w) & adjectives.keys()
                                                                        for w in words[1:]):
         return "currency"
-    if len(words) == 1 and first & table.not_names.get("common", frozenset()):
-        return "common noun"
     return None
 
 

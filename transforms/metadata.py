@@ -162,7 +162,7 @@ def _words(text: str) -> str:
     return " ".join(_NON_LETTERS.sub(" ", fold_text(text)).split())
 
 
-def _without_agency_word(name: str) -> str:
+def without_agency_word(name: str) -> str:
     """"وكالة أنباء البحرين" is also credited as "أنباء البحرين"."""
     words = name.split()
     return " ".join(words[1:]) if len(words) >= 3 and fold_text(words[0]) in ("وكاله", "وكالة", "الوكاله", "الوكالة") else name
@@ -190,7 +190,7 @@ def agency_rules(rows: Iterable[Mapping[str, str]]) -> tuple[AgencyRule, ...]:
             if latin else None)
         rules.append(AgencyRule(
             agency=agency, kind=kind,
-            names=tuple(dict.fromkeys(_words(n) for n in names + [_without_agency_word(n) for n in names])),
+            names=tuple(dict.fromkeys(_words(n) for n in names + [without_agency_word(n) for n in names])),
             abbreviations=tuple(_NON_LETTERS.sub("", fold_text(a)) for a in abbreviations),
             spaced=tuple(len(a.split()) > 1 for a in abbreviations),
             latin=latin_pattern,

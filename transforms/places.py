@@ -40,6 +40,7 @@ _NOT_PLACES = frozenset({"001", "EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})
 _GEONAMES_CONTINENTS = {"AF": "002", "AS": "142", "EU": "150", "NA": "003", "SA": "005", "OC": "009"}
 
 KINDS = ("continent", "region", "country", "city")
+MIN_ALTERNATE_LETTERS = 4
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,9 @@ def cities(geonames: Mapping[str, Mapping], country_capitals: Mapping[str, str],
     for city in geonames.values():
         geonameid = int(city["geonameid"])
         exemplar = exemplar_of.get(geonameid)
-        alternates = sorted({n for n in map(arabic_place_name, city.get("alternatenames", ())) if n})
+        # An untagged alternate of three letters or fewer (أسن for Essen) is another word more often than the town.
+        alternates = sorted({n for n in map(arabic_place_name, city.get("alternatenames", ()))
+                             if n and len(_LETTER.findall(n)) >= MIN_ALTERNATE_LETTERS})
         names_ar = _unique([exemplar, *alternates])
         places.append(Place(  # kept without an Arabic name too: seeds/places.csv may give it one
             entity_id=f"geo_{geonameid}", kind="city", name_en=city["name"], name_ar=names_ar[0] if names_ar else "",
