@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 from tests.conftest import copy_samples, repeat_a_mention_key, require_model, sample_text
+from transforms.metadata import METADATA_RULES_VERSION
 from warehouse.store import refresh_replica
 
 DATA_TABLES = ("articles", "sentences", "mentions", "entities", "article_entities", "entity_review", "fingerprints",
@@ -137,7 +138,7 @@ def test_older_articles_are_rederived_without_ner_and_a_second_run_does_nothing(
     # Every field, sentence, mention, link and entity total is what the rules make of the text, as at ingest
     # (entities' run_id names the run that last wrote their totals).
     assert snapshot(warehouse, drop_columns=("run_id",)) == original
-    assert rows(warehouse, "SELECT DISTINCT metadata_rules FROM articles") == [(2,)]
+    assert rows(warehouse, "SELECT DISTINCT metadata_rules FROM articles") == [(METADATA_RULES_VERSION,)]
     assert rows(warehouse, "SELECT published_date <> ?, agency FROM articles WHERE article_id = ?",
                 [WRONG_DAY, wrong["dated"]]) == [(True, agencies[wrong["dated"]])]
     assert rows(warehouse, "SELECT count(*) FROM entities WHERE first_seen = ?", [WRONG_DAY]) == [(0,)]
@@ -222,7 +223,7 @@ def test_an_old_schema_warehouse_through_the_cli(warehouse, prefect_api):
     columns = {r[0] for r in rows(warehouse, "SELECT column_name FROM information_schema.columns "
                                              "WHERE table_name = 'articles'")}
     assert set(NEW_COLUMNS) <= columns
-    assert rows(warehouse, "SELECT DISTINCT metadata_rules FROM articles") == [(2,)]
+    assert rows(warehouse, "SELECT DISTINCT metadata_rules FROM articles") == [(METADATA_RULES_VERSION,)]
     assert snapshot(warehouse, drop_columns=("run_id",) + NEW_COLUMNS) == original
 
     second = akhbar("reprocess", env=env)
