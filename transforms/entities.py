@@ -132,7 +132,7 @@ def _within(valid_from: date | None, valid_to: date | None, day: date) -> bool:
     return (valid_from is None or valid_from <= day) and (valid_to is None or day < valid_to)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # tens of thousands in a knowledge base
 class Entity:
     entity_id: str
     type: str
@@ -149,7 +149,7 @@ class Entity:
     longitude: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AliasClaim:
     """One alias as claimed by one entity; dated claims hold only for their period.
 
