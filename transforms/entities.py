@@ -1,22 +1,27 @@
-"""Entity resolution: NER mentions → stable entity ids, through a reference alias table.
+"""Entity resolution: a mention → a stable entity id, through the knowledge base (``transforms/kb.py``).
 
 The Arabic press spells the same name many ways (كازاخستان / قازاقستان / Kazakhstan,
 شي جين بينغ / شي جين بينج / Xi Jinping) and glues proclitics to it (وكازاخستان,
 بالصين, وTokayev). Counting mentions per entity only works if all of these land on
-one id, and if names the table does not know still get an id that is the same on
-every run and machine. This module does that, in four steps per mention:
+one id, and if names the knowledge base does not know still get an id that is the
+same on every run and machine. This module does that, in these steps per mention:
 
-1. **alias** - the normalized key is a known alias (``seeds/entity_aliases.csv``);
-2. **clitic** - a safe proclitic (و ف ب ل ك ال and combinations) is stripped, but
-   only when what remains is a known alias, or when the span itself shows the
+1. **alias** - the normalized key is a known name; when several entities claim it,
+   the NER label, the article's day and country and the sources' ranks decide
+   (:func:`_pick`); **spacing** - it is one once spaces are dropped (بان كيمون);
+2. **clitic** - a safe proclitic (و ف ب ل ك and combinations, لل) is stripped, but
+   only when what remains is a known name, or when the span itself shows the
    clitic (an Arabic letter glued to a Latin name, or a clitic written with
    tatweel such as ``لـ``). A known full key is never stripped: بكين is Beijing;
-3. **fuzzy** - a close spelling of a known alias of a compatible type and the same
+3. **fuzzy** - a close spelling of a known name of a compatible type and the same
    script; merged only above :data:`AUTO_MERGE`, and every such merge carries
    its score. Between :data:`REVIEW` and :data:`AUTO_MERGE` nothing is merged:
    the mention gets its own entity and a :class:`ReviewItem` for a human;
-4. **new** - otherwise a local entity id derived from the key and the NER label.
+   **translit** - the same consonant skeleton as one known name (Tokayev, توكاييف);
+4. **new** - otherwise a local entity id derived from the key and the NER label,
+   stripped of a proclitic where the corpus shows the bare name (``seen``).
 
+``transforms/linking.py`` adds what needs the whole article (context, partial, translit among unknowns).
 Everything here is pure: rows in, data out; no file or network access.
 """
 

@@ -7,6 +7,7 @@ otherwise; see :func:`transforms.entities.resolve`):
    the spellings the press uses, checked by a person (validated strictly: a conflict is an error);
 2. **agencies** - ``seeds/agencies.csv``, the registry the metadata rules credit articles with: each wire
    and outlet is an organisation (one fact, written once);
+   **bodies** - every country's foreign ministry, parliament, cabinet, national team... (``seeds/bodies.csv``);
 3. **countries and regions** - GeoNames' countries and CLDR's regions (``transforms/places.py``), with
    the press's own names and Wikipedia titles of ``seeds/countries.csv`` and the names of
    ``seeds/places.csv``;
@@ -26,8 +27,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Iterable, Mapping
 
-from transforms.entities import (ALIAS_SEPARATOR, CURATED_RANK, FUZZY_MAX_RANK, AliasClaim, AliasTable, Entity, alias_table,
-                                 entity_key, script_of, table_of, trusted_alias)
+from transforms.entities import (ALIAS_SEPARATOR, CURATED_RANK, FUZZY_MAX_RANK, AliasClaim, AliasTable, Entity,
+                                 alias_table, entity_key, script_of, table_of, trusted_alias)
 from transforms.metadata import without_agency_word
 from transforms.places import Place, arabic_place_name
 from transforms.translit import arabic_skeleton

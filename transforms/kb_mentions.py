@@ -5,9 +5,10 @@ long organisation names (it cuts ``منظمة شنغهاي للتعاون`` afte
 A **gazetteer pass** looks for the knowledge base's *trusted* names (``AliasClaim.trusted``: curated
 names of several words, Latin names, long single words; CLDR's country, region and city names; the press's
 country names) in the body, token by token, the first token with or without a glued conjunction or
-preposition (``وبكين``, ``للصين``); a name the knowledge base holds but does not trust (an agency's
-abbreviation ``واس``, a single word that is also a common word) is found only as the whole content of
-brackets, where the press credits it: ``(واس)``.
+preposition (``وبكين``, ``للصين``). A name it holds but does not trust is looked for only where its
+context says what it is: an organisation's (an agency's abbreviation ``واس``) as the whole content of
+brackets, where the press credits it, ``(واس)``; a place's that is also a common word
+(``seeds/ambiguous_names.csv``: ``مسقط``) after a word that says a place follows, ``بالعاصمة العُمانية مسقط``.
 
 **Merge rule.** Every model span is kept unless the annotation rules drop it (below). A gazetteer span
 that overlaps no model span is added. One that overlaps model spans is taken when each of them gives way:
@@ -24,8 +25,9 @@ of the dateline and the credited agency the metadata rules found, :func:`metadat
 
 **Drop rules** (the annotation rules of the field, ``seeds/dev/README.md``): a model span that is only a
 nisba adjective (``الروسي``, ``الصينية``: "الرئيس الصيني" does not name China), only a currency
-(``الدولار``, ``اليوان الصيني``) or only a generic noun (``الحكومة``, ``الوزارة``) is not an entity. A span
-the knowledge base knows by that very name is never dropped (``العمانية`` is also the Oman News Agency).
+(``الدولار``, ``اليوان الصيني``) or only a generic noun (``الحكومة``, ``المدينة``) is not an entity. A name
+the knowledge base looks for is never dropped; a place's name is no nisba (``مالي``); a name it only links
+may be one (``العمانية``, the Oman News Agency's, is "Omani" in ``العاصمة العمانية``).
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ def _key_tokens(key: str) -> tuple[str, ...]:
 
 
 def _name_index(table: AliasTable) -> dict[str, dict[str, list[tuple[tuple[str, ...], str]]]]:
-    """{"trusted"|"bracketed": first token → [(the other tokens, key)], longest first}, built once per table.
+    """{"trusted"|"bracketed"|"placed": first token → [(the other tokens, key)], longest first}, built once.
 
     ``bracketed``: the organisations' names that are not trusted, looked for only inside brackets; ``placed``:
     the places' names that are common words too (مسقط, العين), looked for only after a word that says a place

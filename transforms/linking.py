@@ -4,16 +4,16 @@ Pure: the knowledge base comes in, rows come out. Each mention keeps how it was
 linked (``link_method``: one of :data:`transforms.entities.LINK_METHODS`, with
 ``link_score``), so that a questionable merge can always be traced and undone.
 
-An article is linked in two passes: first every mention on its own, then the
-names several places share (عمان: Oman or Amman) again, in the context of the
-article's own country (below): a city of that country before a namesake
-elsewhere. A place in the dateline is read as a city (``row["dateline"]``).
-In a story about national teams (``row["sport"]``) a country is its team. A country's generic body named bare
-(``وزارة الخارجية``, ``مجلس النواب``) is the body of the article's own country:
-its dateline's, else its credited agency's, else the one most of its place
-mentions name. The names the whole batch shows
-(and ``seen``: names already published) tell a glued conjunction from the
-first letter of an unknown name: ``وفلان`` is ``فلان`` only if ``فلان`` occurs.
+An article is linked in two passes: first every mention on its own; then the
+article's own country is found (its dateline's, else its credited agency's,
+else the one most of its place mentions name) and read into the names that
+depend on it: a place several share (عمان: Amman in a Jordanian story, else
+Oman), a country's generic body named bare (``وزارة الخارجية``, ``مجلس النواب``).
+A place in the dateline is read as a city (``row["dateline"]``); in a story
+about national teams (``row["sport"]``) a country is its team. The names the
+whole batch shows (and ``seen``: names already published) tell a glued
+conjunction from the first letter of an unknown name: ``وفلان`` is ``فلان``
+only if ``فلان`` occurs.
 A name two entities held in turn is the one of the article's day (``row["day"]``).
 A span the knowledge base does not know is linked by the one known name the
 gazetteer pass found inside it (``row["hint"]``: ``الرئيس بوتين`` by ``بوتين``).
