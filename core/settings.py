@@ -102,6 +102,28 @@ class Settings(BaseSettings):
     )
     fetch_timeout: float = Field(default=30.0, gt=0, le=3600,
                                  description="Seconds a whole feed request may take (connect to last byte).")
+    contact_url: str | None = Field(
+        default=None,
+        description="Where a site can reach whoever runs this crawler; sent in the User-Agent (akhbar/0.1 (+URL)).",
+    )
+    crawl_delay: float = Field(default=1.0, ge=0, le=3600,
+                               description="Seconds between the starts of two requests to one host.")
+    crawl_per_host: int = Field(default=1, ge=1, le=64, description="Requests in flight to one host at most.")
+    crawl_total: int = Field(default=8, ge=1, le=256, description="Requests in flight in all at most.")
+    fetch_retries: int = Field(default=3, ge=1, le=10,
+                               description="Attempts at a timeout, a refused connection, 429 or 5xx within a run.")
+    fetch_max_wait: float = Field(default=30.0, ge=0, le=3600,
+                                  description="Longest backoff or Retry-After a run waits before leaving a page "
+                                              "to a later run.")
+    fetch_max_attempts: int = Field(default=3, ge=1, le=100,
+                                    description="Runs a story page that failed is asked for again before it is "
+                                                "quarantined.")
+    max_redirects: int = Field(default=5, ge=0, le=20, description="Redirects followed for one address.")
+    sitemap_max_children: int = Field(default=20, ge=1, le=10_000,
+                                      description="Sitemaps of a sitemap index read per run (the newest first).")
+    silent_runs_alert: int = Field(default=5, ge=0, le=10_000,
+                                   description="Alert when a web source that delivered before has delivered "
+                                               "nothing new for this many runs in a row (0: never).")
     skip_unchanged: bool = Field(
         default=True,
         description="Skip, unread, inbox files whose items were all published and whose size and mtime "

@@ -97,7 +97,8 @@ def _exchange(url: str, method: str, data: bytes | None, headers: dict[str, str]
     except HttpError:
         raise
     except (OSError, http.client.HTTPException, ValueError) as error:
-        if expired.is_set():
+        # The socket's own timeout (the time left) can fire a moment before the timer does.
+        if expired.is_set() or isinstance(error, TimeoutError):
             raise HttpTimeout(f"{parts.hostname}: no complete answer within {deadline:g} s") from None
         raise HttpError(f"{parts.hostname}: {type(error).__name__}: {_without_url(str(error), url)}") from None
     finally:

@@ -60,7 +60,8 @@ def build_article(
     text_norm = normalize_text(item.text)
     if not text_norm:
         raise Rejection("empty", "no text after normalization")
-    known = KnownFields(item.title, item.published, item.agency, default_agency, item.url)
+    known = KnownFields(item.title, item.published, item.agency, default_agency, item.url, item.author,
+                        item.site_name)
     meta = extract_metadata(item.text, rules, known, not_after, places)
     if meta.body_end <= meta.body_start:
         raise Rejection("no_body", "nothing left once the page header and footer are set aside")

@@ -68,6 +68,8 @@ class RawItem:
     published: datetime.date | None = None
     agency: str | None = None
     url: str | None = None
+    author: str | None = None  # a page's byline, from its markup
+    site_name: str | None = None  # the outlet a page names itself in its markup
 
 
 def format_for(name: str) -> str | None:
@@ -147,9 +149,13 @@ _CHARSET_PREFIX_BYTES = 1024
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 
 
-def parse_html(raw: bytes, source_path: str) -> RawItem:
-    """The main text of a web page, without navigation, comments or scripts."""
-    decoded = decode_declared(raw, declared_charset(raw))
+def parse_html(raw: bytes, source_path: str, charset: str | None = None) -> RawItem:
+    """The main text of a web page, without navigation, comments or scripts.
+
+    The charset is the one the server named (``charset``, from its Content-Type), else the page's own
+    ``<meta>``, else what the bytes show (Windows-1256 pages exist).
+    """
+    decoded = decode_declared(raw, charset or declared_charset(raw))
     document = _extract_main_text(decoded.text)
     paragraphs = (document.text or "").split("\n") if document else []
     title = _clean_str(document.title) if document else None
@@ -165,6 +171,8 @@ def parse_html(raw: bytes, source_path: str) -> RawItem:
         title=title,
         published=parse_date(document.date),
         url=_clean_str(document.url),
+        author=_clean_str(document.author) if document else None,
+        site_name=_clean_str(document.sitename) if document else None,
     )
 
 

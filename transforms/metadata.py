@@ -129,6 +129,8 @@ class KnownFields:
     agency: str | None = None
     default_agency: str | None = None  # the source's agency in the registry, used last
     url: str | None = None  # the page's address: an outlet naming itself is no credit
+    author: str | None = None  # a page's byline and the name it gives its site (kept, not derived)
+    site_name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ STORED_COLUMNS = (
     "encoding", "url", "title", "title_source", "dateline_city", "published_date", "date_source", "agency",
     "agency_source", "body", "body_start", "body_end", "n_sentences", "n_tokens", "n_mentions", "duplicate_of",
     "duplicate_similarity", "metadata_rules", "item_title", "item_published", "item_agency", "registry_agency",
+    "author", "site_name",
 )
 
 
@@ -45,7 +46,7 @@ def known_fields(row: Mapping[str, Any], registry_agencies: Mapping[str, str | N
     """What came with the item outside its text, as stored, or reconstructed for a row older than the columns."""
     if row.get("metadata_rules") is not None:  # stored since version 2: NULL means nothing came
         return KnownFields(row.get("item_title"), row.get("item_published"), row.get("item_agency"),
-                           row.get("registry_agency"))
+                           row.get("registry_agency"), row.get("url"), row.get("author"), row.get("site_name"))
 
     def came_with(column: str, source_column: str, source: str = "metadata"):
         return row.get(column) if row.get(source_column) == source else None
@@ -76,7 +77,7 @@ def rederive(row: Mapping[str, Any], rules: Iterable[AgencyRule] = (),
     """
     known = known_fields(row, registry_agencies)
     item = RawItem(row["source_path"], row["text"], b"", row.get("format") or "text", row.get("encoding"),
-                   known.title, known.published, known.agency, row.get("url"))
+                   known.title, known.published, known.agency, row.get("url"), known.author, known.site_name)
     article = build_article(item, rules, known.default_agency, row.get("source_id"), not_after_of(row), places)
     return replace(article, article_id=row["article_id"], text_norm=row["text_norm"], raw_sha256=row["raw_sha256"])
 

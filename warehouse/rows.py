@@ -61,6 +61,8 @@ def article_row(
         "item_published": article.known.published,
         "item_agency": article.known.agency,
         "registry_agency": article.known.default_agency,
+        "author": article.known.author,
+        "site_name": article.known.site_name,
     }
 
 

@@ -128,6 +128,49 @@ class Warehouse:
             ).fetchall()
         return {(p, i) for p, i in rows}
 
+    def web_sources(self) -> dict[str, dict]:
+        """Each web source's state between runs (``web_sources``), by source id."""
+        return {row["source_id"]: row for row in self._rows("SELECT * FROM web_sources")}
+
+    def web_entries(self, urls: Sequence[str]) -> dict[str, dict]:
+        """What became of these story addresses, whichever source announced them (one row per address)."""
+        if not urls or not self.path.exists():
+            return {}
+        with self.connection() as con:
+            con.register("wanted", pa.table({"url": pa.array(sorted(set(urls)), type=pa.string())}))
+            cursor = con.execute("SELECT e.* FROM web_entries e JOIN wanted USING (url) "
+                                 "QUALIFY row_number() OVER (PARTITION BY url ORDER BY status = 'retrying') = 1")
+            names = [d[0] for d in cursor.description]
+            return {row[1]: dict(zip(names, row)) for row in cursor.fetchall()}
+
+    def known_web_guids(self, pairs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The (source id, GUID) pairs of these that a source announced before."""
+        if not pairs or not self.path.exists():
+            return set()
+        source_ids, guids = zip(*sorted(set(pairs)))
+        with self.connection() as con:
+            con.register("wanted", pa.table({"source_id": pa.array(source_ids, type=pa.string()),
+                                             "guid": pa.array(guids, type=pa.string())}))
+            return set(con.execute("SELECT DISTINCT source_id, guid FROM web_entries JOIN wanted "
+                                   "USING (source_id, guid)").fetchall())
+
+    def web_entries_retrying(self) -> list[dict]:
+        """Story addresses whose page failed and will be asked for again."""
+        return self._rows("SELECT * FROM web_entries WHERE status = 'retrying' ORDER BY first_seen_at, url")
+
+    def source_runs(self, limit_runs: int = 20) -> list[dict]:
+        """The per-source figures of the last runs that read web sources, newest first."""
+        return self._rows("SELECT r.*, x.started_at FROM source_runs r JOIN runs x USING (run_id) "
+                          f"ORDER BY x.started_at DESC, r.source_id LIMIT {int(limit_runs) * 50}")
+
+    def _rows(self, sql: str) -> list[dict]:
+        if not self.path.exists():
+            return []
+        with self.connection() as con:
+            cursor = con.execute(sql)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
     def name_keys(self) -> frozenset[str]:
         """Every name key the published mentions show: the corpus's evidence that an unknown name occurs
         bare (``transforms.linking``: ``وفلان`` is ``فلان`` once ``فلان`` is seen)."""

@@ -59,6 +59,9 @@ ARTICLES = pa.schema(
         _field("item_published", pa.date32()),
         _field("item_agency", pa.string()),
         _field("registry_agency", pa.string()),
+        # A web page's byline and site name, from its markup (trafilatura).
+        _field("author", pa.string()),
+        _field("site_name", pa.string()),
     ]
 )
 
@@ -211,8 +214,61 @@ QUARANTINE = pa.schema(
     ]
 )
 
-# Tables whose staged rows replace the published rows with the same key (running aggregates).
-REPLACED_TABLES = ("entities", "inbox_files")
+# Web sources (feeds and news sitemaps): every story address they announced and what became of it; each
+# source's state between runs (conditional GET, streaks); each run's figures per source.
+WEB_ENTRIES = pa.schema(
+    [
+        _field("source_id", pa.string(), False),
+        _field("url", pa.string(), False),  # normalized (transforms.web.normalize_url)
+        _field("guid", pa.string()),
+        _field("title", pa.string()),  # as the source announced it
+        _field("published", pa.date32()),
+        _field("status", pa.string(), False),  # taken | retrying | quarantined
+        _field("fetched_via", pa.string()),  # page | feed (the feed held the story) | canonical (another's page)
+        _field("attempts", pa.int32(), False),
+        _field("last_reason", pa.string()),  # why the last fetch failed (http_404, timeout...)
+        _field("first_seen_at", _TS, False),
+        _field("last_attempt_at", _TS),
+        _field("run_id", pa.string(), False),
+    ]
+)
+
+WEB_SOURCES = pa.schema(
+    [
+        _field("source_id", pa.string(), False),
+        _field("kind", pa.string(), False),  # feed | sitemap
+        _field("location", pa.string(), False),
+        _field("etag", pa.string()),  # for the next conditional GET
+        _field("last_modified", pa.string()),
+        _field("last_checked_at", _TS, False),
+        _field("last_success_at", _TS),  # the last time it answered
+        _field("last_delivery_at", _TS),  # the last run it announced something new
+        _field("failure_streak", pa.int32(), False),  # runs in a row it could not be read
+        _field("silent_runs", pa.int32(), False),  # runs in a row it announced nothing new
+        _field("last_error", pa.string()),
+        _field("run_id", pa.string(), False),
+    ]
+)
+
+SOURCE_RUNS = pa.schema(
+    [
+        _field("run_id", pa.string(), False),
+        _field("source_id", pa.string(), False),
+        _field("kind", pa.string(), False),
+        _field("status", pa.string(), False),  # ok | not_modified | failed
+        _field("http_status", pa.int32()),
+        _field("entries_seen", pa.int32(), False),
+        _field("entries_new", pa.int32(), False),
+        _field("pages_fetched", pa.int32(), False),
+        _field("pages_failed", pa.int32(), False),
+        _field("failures", pa.string()),  # JSON: reason → count
+        _field("bytes", pa.int64(), False),
+        _field("seconds", pa.float64(), False),
+    ]
+)
+
+# Tables whose staged rows replace the published rows with the same key (running aggregates, state).
+REPLACED_TABLES = ("entities", "inbox_files", "web_entries", "web_sources")
 
 # Publication order: parents before children.
 TABLES: dict[str, pa.Schema] = {
@@ -225,6 +281,9 @@ TABLES: dict[str, pa.Schema] = {
     "duplicates": DUPLICATES,
     "fingerprints": FINGERPRINTS,
     "inbox_files": INBOX_FILES,
+    "web_entries": WEB_ENTRIES,
+    "web_sources": WEB_SOURCES,
+    "source_runs": SOURCE_RUNS,
     "runs": RUNS,
     "quarantine": QUARANTINE,
 }
@@ -239,6 +298,9 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "duplicates": ("source_path", "article_id"),
     "fingerprints": ("article_id",),
     "inbox_files": ("source_path",),
+    "web_entries": ("source_id", "url"),
+    "web_sources": ("source_id",),
+    "source_runs": ("run_id", "source_id"),
     "runs": ("run_id",),
     "quarantine": ("item_id", "run_id", "status"),
 }
