@@ -475,6 +475,8 @@ def status(warehouse: Optional[Path] = WarehouseOpt,
               + (" (`akhbar reprocess` derives them again)" if state.older_rules else ""))
     out.print(f"quarantine: {state.quarantined} open item(s)"
               + (": " + ", ".join(f"{reason} {n}" for reason, n in state.quarantine) if state.quarantine else ""))
+    if state.web_sources:
+        out.print(_web_sources_table(state.web_sources, settings.silent_runs_alert))
     api_url = _prefect_api_url()
     if api_url:
         try:
@@ -491,6 +493,25 @@ def status(warehouse: Optional[Path] = WarehouseOpt,
                   else "model: none found (set STANZA_RESOURCES_DIR)")
     except Exception as error:
         out.print(f"model: unreadable ({error})")
+
+
+def _web_sources_table(sources: list[dict], silent_after: int) -> Table:
+    """Each feed and sitemap: when it last answered and delivered, its failure streak and silent runs, and
+    what its last run saw, took and could not fetch."""
+    table = Table("source", "kind", "last success", "last new story", "failure streak", "silent runs",
+                  "last run: seen / new / pages / failed", "to retry", "last error", title="web sources")
+    for row in sources:
+        silent = silent_after and row["silent_runs"] >= silent_after and row["last_delivery_at"] is not None
+        failures = json.loads(row["failures"]) if row["failures"] else {}
+        failed = f"{row['pages_failed'] or 0}" + (f" ({', '.join(f'{k} {v}' for k, v in failures.items())})"
+                                                   if failures else "")
+        table.add_row(row["source_id"], row["kind"], str(row["last_success_at"] or "never")[:19],
+                      str(row["last_delivery_at"] or "never")[:19], str(row["failure_streak"]),
+                      str(row["silent_runs"]),
+                      f"{row['entries_seen'] or 0} / {row['entries_new'] or 0} / {row['pages_fetched'] or 0} / {failed}",
+                      str(row["retrying"]), row["last_error"] or "",
+                      style="red" if row["failure_streak"] else ("yellow" if silent else None))
+    return table
 
 
 @app.command()

@@ -34,7 +34,7 @@ from flows.resources import Resources
 from flows.summary import GateFailed, RunSummary
 from flows.tasks import (StagingGate, alert, annotate, build_articles, collect_items, now, publish_batch,
                          quarantine_items, quarantined_items, select_new, settle_leftovers, settled_file_rows,
-                         sources_for, stage_copies, stage_resolutions, webhook_of)
+                         sources_for, stage_copies, stage_resolutions, stage_web_state, webhook_of)
 from transforms.entities import ENTITY_TYPES
 from transforms.selection import Selection
 from warehouse.rows import run_row
@@ -82,7 +82,7 @@ def _ingest(settings: Settings, resources: Resources, run: Run, retry_items: lis
     staging = resources.staging.for_run(run.run_id)
 
     if retry_items:
-        collected, described = quarantined_items(resources, retry_items), "quarantine retry"
+        collected, described = quarantined_items(settings, resources, retry_items), "quarantine retry"
     else:
         specs, described = sources_for(settings)
         collected = collect_items(settings, resources, specs)
@@ -120,7 +120,7 @@ def _ingest(settings: Settings, resources: Resources, run: Run, retry_items: lis
 
     summary = _summarize(settings, resources, run, staging, collected, selection, totals, outcome, rejected, model,
                          nlp.pipelines_built > builds_before)
-    _stage_bookkeeping(resources, staging, collected, summary, retry_items)
+    _stage_bookkeeping(settings, resources, staging, collected, summary, retry_items)
     publish_batch(resources, staging, summary.run_row(run.started_at, now(), described))
     clock.lap("publish")
     if outcome.last_result is not None:  # its pages were being written while the batch was published
@@ -185,9 +185,12 @@ def _summarize(settings: Settings, resources: Resources, run: Run, staging: Stag
     )
 
 
-def _stage_bookkeeping(resources: Resources, staging: Staging, collected: Collected, summary: RunSummary,
-                       retry_items: list[str] | None) -> None:
-    """Published with the batch: the inbox files now settled, or the quarantine items a retry resolved."""
+def _stage_bookkeeping(settings: Settings, resources: Resources, staging: Staging, collected: Collected,
+                       summary: RunSummary, retry_items: list[str] | None) -> None:
+    """Published with the batch: the inbox files now settled, or the quarantine items a retry resolved; the
+    web sources' state and figures (``flows/web.py``), the sources' health whatever the gate said."""
+    if collected.web is not None:
+        stage_web_state(settings, staging, collected.web, summary)
     if summary.status != "succeeded":
         return
     if retry_items:

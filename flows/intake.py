@@ -1,4 +1,4 @@
-"""Intake I/O: the sources registry, reading folders and files, fetching feeds.
+"""Intake I/O: the sources registry, reading folders and files (web sources: ``flows/web.py``).
 
 Everything here touches the filesystem or the network and hands bytes to the
 pure parsers in ``transforms.formats``. Paths and links found *inside* items
@@ -12,17 +12,18 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from core.settings import PROJECT_ROOT
-from flows import http
 from transforms.entities import alias_table
 from transforms.formats import FORMATS, RawItem, format_for, parse_items
 from transforms.metadata import AgencyRule, agency_rules, gazetteer
 from transforms.script import ARABIC_LETTER
 from transforms.rejection import Rejection
 
-SOURCE_KINDS = ("folder", "file", "feed")
+SOURCE_KINDS = ("folder", "file", "feed", "sitemap")
+WEB_KINDS = ("feed", "sitemap")
 
 
 class RegistryError(ValueError):
@@ -34,7 +35,7 @@ class SourceSpec:
     """One row of ``seeds/sources.csv``."""
 
     source_id: str
-    kind: str  # folder | file | feed
+    kind: str  # folder | file | feed | sitemap
     location: str  # a folder or file (relative to the registry's folder), or an http(s) URL
     agency: str | None = None  # the agency to record when the text names none
     language: str = "ar"
@@ -52,6 +53,7 @@ class Collected:
     n_unchanged: int = 0  # files skipped unread: settled in an earlier run, same size and mtime
     n_unchanged_items: int = 0  # the items those files held
     stamps: dict[str, tuple[int, int]] = field(default_factory=dict)  # file read → (size, mtime_ns) of those bytes
+    web: Any = None  # flows.web.WebIntake: what the web sources announced and what became of it
 
 
 def _truthy(value: str | None) -> bool:
@@ -73,10 +75,10 @@ def load_sources(path: Path) -> list[SourceSpec]:
         if source_id in seen:
             raise RegistryError(f"{path}:{number}: source_id {source_id!r} appears twice")
         seen.add(source_id)
-        if kind != "feed":
+        if kind not in WEB_KINDS:
             location = str((path.parent / location).resolve())
-        elif urlsplit(location).scheme not in ("http", "https"):
-            raise RegistryError(f"{path}:{number}: a feed location must be an http(s) URL, got {location!r}")
+        elif urlsplit(location).scheme not in ("http", "https") or not urlsplit(location).hostname:
+            raise RegistryError(f"{path}:{number}: a {kind} location must be an http(s) URL, got {location!r}")
         spec = SourceSpec(source_id, kind, location, (row.get("agency") or "").strip() or None,
                           (row.get("language") or "ar").strip() or "ar", _truthy(row.get("enabled")))
         if spec.enabled:
@@ -253,16 +255,6 @@ def printable(label: str) -> str:
     return label.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def fetch(url: str, timeout: float, max_bytes: int) -> bytes:
-    """GET an http(s) URL within ``timeout`` seconds in all, refusing other schemes, errors and oversized bodies."""
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise ValueError(f"refusing to fetch {url!r}: only http and https")
-    answer = http.request(url, deadline=timeout, max_bytes=max_bytes)
-    if answer.status >= 400:
-        raise http.HttpError(f"{http.host_of(url)} answered HTTP {answer.status}")
-    return answer.body
-
-
 def _take(collected: Collected, spec: SourceSpec, parsed: tuple[list[RawItem], list[Rejection]], fmt: str) -> None:
     items, errors = parsed
     collected.items += [(item, spec) for item in items]
@@ -305,23 +297,17 @@ def _collect_file(collected: Collected, spec: SourceSpec, path: Path, root: Path
     _take(collected, spec, parse_items(raw, label, fmt), fmt)
 
 
-def collect(specs: list[SourceSpec], max_bytes: int, timeout: float,
+def collect(specs: list[SourceSpec], max_bytes: int,
             settled: dict[tuple[str, int, int], int] | None = None) -> Collected:
-    """Every item of every source, in registry order then file order.
+    """Every item of every file and folder source, in registry order then file order (web sources are
+    read by ``flows/web.py``).
 
     Files in ``settled`` (path, size, mtime_ns) are skipped unread: their items are all published.
     """
     settled = settled or {}
     collected = Collected()
     for spec in specs:
-        if spec.kind == "feed":
-            try:
-                raw = fetch(spec.location, timeout, max_bytes)
-            except Exception as err:  # any network failure: report the source, go on with the others
-                collected.problems.append(f"{spec.source_id}: cannot fetch {spec.location}: {err}")
-                continue
-            collected.n_files += 1
-            _take(collected, spec, parse_items(raw, spec.location, "feed"), "feed")
+        if spec.kind in WEB_KINDS:
             continue
         location = Path(spec.location)
         if spec.kind == "file":
@@ -346,8 +332,7 @@ def reparse_quarantined(raw: bytes, source_path: str, fmt: str | None) -> tuple[
     """
     if fmt in ("jsonl", "feed"):
         items, errors = parse_items(raw, source_path, "jsonl")
-        items = [RawItem(source_path, i.text, i.raw, fmt, i.encoding, i.title, i.published, i.agency, i.url)
-                 for i in items]
+        items = [dataclasses.replace(i, source_path=source_path, format=fmt) for i in items]
         errors = [dataclasses.replace(e, source_path=source_path) for e in errors]
         return items, errors
     return parse_items(raw, source_path, fmt or format_for(source_path) or "text")

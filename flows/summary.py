@@ -36,6 +36,8 @@ class RunSummary:
     gate_seconds: dict[str, float] = field(default_factory=dict)  # the gate stage's parts (expectations.gate)
     n_unchanged: int = 0  # inbox files skipped unread (settled earlier, same size and mtime)
     newly_quarantined: list[Rejection] = field(default_factory=list)  # rejected, and not in quarantine before
+    web: dict = field(default_factory=dict)  # feeds and sitemaps: flows.web.figures
+    silent_sources: list[str] = field(default_factory=list)  # web sources that have just gone silent
 
     @property
     def n_still_quarantined(self) -> int:
@@ -58,6 +60,12 @@ class RunSummary:
                 text += f" ({self.n_still_quarantined} already were)"
         if self.problems:
             text += f"; {len(self.problems)} source(s) unreadable"
+        if self.web:
+            web = self.web
+            text += (f"; web: {web['entries_new']} new stories from {web['sources']} source(s), {web['pages']} pages "
+                     f"fetched, {web['from_feeds']} from feeds, {web['failed']} failed ({web['retrying']} to retry)")
+        if self.silent_sources:
+            text += f"; silent: {', '.join(self.silent_sources)}"
         if self.status != "succeeded":
             text += f" [{self.status}]"
         return text
@@ -96,6 +104,11 @@ class RunSummary:
             lines.append("")
         if self.problems:
             lines += ["## Sources not read", ""] + [f"- {_cell(p)}" for p in self.problems] + [""]
+        if self.web:
+            lines += ["## Web sources", "", "| " + " | ".join(self.web) + " |", "|" + "---|" * len(self.web),
+                      "| " + " | ".join(str(v) for v in self.web.values()) + " |", ""]
+        if self.silent_sources:
+            lines += [f"Silent sources: {', '.join(self.silent_sources)}", ""]
         if self.data_docs:
             lines.append(f"Data Docs: `{self.data_docs}`")
         return "\n".join(lines)

@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 
 from core.settings import Settings
 from expectations.gate import GateResult, run_gate
-from flows import intake
+from flows import intake, web
 from flows.alerts import Alert, send_alert
 from flows.annotate import NerTotals, annotate_chunk
 from flows.intake import Collected, SourceSpec
@@ -74,22 +74,39 @@ def sources_for(settings: Settings) -> tuple[list[SourceSpec], str]:
 
 @task(cache_policy=NO_CACHE)
 def collect_items(settings: Settings, resources: Resources, specs: list[SourceSpec]) -> Collected:
-    """Every item of every source: files read, feeds fetched, formats parsed."""
+    """Every item of every source: files read, formats parsed; feeds and sitemaps read and their new stories
+    fetched (``flows/web.py``)."""
     settled = resources.warehouse.settled_files() if settings.skip_unchanged else {}
-    return intake.collect(specs, settings.max_item_bytes, settings.fetch_timeout, settled)
+    collected = intake.collect(specs, settings.max_item_bytes, settled)
+    if any(spec.kind in intake.WEB_KINDS for spec in specs):
+        _add_web(collected, web.take_in(specs, settings, resources.warehouse))
+    return collected
 
 
-def quarantined_items(resources: Resources, item_ids: list[str]) -> Collected:
+def _add_web(collected: Collected, taken: web.WebIntake) -> None:
+    collected.web = taken
+    collected.items += taken.items
+    collected.rejected += taken.rejected
+    collected.problems += taken.problems
+
+
+def quarantined_items(settings: Settings, resources: Resources, item_ids: list[str]) -> Collected:
     """Quarantined items read back from their stored bytes, as the format they came in."""
     quarantine = resources.quarantine
     collected = Collected()
+    unfetched = []
     for item_id in item_ids:
         meta = quarantine.meta(item_id)
         spec = SourceSpec(meta.get("source_id") or "quarantine", "folder", str(quarantine.folder(item_id)))
+        if meta.get("format") == web.UNFETCHED:  # a story page that could not be had: asked for again
+            unfetched.append((quarantine.original(item_id), spec))
+            continue
         items, errors = intake.reparse_quarantined(quarantine.original(item_id), meta["source_path"], meta.get("format"))
         collected.n_files += 1
         collected.items += [(item, spec) for item in items]
         collected.rejected += [e.about(format=meta.get("format")) for e in errors]
+    if unfetched:
+        _add_web(collected, web.refetch(unfetched, settings, resources.warehouse))
     return collected
 
 
@@ -257,6 +274,19 @@ def settled_file_rows(collected: Collected, rejected: list[Rejection], run_id: s
             for path, (size, mtime_ns) in files.items() if path not in unsettled]
 
 
+def stage_web_state(settings: Settings, staging: Staging, taken: web.WebIntake, summary: RunSummary) -> None:
+    """The web sources' health and this run's figures per source, whatever the gate said; what became of each
+    story address only with a batch that is published (a held-back batch's stories are new again next run)."""
+    at, published = now(), summary.status == "succeeded"
+    sources, runs = web.source_rows(taken, staging.run_id, at, published)
+    staging.write_rows("web_sources", 0, sources)
+    staging.write_rows("source_runs", 0, runs)
+    summary.web = web.figures(taken)
+    summary.silent_sources = [row["source_id"] for row in web.newly_silent(sources, settings.silent_runs_alert)]
+    if published:
+        staging.write_rows("web_entries", 0, web.entry_rows(taken, summary.rejected, staging.run_id, at))
+
+
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 3, 10], retry_condition_fn=worth_retrying)
 def publish_batch(resources: Resources, staging: Staging, run_row: dict, replace_articles: bool = False) -> None:
     resources.warehouse.publish(staging, run_row, resources.lake_dir, replace_articles=replace_articles)
@@ -275,7 +305,13 @@ def describe_failures(failures: list[dict]) -> list[str]:
 
 
 def alert(settings: Settings, summary: RunSummary) -> None:
-    """Tell someone when the gate held a batch back or an item newly went to quarantine."""
+    """Tell someone when the gate held a batch back, an item newly went to quarantine, or a web source that
+    used to deliver has delivered nothing for ``AKHBAR_SILENT_RUNS_ALERT`` runs (a gap in the data)."""
+    if summary.silent_sources:
+        send_alert(webhook_of(settings), Alert(
+            "warning", f"{len(summary.silent_sources)} web source(s) silent for {settings.silent_runs_alert} runs",
+            summary.run_id, [f"• {source_id}" for source_id in summary.silent_sources]
+            + [f"• {problem}" for problem in summary.problems[:10]], {"new": summary.n_new}))
     counts = {"seen": summary.n_seen, "new": summary.n_new, "skipped": summary.n_skipped,
               "quarantined": len(summary.rejected), "data_docs": summary.data_docs or "-"}
     if summary.status == "gate_failed":

@@ -14,15 +14,15 @@ from tests.conftest import require_model, sample_text
 
 
 class FeedServer:
-    """Serves fixed bytes at /feed.xml on 127.0.0.1."""
+    """Serves fixed bytes at /feed.xml on 127.0.0.1 (and no robots.txt: 404, no rules)."""
 
     def __init__(self, body: bytes):
         server_self = self
-        self.requests = 0
+        self.paths = []
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                server_self.requests += 1
+                server_self.paths.append(self.path)
                 if self.path != "/feed.xml":
                     self.send_error(404)
                     return
@@ -129,7 +129,7 @@ def test_every_format_from_a_registry(prefect_api, registry, warehouse_path):
     summary = ingest(warehouse=str(warehouse_path))
     assert summary.status == "succeeded"
     assert (summary.n_new, summary.n_duplicates) == (5, 1)
-    assert feed.requests == 1
+    assert feed.paths == ["/robots.txt", "/feed.xml"]  # the feed holds the story: no page fetched
 
     articles = {r["source_path"]: r for r in rows(warehouse_path, "SELECT * FROM articles")}
     by_name = {path.rsplit("/", 1)[-1]: row for path, row in articles.items()}
@@ -174,7 +174,7 @@ def test_every_format_from_a_registry(prefect_api, registry, warehouse_path):
 
     again = ingest(warehouse=str(warehouse_path))
     assert (again.n_new, again.n_duplicates, again.model_loaded) == (0, 0, False)
-    assert feed.requests == 2
+    assert feed.paths.count("/feed.xml") == 2 and len(feed.paths) == 4  # nothing new: no page fetched
 
 
 def test_a_near_copy_in_a_later_run_points_at_the_published_story(prefect_api, inbox, warehouse_path, tmp_path):

@@ -31,6 +31,19 @@ SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM articles WHERE dup
        (SELECT count(*) FROM mentions), (SELECT count(*) FROM entities)
 """
 
+HAS_WEB_SOURCES_SQL = """
+SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name = 'web_sources'
+"""
+# Each web source: its state, the figures of the last run that read it, the pages waiting for another try.
+WEB_SOURCES_SQL = """
+SELECT s.source_id, s.kind, s.location, s.last_checked_at, s.last_success_at, s.last_delivery_at,
+       s.failure_streak, s.silent_runs, s.last_error,
+       r.status AS last_status, r.entries_seen, r.entries_new, r.pages_fetched, r.pages_failed, r.failures,
+       (SELECT count(*) FROM web_entries e WHERE e.source_id = s.source_id AND e.status = 'retrying') AS retrying
+FROM web_sources s LEFT JOIN source_runs r ON r.run_id = s.run_id AND r.source_id = s.source_id
+ORDER BY s.source_id
+"""
+
 
 @dataclass
 class Status:
@@ -45,6 +58,7 @@ class Status:
     entities: int = 0
     older_rules: int = 0  # published articles whose metadata an older version of the rules made
     rules_version: int = METADATA_RULES_VERSION
+    web_sources: list[dict] = field(default_factory=list)  # feeds and sitemaps: health and last figures
 
     @property
     def quarantined(self) -> int:
@@ -64,4 +78,8 @@ def read_status(warehouse: Path, last: int = 10) -> Status:
             status.older_rules = con.execute(OLDER_RULES_SQL, [status.rules_version]).fetchone()[0]
         else:
             status.older_rules = status.articles
+        if con.execute(HAS_WEB_SOURCES_SQL).fetchone()[0]:
+            cursor = con.execute(WEB_SOURCES_SQL)
+            names = [d[0] for d in cursor.description]
+            status.web_sources = [dict(zip(names, row)) for row in cursor.fetchall()]
     return status
