@@ -66,6 +66,7 @@ class Fetched:
     detail: str = ""
     attempts: int = 0
     seconds: float = 0.0
+    size: int = 0  # bytes of the body (kept when the body is handed on: Crawler.fetch_many)
 
     @property
     def ok(self) -> bool:
@@ -111,8 +112,7 @@ class Crawler:
                 return self._done(result, started, reason="robots_disallowed", detail=f"{_host(current)} robots.txt")
             answer = self._with_retries(current, headers or {}, result)
             if answer is None:  # failed: result says why
-                result.seconds = self.clock() - started
-                return result
+                return self._done(result, started, result.reason, result.detail)
             location = answer.headers.get("location")
             if answer.status in (301, 302, 303, 307, 308) and location:
                 target = urljoin(current, location)
@@ -133,6 +133,7 @@ class Crawler:
 
     def _done(self, result: Fetched, started: float, reason: str | None = None, detail: str = "") -> Fetched:
         result.reason, result.detail = reason, detail or result.detail
+        result.size = len(result.body)
         result.seconds = self.clock() - started
         return result
 
@@ -233,13 +234,19 @@ class Crawler:
 
     # -------------------------------------------------------------- many addresses
 
-    def fetch_many(self, requests: Iterable[tuple[str, dict[str, str] | None]]) -> list[Fetched]:
-        """Every address, in the order given back; hosts concurrently, each host politely in turn."""
+    def fetch_many(self, requests: Iterable[tuple[str, dict[str, str] | None]],
+                   on_result: Callable[[int, Fetched], None] | None = None) -> list[Fetched]:
+        """Every address, in the order given back; hosts concurrently, each host politely in turn.
+
+        ``on_result(number, fetched)`` is called on the worker as each answer comes (between two turns of
+        its host, so that extracting a page costs no crawl time); it then owns the result, and nothing is
+        given back: a crawl then holds no more pages than it has workers, however many it fetches.
+        """
         requests = list(requests)
         by_host: dict[str, deque[int]] = defaultdict(deque)
         for number, (url, _) in enumerate(requests):
             by_host[host_key(url)].append(number)
-        results: list[Fetched | None] = [None] * len(requests)
+        results: list[Fetched | None] = [None] * (len(requests) if on_result is None else 0)
 
         def work(queue: deque[int]) -> None:
             while True:
@@ -249,10 +256,14 @@ class Crawler:
                     return
                 url, headers = requests[number]
                 try:
-                    results[number] = self.fetch(url, headers)
+                    fetched = self.fetch(url, headers)
                 except Exception as error:  # a bug met on one address is that address's alone
-                    results[number] = Fetched(url, url, reason="connection_error",
-                                              detail=f"{type(error).__name__}: {error}"[:300])
+                    fetched = Fetched(url, url, reason="connection_error",
+                                      detail=f"{type(error).__name__}: {error}"[:300])
+                if on_result is not None:
+                    on_result(number, fetched)
+                else:
+                    results[number] = fetched
 
         jobs = [queue for queue in by_host.values() for _ in range(min(self.politeness.per_host, len(queue)))]
         if jobs:
@@ -260,6 +271,8 @@ class Crawler:
                                     thread_name_prefix="akhbar-crawl") as pool:
                 for future in [pool.submit(work, queue) for queue in jobs]:
                     future.result()
+        if on_result is not None:
+            return []
         return [r if r is not None else Fetched(u, u, reason="connection_error") for r, (u, _) in zip(results, requests)]
 
 

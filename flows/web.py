@@ -143,7 +143,7 @@ def discover(specs: list[SourceSpec], web: WebIntake, crawler: Crawler,
     announced: list[tuple[Entry, RawItem | None, SourceSpec]] = []
     for spec, answer in zip(specs, fetched):
         report = web.reports[spec.source_id] = SourceReport(spec, http_status=answer.status, seconds=answer.seconds,
-                                                            bytes=len(answer.body))
+                                                            bytes=answer.size)
         if not _answered(answer, spec, report, web):
             continue
         if answer.status == 304:
@@ -208,7 +208,7 @@ def _sitemap_entries(answer: Fetched, spec: SourceSpec, report: SourceReport, we
         fetched = crawler.fetch_many([(loc, None) for loc, _ in children])
         documents = []
         for (loc, _), child in zip(children, fetched):
-            report.bytes += len(child.body)
+            report.bytes += child.size
             if child.ok and is_feed_or_sitemap(child.headers.get("content-type")):
                 documents.append((loc, child))
             else:
@@ -251,7 +251,11 @@ def select_candidates(announced: list[tuple[Entry, RawItem | None, SourceSpec]],
 
 
 def fetch_pages(candidates: list[Candidate], web: WebIntake, crawler: Crawler, settings: Settings) -> None:
-    """Each candidate's story: the feed's own item, or its page fetched and extracted."""
+    """Each candidate's story: the feed's own item, or its page fetched and extracted.
+
+    Pages are extracted on the crawl's workers as they come (between two turns of their host); what became of
+    each is recorded afterwards in the candidates' order, so that a run's order does not depend on timing.
+    """
     to_fetch = []
     for candidate in candidates:
         if candidate.held is not None:
@@ -260,49 +264,71 @@ def fetch_pages(candidates: list[Candidate], web: WebIntake, crawler: Crawler, s
                                             candidate.attempts, first_seen_at=candidate.first_seen_at))
         else:
             to_fetch.append(candidate)
-    for candidate, answer in zip(to_fetch, crawler.fetch_many([(c.entry.url, None) for c in to_fetch])):
-        _took_page(candidate, answer, web, settings)
+    pages: list[Page | None] = [None] * len(to_fetch)
+
+    def extract(number: int, answer: Fetched) -> None:
+        pages[number] = extract_page(to_fetch[number].entry, answer)
+
+    crawler.fetch_many([(c.entry.url, None) for c in to_fetch], on_result=extract)
+    for candidate, page in zip(to_fetch, pages):
+        _took_page(candidate, page or Page(reason="connection_error", detail="no answer recorded"), web, settings)
 
 
-def _took_page(candidate: Candidate, answer: Fetched, web: WebIntake, settings: Settings) -> None:
+@dataclass(frozen=True)
+class Page:
+    """What a fetched story page gave: an item, or a rejection with its bytes, or why it could not be had."""
+
+    item: RawItem | None = None
+    rejection: Rejection | None = None
+    reason: str | None = None
+    detail: str = ""
+    size: int = 0  # bytes received
+
+
+def extract_page(entry: Entry, answer: Fetched) -> Page:
+    if not answer.ok:
+        return Page(reason=answer.reason, detail=answer.detail, size=answer.size)
+    content_type = answer.headers.get("content-type")
+    if not is_page(content_type):
+        return Page(reason="not_html", detail=f"the page is {media_type(content_type)}", size=answer.size)
+    known = {"source_path": entry.url, "raw": answer.body, "format": "html", "source_id": entry.source_id}
+    try:
+        return Page(item=page_item(answer.body, entry, content_type, answer.final_url), size=answer.size)
+    except Rejection as rejection:  # no main text: the page is kept in quarantine as fetched
+        return Page(rejection=rejection.about(**known), size=answer.size)
+    except Exception as error:  # a bug met on one page is that page's alone
+        return Page(rejection=Rejection.internal_error(error, **known), size=answer.size)
+
+
+def _took_page(candidate: Candidate, page: Page, web: WebIntake, settings: Settings) -> None:
     entry, spec = candidate.entry, candidate.spec
     report = web.reports.get(spec.source_id) or SourceReport(spec)  # a retried page counts for no source run
-    report.bytes += len(answer.body)
+    report.bytes += page.size
     attempts = candidate.attempts + 1
     outcome = EntryOutcome(entry, entry.url, "taken", "page", attempts, first_seen_at=candidate.first_seen_at)
     web.entries.append(outcome)
-    reason, detail = answer.reason, answer.detail
-    if reason is None and not is_page(answer.headers.get("content-type")):
-        reason, detail = "not_html", f"the page is {media_type(answer.headers.get('content-type'))}"
-    if reason is None:
-        try:
-            item = page_item(answer.body, entry, answer.headers.get("content-type"), answer.final_url)
-        except Rejection as rejection:  # no main text: the page is kept in quarantine as fetched
-            web.rejected.append(rejection.about(source_path=entry.url, raw=answer.body, format="html",
-                                                source_id=spec.source_id))
-            outcome.status, outcome.reason = "quarantined", rejection.reason
-        except Exception as error:  # a bug met on one page is that page's alone
-            web.rejected.append(Rejection.internal_error(error, source_path=entry.url, raw=answer.body, format="html",
-                                                         source_id=spec.source_id))
-            outcome.status, outcome.reason = "quarantined", "internal_error"
-        else:
-            web.items.append((item, spec))
-            report.pages_fetched += 1
-            if item.url and item.url != entry.url:  # the page's canonical address is taken in with it
-                web.entries.append(EntryOutcome(replace(entry, url=item.url, guid=None), entry.url, "taken",
-                                                "canonical", attempts, first_seen_at=candidate.first_seen_at))
+    if page.item is not None:
+        web.items.append((page.item, spec))
+        report.pages_fetched += 1
+        if page.item.url and page.item.url != entry.url:  # the page's canonical address is taken in with it
+            web.entries.append(EntryOutcome(replace(entry, url=page.item.url, guid=None), entry.url, "taken",
+                                            "canonical", attempts, first_seen_at=candidate.first_seen_at))
         return
+    reason = page.rejection.reason if page.rejection is not None else page.reason or "connection_error"
     report.pages_failed += 1
     report.failures[reason] += 1
+    if page.rejection is not None:  # fetched, but no story in it (no_main_text...)
+        web.rejected.append(page.rejection)
+        outcome.status, outcome.reason = "quarantined", reason
+        return
     outcome.reason = reason
     if is_transient(reason) and attempts < settings.fetch_max_attempts and not candidate.last_chance:
         outcome.status = "retrying"  # left to a later run; nothing is quarantined yet
         return
     outcome.status = "quarantined"
     after = f" after {attempts} runs" if is_transient(reason) else ""
-    web.rejected.append(Rejection(reason, f"{detail or reason}{after}", source_path=entry.url,
-                                  raw=announcement(entry), format=UNFETCHED,
-                                  source_id=spec.source_id))
+    web.rejected.append(Rejection(reason, f"{page.detail or reason}{after}", source_path=entry.url,
+                                  raw=announcement(entry), format=UNFETCHED, source_id=spec.source_id))
 
 
 def refetch(quarantined: list[tuple[bytes, SourceSpec]], settings: Settings, warehouse,

@@ -78,9 +78,10 @@ class Request:
 class Site:
     """One news site: routes by path (query included), requests recorded."""
 
-    def __init__(self, routes: dict[str, Route] | None = None, latency: float = 0.0):
+    def __init__(self, routes: dict[str, Route] | None = None, latency: float = 0.0, record: bool = True):
         self.routes: dict[str, Route] = dict(routes or {})
         self.latency = latency  # every answer takes at least this long (a realistic server)
+        self.record = record  # keep every request (False: count in-flight requests only, for benchmarks)
         self.requests: list[Request] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -131,7 +132,8 @@ class Site:
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
         request = Request(handler.path, {k.lower(): v for k, v in handler.headers.items()}, time.monotonic())
         with self._lock:
-            self.requests.append(request)
+            if self.record:
+                self.requests.append(request)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
