@@ -213,6 +213,11 @@ class Settings(BaseSettings):
         return self.warehouse_dir / "quarantine"
 
     @property
+    def pages_dir(self) -> Path:
+        """Story pages taken from the web, as fetched (``warehouse/pages.py``)."""
+        return self.warehouse_dir / "pages"
+
+    @property
     def data_docs_dir(self) -> Path:
         """Great Expectations Data Docs: open data_docs/index.html in a browser."""
         return self.warehouse_dir / "data_docs"

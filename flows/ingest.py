@@ -190,7 +190,7 @@ def _stage_bookkeeping(settings: Settings, resources: Resources, staging: Stagin
     """Published with the batch: the inbox files now settled, or the quarantine items a retry resolved; the
     web sources' state and figures (``flows/web.py``), the sources' health whatever the gate said."""
     if collected.web is not None:
-        stage_web_state(settings, staging, collected.web, summary)
+        stage_web_state(settings, resources, staging, collected.web, summary)
     if summary.status != "succeeded":
         return
     if retry_items:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from core.settings import Settings
 from warehouse.lock import WriterLock, writer_lock_path
+from warehouse.pages import PageArchive
 from warehouse.quarantine import QuarantineStore
 from warehouse.store import StagingArea, Warehouse
 
@@ -21,6 +22,7 @@ class Resources:
     staging: StagingArea
     quarantine: QuarantineStore
     lake_dir: Path  # published Parquet, one folder per table and run
+    pages: PageArchive  # story pages taken from the web, as fetched
     lock_path: Path
     lock_wait_seconds: float
 
@@ -31,6 +33,7 @@ class Resources:
             staging=StagingArea(settings.staging_dir),
             quarantine=QuarantineStore(settings.quarantine_dir),
             lake_dir=settings.lake_dir,
+            pages=PageArchive(settings.pages_dir),
             lock_path=writer_lock_path(settings.warehouse),
             lock_wait_seconds=settings.lock_wait_seconds,
         )

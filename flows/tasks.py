@@ -274,9 +274,11 @@ def settled_file_rows(collected: Collected, rejected: list[Rejection], run_id: s
             for path, (size, mtime_ns) in files.items() if path not in unsettled]
 
 
-def stage_web_state(settings: Settings, staging: Staging, taken: web.WebIntake, summary: RunSummary) -> None:
+def stage_web_state(settings: Settings, resources: Resources, staging: Staging, taken: web.WebIntake,
+                    summary: RunSummary) -> None:
     """The web sources' health and this run's figures per source, whatever the gate said; what became of each
-    story address only with a batch that is published (a held-back batch's stories are new again next run)."""
+    story address, and its page in the archive, only with a batch that is published (a held-back batch's
+    stories are new again at the next run)."""
     at, published = now(), summary.status == "succeeded"
     sources, runs = web.source_rows(taken, staging.run_id, at, published)
     staging.write_rows("web_sources", 0, sources)
@@ -285,6 +287,10 @@ def stage_web_state(settings: Settings, staging: Staging, taken: web.WebIntake, 
     summary.silent_sources = [row["source_id"] for row in web.newly_silent(sources, settings.silent_runs_alert)]
     if published:
         staging.write_rows("web_entries", 0, web.entry_rows(taken, summary.rejected, staging.run_id, at))
+        rejected = {r.source_path for r in summary.rejected}
+        for item, _ in taken.items:
+            if item.format == "html" and item.source_path not in rejected:
+                resources.pages.put(item.raw)
 
 
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 3, 10], retry_condition_fn=worth_retrying)

@@ -111,6 +111,10 @@ def test_feeds_and_sitemaps_become_full_articles_and_the_next_runs_fetch_nothing
     assert articles[outlet.url("/news/legacy")]["encoding"].replace("-", "").lower() in ("windows1256", "cp1256")
     assert articles[wire.url("/ar/7")]["site_name"] == "وكالة الأنباء"
     assert rows(warehouse_path, "SELECT count(*) AS n FROM mentions")[0]["n"] > 20
+    from warehouse.pages import PageArchive
+
+    kept = PageArchive(warehouse_path.parent / "pages").get(articles[outlet.url("/news/gzip")]["raw_sha256"])
+    assert kept == article_page(s[0])  # the page as fetched (inflated), for replay
 
     quarantined = {r["source_path"].split("/news/")[-1].split("/members/")[-1]: r["reason"]
                    for r in rows(warehouse_path, "SELECT source_path, reason FROM quarantine")}
@@ -151,6 +155,15 @@ def test_feeds_and_sitemaps_become_full_articles_and_the_next_runs_fetch_nothing
     assert sorted(third.silent_sources) == ["outlet", "wire"]
     alerts = [m["json"]["akhbar"] for m in webhook.received if "silent" in m["json"]["akhbar"]["title"]]
     assert len(alerts) == 1 and {"• outlet", "• wire"} <= set(alerts[0]["lines"])
+
+    # a page that was gone is back: `akhbar quarantine retry` asks for it again and takes it in
+    outlet.routes["/news/gone"] = Answer(body=article_page(s[9]))
+    (gone,) = rows(warehouse_path, "SELECT item_id FROM quarantine WHERE source_path LIKE '%/news/gone'")
+    retried = ingest(warehouse=str(warehouse_path), retry_items=[gone["item_id"]])
+    assert retried.resolved_items == [gone["item_id"]] and retried.n_new == 1
+    (entry,) = rows(warehouse_path, "SELECT status, attempts FROM web_entries WHERE url LIKE '%/news/gone'")
+    assert entry == {"status": "taken", "attempts": 2}
+    assert rows(warehouse_path, "SELECT count(*) AS n FROM articles WHERE url LIKE '%/news/gone'") == [{"n": 1}]
 
     from akhbar.cli import app
 
