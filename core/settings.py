@@ -119,6 +119,9 @@ class Settings(BaseSettings):
                                     description="Runs a story page that failed is asked for again before it is "
                                                 "quarantined.")
     max_redirects: int = Field(default=5, ge=0, le=20, description="Redirects followed for one address.")
+    max_new_per_source: int = Field(default=200, ge=1, le=1_000_000,
+                                    description="New stories taken from one web source per run, the newest first; "
+                                                "the rest wait for the next runs (a whole-archive sitemap).")
     sitemap_max_children: int = Field(default=20, ge=1, le=10_000,
                                       description="Sitemaps of a sitemap index read per run (the newest first).")
     silent_runs_alert: int = Field(default=5, ge=0, le=10_000,

@@ -60,6 +60,7 @@ class SourceReport:
     http_status: int | None = None
     entries_seen: int = 0
     entries_new: int = 0
+    entries_deferred: int = 0  # new, but over AKHBAR_MAX_NEW_PER_SOURCE: left for the next runs
     pages_fetched: int = 0
     pages_failed: int = 0
     failures: Counter = field(default_factory=Counter)  # reason → pages
@@ -229,12 +230,18 @@ def select_candidates(announced: list[tuple[Entry, RawItem | None, SourceSpec]],
         first.setdefault(entry.url, (entry, held, spec))
     known = warehouse.web_entries(list(first))
     known_guids = warehouse.known_web_guids([(e.source_id, e.guid) for e, _, _ in first.values() if e.guid])
-    candidates = []
+    new: dict[str, list[Candidate]] = {}
     for url, (entry, held, spec) in first.items():
         if url in known or (entry.guid and (entry.source_id, entry.guid) in known_guids):
             continue
         web.reports[spec.source_id].entries_new += 1
-        candidates.append(Candidate(entry, spec, held if held is not None and holds_full_text(held.text) else None))
+        new.setdefault(spec.source_id, []).append(
+            Candidate(entry, spec, held if held is not None and holds_full_text(held.text) else None))
+    candidates = []
+    for source_id, found in new.items():  # the newest first; the others are still new at the next run
+        found.sort(key=lambda c: c.entry.published or date.min, reverse=True)
+        candidates += found[:settings.max_new_per_source]
+        web.reports[source_id].entries_deferred = max(0, len(found) - settings.max_new_per_source)
     by_id = {spec.source_id: spec for spec in specs}
     taken = {c.entry.url for c in candidates}
     for row in warehouse.web_entries_retrying():
@@ -398,7 +405,8 @@ def source_rows(web: WebIntake, run_id: str, at: datetime, published: bool) -> t
         runs.append({
             "run_id": run_id, "source_id": source_id, "kind": report.spec.kind, "status": report.status,
             "http_status": report.http_status, "entries_seen": report.entries_seen,
-            "entries_new": report.entries_new, "pages_fetched": report.pages_fetched,
+            "entries_new": report.entries_new, "entries_deferred": report.entries_deferred,
+            "pages_fetched": report.pages_fetched,
             "pages_failed": report.pages_failed,
             "failures": json.dumps(dict(sorted(report.failures.items()))) if report.failures else None,
             "bytes": report.bytes, "seconds": round(report.seconds, 3)})

@@ -317,3 +317,29 @@ def test_transient_failures_wait_for_a_later_run_then_are_quarantined(sites, tmp
     (outcome,) = taken.entries
     assert (outcome.status, outcome.reason, outcome.attempts, taken.rejected) == ("retrying", "http_5xx", 1, [])
     assert site.hits("/flaky") == 2  # tried again within the run (AKHBAR_FETCH_RETRIES), then left
+
+
+def test_a_gzipped_sitemap_is_read_and_a_gzip_bomb_refused():
+    story = STORIES[0]
+    packed = gzip.compress(news_sitemap([("http://s/a", story)]))
+    assert [e.url for e in parse_sitemap(packed, "s").entries] == ["http://s/a"]
+    with pytest.raises(SitemapError):
+        parse_sitemap(gzip.compress(b"<urlset>" + b" " * 60_000_000 + b"</urlset>"), "s")
+
+
+def test_a_whole_archive_sitemap_is_taken_a_few_newest_stories_a_run(sites, tmp_path):
+    site = sites()
+    dated = [STORIES[n] for n in range(5)]
+    days = ["2025-01-0%d" % (n + 1) for n in range(5)]
+    pages = [(site.url(f"/a/{n}"), type(story)(story.story_id, story.title, day, story.paragraphs))
+             for n, (story, day) in enumerate(zip(dated, days))]
+    site.routes["/sitemap.xml"] = Answer(body=news_sitemap(pages), content_type=XML)
+    for n, story in enumerate(dated):
+        site.routes[f"/a/{n}"] = Answer(body=article_page(story))
+    settings = settings_for(tmp_path, max_new_per_source=2)
+    taken = web.take_in([SourceSpec("archive", "sitemap", site.url("/sitemap.xml"))], settings,
+                        Warehouse(settings.warehouse))
+    assert sorted(item.source_path for item, _ in taken.items) == [site.url("/a/3"), site.url("/a/4")]
+    report = taken.reports["archive"]
+    assert (report.entries_new, report.entries_deferred, report.pages_fetched) == (5, 3, 2)
+    assert site.hits("/a/0") == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import zlib
 from dataclasses import dataclass, replace
 from typing import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -160,12 +161,20 @@ class SitemapError(ValueError):
     pass
 
 
+# The sitemap protocol's own limit on one file, uncompressed.
+SITEMAP_MAX_BYTES = 50 * 1024 * 1024
+
+
 def parse_sitemap(raw: bytes, source_id: str) -> Sitemap:
-    """A sitemap (``<urlset>``, with Google News' ``<news:news>`` title and date) or a sitemap index.
+    """A sitemap (``<urlset>``, with Google News' ``<news:news>`` title and date) or a sitemap index, plain or
+    gzipped (``sitemap.xml.gz``).
 
     Parsed without entities, DTDs or network: a sitemap is untrusted input.
     """
     import lxml.etree
+
+    if raw[:2] == b"\x1f\x8b":
+        raw = _gunzipped(raw, SITEMAP_MAX_BYTES)
 
     parser = lxml.etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
                                   remove_comments=True, recover=False)
@@ -197,6 +206,17 @@ def parse_sitemap(raw: bytes, source_id: str) -> Sitemap:
         entries.append(Entry(source_id, normalize_url(loc), None, title, published, None,
                              json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8")))
     return Sitemap(entries, [])
+
+
+def _gunzipped(raw: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(raw, limit + 1)
+    except zlib.error as error:
+        raise SitemapError(f"broken gzip: {error}") from None
+    if len(data) > limit:
+        raise SitemapError(f"larger than {limit} bytes once inflated")
+    return data
 
 
 def _text(node, name: str, namespace: str = _SITEMAP_NS) -> str | None:

@@ -259,6 +259,7 @@ SOURCE_RUNS = pa.schema(
         _field("http_status", pa.int32()),
         _field("entries_seen", pa.int32(), False),
         _field("entries_new", pa.int32(), False),
+        _field("entries_deferred", pa.int32(), False),  # new, over AKHBAR_MAX_NEW_PER_SOURCE: taken at later runs
         _field("pages_fetched", pa.int32(), False),
         _field("pages_failed", pa.int32(), False),
         _field("failures", pa.string()),  # JSON: reason → count
