@@ -210,6 +210,7 @@ def _sitemap_entries(answer: Fetched, spec: SourceSpec, report: SourceReport, we
         documents = []
         for (loc, _), child in zip(children, fetched):
             report.bytes += child.size
+            report.seconds += child.seconds
             if child.ok and is_feed_or_sitemap(child.headers.get("content-type")):
                 documents.append((loc, child))
             else:
@@ -290,27 +291,30 @@ class Page:
     reason: str | None = None
     detail: str = ""
     size: int = 0  # bytes received
+    seconds: float = 0.0  # from the first request to the answer, waits for the host's turn included
 
 
 def extract_page(entry: Entry, answer: Fetched) -> Page:
+    measured = {"size": answer.size, "seconds": answer.seconds}
     if not answer.ok:
-        return Page(reason=answer.reason, detail=answer.detail, size=answer.size)
+        return Page(reason=answer.reason, detail=answer.detail, **measured)
     content_type = answer.headers.get("content-type")
     if not is_page(content_type):
-        return Page(reason="not_html", detail=f"the page is {media_type(content_type)}", size=answer.size)
+        return Page(reason="not_html", detail=f"the page is {media_type(content_type)}", **measured)
     known = {"source_path": entry.url, "raw": answer.body, "format": "html", "source_id": entry.source_id}
     try:
-        return Page(item=page_item(answer.body, entry, content_type, answer.final_url), size=answer.size)
+        return Page(item=page_item(answer.body, entry, content_type, answer.final_url), **measured)
     except Rejection as rejection:  # no main text: the page is kept in quarantine as fetched
-        return Page(rejection=rejection.about(**known), size=answer.size)
+        return Page(rejection=rejection.about(**known), **measured)
     except Exception as error:  # a bug met on one page is that page's alone
-        return Page(rejection=Rejection.internal_error(error, **known), size=answer.size)
+        return Page(rejection=Rejection.internal_error(error, **known), **measured)
 
 
 def _took_page(candidate: Candidate, page: Page, web: WebIntake, settings: Settings) -> None:
     entry, spec = candidate.entry, candidate.spec
     report = web.reports.get(spec.source_id) or SourceReport(spec)  # a retried page counts for no source run
     report.bytes += page.size
+    report.seconds += page.seconds
     attempts = candidate.attempts + 1
     outcome = EntryOutcome(entry, entry.url, "taken", "page", attempts, first_seen_at=candidate.first_seen_at)
     web.entries.append(outcome)

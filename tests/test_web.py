@@ -343,3 +343,9 @@ def test_a_whole_archive_sitemap_is_taken_a_few_newest_stories_a_run(sites, tmp_
     report = taken.reports["archive"]
     assert (report.entries_new, report.entries_deferred, report.pages_fetched) == (5, 3, 2)
     assert site.hits("/a/0") == 0
+
+
+def test_relative_feed_links_are_made_absolute_against_the_feed():
+    feed = rss("http://site/", [{"title": "خبر", "link": "/news/7?utm_source=rss", "guid": "7", "description": "…"}])
+    entries, refused, _ = feed_entries(feed, "site", "https://www.site.example/feeds/ar.xml")
+    assert [e.url for e in entries] == ["https://www.site.example/news/7"] and refused == []

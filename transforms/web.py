@@ -14,7 +14,7 @@ import re
 import zlib
 from dataclasses import dataclass, replace
 from typing import Iterable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 from transforms.formats import RawItem, parse_date, parse_feed, parse_html
@@ -94,7 +94,7 @@ def feed_entries(raw: bytes, source_id: str, location: str) -> tuple[list[Entry]
     items, rejected = parse_feed(raw, location)
     entries, held, refused = [], {}, []
     for item in items:
-        entry = _feed_entry(item.raw, source_id, item.url, item.title, item.published, item.text)
+        entry = _feed_entry(item.raw, source_id, _absolute(location, item.url), item.title, item.published, item.text)
         if entry is None:
             refused.append(Rejection("feed_item_no_link", f"entry {item.title or '(untitled)'!r} has no web link",
                                      source_path=item.source_path, raw=item.raw, format="feed"))
@@ -103,7 +103,7 @@ def feed_entries(raw: bytes, source_id: str, location: str) -> tuple[list[Entry]
         held.setdefault(entry.url, item)
     for rejection in rejected:
         fields = _json(rejection.raw) if rejection.reason == "feed_item_no_text" else {}
-        entry = _feed_entry(rejection.raw, source_id, fields.get("link"), fields.get("title"),
+        entry = _feed_entry(rejection.raw, source_id, _absolute(location, fields.get("link")), fields.get("title"),
                             parse_date(fields.get("published")), None) if fields else None
         if entry is not None:
             entries.append(entry)
@@ -117,6 +117,11 @@ def _feed_entry(raw: bytes, source_id: str, link: str | None, title: str | None,
     if not link or urlsplit(link).scheme not in ("http", "https"):
         return None
     return Entry(source_id, normalize_url(link), _json(raw).get("id"), title, published, text, raw)
+
+
+def _absolute(base: str, link: str | None) -> str | None:
+    """A feed's link made absolute against the feed's own address (``/news/1`` is common)."""
+    return urljoin(base, link) if link else link
 
 
 def _json(raw: bytes) -> dict:
