@@ -159,6 +159,11 @@ class Settings(BaseSettings):
     torch_threads: int = Field(
         default=0, ge=0, le=1024, description="torch intra-op threads; 0 keeps torch's own default."
     )
+    device: str = Field(
+        default="auto", pattern="^(auto|cpu|cuda)$",
+        description="Where Stanza runs: cuda (a GPU, when torch sees one; the CPU otherwise, with a warning), "
+                    "cpu, or auto: the GPU when there is one.",
+    )
     task_runner: str = Field(
         default="local", pattern="^(local|dask)$",
         description="local: NER chunks one after another in this process; dask: spread over Dask workers.",

@@ -42,6 +42,7 @@ class ChunkResult:
     ner_cached: int = 0
     worker: str = ""  # host:pid of the process that ran the chunk
     pipelines_in_worker: int = 0  # Stanza pipelines that process has built so far
+    devices: tuple[str, ...] = ()  # where that process's pipelines run
 
 
 @dataclass
@@ -55,9 +56,11 @@ class NerTotals:
     article_ids: set[str] = field(default_factory=set)
     ner_cached: int = 0
     workers: dict[str, int] = field(default_factory=dict)  # worker → Stanza pipelines it built
+    devices: set[str] = field(default_factory=set)  # where the model ran (cpu, cuda)
 
     def add(self, result: ChunkResult) -> None:
         self.workers[result.worker] = max(self.workers.get(result.worker, 0), result.pipelines_in_worker)
+        self.devices.update(result.devices)
         self.n_articles += result.n_articles
         self.n_sentences += result.n_sentences
         self.n_mentions += result.n_mentions
@@ -185,4 +188,5 @@ def annotate_chunk(part: int, articles: list[Article], settings: Settings, stagi
     result.n_mentions = staged.n_mentions
     result.worker = f"{socket.gethostname()}:{os.getpid()}"
     result.pipelines_in_worker = nlp.pipelines_built
+    result.devices = nlp.devices_used()
     return result

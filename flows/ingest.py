@@ -182,6 +182,7 @@ def _summarize(settings: Settings, resources: Resources, run: Run, staging: Stag
         problems=collected.problems,
         ner_cached=totals.ner_cached if succeeded else 0,
         ner_workers=totals.workers if succeeded else {},
+        device=",".join(sorted(totals.devices)) or None,
     )
 
 

@@ -161,10 +161,24 @@ def ensure_model(settings: Settings) -> ModelInfo:
 
 @dataclass(frozen=True)
 class NerPipeline:
-    """A Stanza pipeline, and who splits the text into sentences and tokens before its NER runs."""
+    """A Stanza pipeline, who splits the text into sentences and tokens before its NER runs, and where it runs."""
 
     stanza: Any
     segmenter: str
+    device: str = "cpu"  # cpu | cuda
+
+
+def resolve_device(setting: str) -> str:
+    """``cpu`` or ``cuda``: the GPU when one is asked for (``cuda``) or welcome (``auto``) and torch sees one."""
+    if setting == "cpu":
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if setting == "cuda":
+        log.warning("AKHBAR_DEVICE=cuda, but torch sees no GPU: Stanza runs on the CPU")
+    return "cpu"
 
 
 _pipelines: dict[tuple[Any, ...], NerPipeline] = {}
@@ -172,10 +186,16 @@ _lock = threading.Lock()
 pipelines_built = 0  # how many stanza.Pipeline objects this process has constructed
 
 
+def devices_used() -> tuple[str, ...]:
+    """Where this process's pipelines run (``cpu``, ``cuda``)."""
+    return tuple(sorted({pipeline.device for pipeline in _pipelines.values()}))
+
+
 def get_pipeline(info: ModelInfo, settings: Settings) -> NerPipeline:
     """The process-wide pipeline for this model, built on first use."""
     global pipelines_built
-    key = (str(info.resources_dir), info.processors, info.segmenter, settings.ner_batch_size)
+    device = resolve_device(settings.device)
+    key = (str(info.resources_dir), info.processors, info.segmenter, settings.ner_batch_size, device)
     with _lock:
         if key not in _pipelines:
             import stanza
@@ -192,9 +212,10 @@ def get_pipeline(info: ModelInfo, settings: Settings) -> NerPipeline:
                 # With our own sentences and tokens, Stanza's tokenizer model is not even loaded.
                 tokenize_pretokenized=info.segmenter == "rules",
                 logging_level="WARN",
-                use_gpu=False,
+                use_gpu=device == "cuda",
+                device=device,
             )
-            _pipelines[key] = NerPipeline(pipeline, info.segmenter)
+            _pipelines[key] = NerPipeline(pipeline, info.segmenter, device)
             pipelines_built += 1
         return _pipelines[key]
 

@@ -38,6 +38,7 @@ class RunSummary:
     newly_quarantined: list[Rejection] = field(default_factory=list)  # rejected, and not in quarantine before
     web: dict = field(default_factory=dict)  # feeds and sitemaps: flows.web.figures
     silent_sources: list[str] = field(default_factory=list)  # web sources that have just gone silent
+    device: str | None = None  # where the NER model ran this run (cpu, cuda), if it ran
 
     @property
     def n_still_quarantined(self) -> int:
@@ -74,7 +75,7 @@ class RunSummary:
         return run_row(
             self.run_id, self.flow_run_id, started_at, finished_at, self.status, inbox,
             message=message_of([f["expectation"] for f in self.gate_failures] + self.problems),
-            model=self.model, model_version=self.model_version,
+            model=self.model, model_version=self.model_version, device=self.device,
             n_seen=self.n_seen, n_new=self.n_new, n_skipped=self.n_skipped, n_failed=self.n_failed,
             n_sentences=self.n_sentences, n_mentions=self.n_mentions, n_duplicates=self.n_duplicates,
         )

@@ -95,10 +95,13 @@ def test_run_is_recorded_with_the_model(published):
     runs = _query(
         warehouse_path,
         "SELECT run_id, flow_run_id, n_seen, n_new, n_skipped, n_failed, model, model_version, status, "
-        "finished_at >= started_at FROM runs",
+        "finished_at >= started_at, device FROM runs",
     )
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"  # AKHBAR_DEVICE=auto
     assert runs == [
-        (summary.run_id, summary.flow_run_id, 5, 5, 0, 0, model.name, model.version, "succeeded", True)
+        (summary.run_id, summary.flow_run_id, 5, 5, 0, 0, model.name, model.version, "succeeded", True, device)
     ]
     assert summary.flow_run_id  # a real Prefect flow run
 

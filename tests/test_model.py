@@ -85,3 +85,25 @@ def test_garbage_collector_comes_back_when_a_stanza_call_fails():
         with nlp.young_garbage_only():
             raise RuntimeError("model error")
     assert gc.isenabled()
+
+
+def test_the_device_is_the_cpu_unless_a_gpu_is_asked_for_and_there(monkeypatch, caplog):
+    import torch
+
+    assert nlp.resolve_device("cpu") == "cpu"
+    assert nlp.resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a machine without a GPU
+    assert nlp.resolve_device("cuda") == "cpu" and "torch sees no GPU" in caplog.text
+    with pytest.raises(Exception):
+        get_settings(device="tpu")
+
+
+@pytest.mark.model
+def test_a_pipeline_built_for_the_cpu_runs_there(monkeypatch):
+    from tests.conftest import require_model
+
+    info = require_model()
+    settings = get_settings(device="cpu", ner_batch_size=7)  # its own pipeline, not the session's shared one
+    pipeline = nlp.get_pipeline(info, settings)
+    assert pipeline.device == "cpu" and "cpu" in nlp.devices_used()
+    assert str(pipeline.stanza.device) == "cpu"

@@ -84,7 +84,8 @@ def inbox_file_row(source_path: str, size: int, mtime_ns: int, n_items: int, run
 
 def run_row(
     run_id: str, flow_run_id: str | None, started_at: datetime, finished_at: datetime, status: str, inbox: str,
-    message: str | None = None, model: str | None = None, model_version: str | None = None, **counts: int,
+    message: str | None = None, model: str | None = None, model_version: str | None = None,
+    device: str | None = None, **counts: int,
 ) -> dict[str, Any]:
     """A ``runs`` row; counts not given (a run that failed early) are 0."""
     names = ("n_seen", "n_new", "n_skipped", "n_failed", "n_sentences", "n_mentions", "n_duplicates")
@@ -93,7 +94,8 @@ def run_row(
         raise TypeError(f"not a run count: {sorted(unknown)}")
     return {"run_id": run_id, "flow_run_id": flow_run_id, "started_at": started_at, "finished_at": finished_at,
             **{name: counts.get(name, 0) for name in names},
-            "model": model, "model_version": model_version, "status": status, "inbox": inbox, "message": message}
+            "model": model, "model_version": model_version, "status": status, "inbox": inbox, "message": message,
+            "device": device}
 
 
 def quarantine_row(item_id: str, source_path: str | None, reason: str, detail: str, level: str, run_id: str,

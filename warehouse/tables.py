@@ -163,6 +163,7 @@ RUNS = pa.schema(
         _field("status", pa.string(), False),
         _field("inbox", pa.string()),
         _field("message", pa.string()),
+        _field("device", pa.string()),  # where the NER model ran (cpu, cuda); NULL when it did not run
     ]
 )
 
