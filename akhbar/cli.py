@@ -432,7 +432,7 @@ def serve(
     api_url = _prefect_api_url()
     if api_url:
         out.print(f"serving {schedule.DEPLOYMENT} ({cron}) on the Prefect server at {api_url}")
-        schedule.serve(cron, api_url, parameters)
+        schedule.serve(cron, api_url, parameters, settings.serve_warm, settings.serve_poll_seconds)
     else:
         log = settings.warehouse_dir / "prefect-server.log"
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -441,7 +441,7 @@ def serve(
                   "and set PREFECT_API_URL.")
         with schedule.local_server(log=log) as url:
             out.print(f"Prefect UI: {url.removesuffix('/api')}  ·  serving {schedule.DEPLOYMENT} ({cron})")
-            schedule.serve(cron, url, parameters)
+            schedule.serve(cron, url, parameters, settings.serve_warm, settings.serve_poll_seconds)
     out.print("akhbar serve stopped; the schedule is paused until it serves again")
 
 

@@ -159,6 +159,13 @@ class Settings(BaseSettings):
     torch_threads: int = Field(
         default=0, ge=0, le=1024, description="torch intra-op threads; 0 keeps torch's own default."
     )
+    serve_warm: bool = Field(
+        default=True,
+        description="akhbar serve runs each scheduled run in one warm worker process (model, knowledge base and "
+                    "gate loaded once, flows/warm.py); false: Prefect's own runner, a new process per run.",
+    )
+    serve_poll_seconds: float = Field(default=5.0, gt=0, le=3600,
+                                      description="How often akhbar serve asks the Prefect API for due runs.")
     device: str = Field(
         default="auto", pattern="^(auto|cpu|cuda)$",
         description="Where Stanza runs: cuda (a GPU, when torch sees one; the CPU otherwise, with a warning), "

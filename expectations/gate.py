@@ -272,6 +272,15 @@ def _gate_context(context_dir: Path, data_docs_dir: Path, limits) -> _GateContex
     return _contexts[key]
 
 
+def prepare(context_dir: Path, data_docs_dir: Path) -> None:
+    """Build this warehouse's gate context now (Great Expectations imported, suites and checkpoints made), so
+    that a warm process's first gate costs no more than its later ones (``flows/warm.py``)."""
+    from expectations.suites import GateLimits
+
+    with _gx_lock:
+        _gate_context(context_dir, data_docs_dir, GateLimits())
+
+
 def _failures_of(table: str, suite_result, frame) -> list[Failure]:
     failures = []
     for result in suite_result.results:

@@ -87,8 +87,34 @@ def _sigint_as_sigterm() -> None:
     signal.signal(signal.SIGINT, forward)
 
 
-def serve(cron: str, api_url: str | None, parameters: dict | None = None) -> None:
-    """Register the deployment with its cron schedule and run scheduled flow runs until stopped."""
+def serve(cron: str, api_url: str | None, parameters: dict | None = None, warm: bool = True,
+          poll_seconds: float = 5.0) -> None:
+    """Register the deployment with its cron schedule and run scheduled flow runs until stopped: in one warm
+    worker process (``flows/warm.py``), or with Prefect's own runner, a new process per run."""
+    if warm:
+        serve_warm(cron, api_url, parameters, poll_seconds)
+    else:
+        serve_cold(cron, api_url, parameters)
+
+
+def serve_warm(cron: str, api_url: str | None, parameters: dict | None = None, poll_seconds: float = 5.0) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.warm import WarmServer
+
+    server = WarmServer(DEPLOYMENT, cron, parameters or {}, api_url=api_url, poll_seconds=poll_seconds)
+
+    def stop(signum, frame):
+        server.stop()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    with temporary_settings(updates={PREFECT_API_URL: api_url} if api_url else {}):
+        server.serve()
+
+
+def serve_cold(cron: str, api_url: str | None, parameters: dict | None = None) -> None:
+    """Prefect's own ``flow.serve()``: each scheduled run in a new process."""
     from prefect.flows import EntrypointType
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
