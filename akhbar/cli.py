@@ -54,14 +54,27 @@ class OutputFormat(str, Enum):
 
 def _run_flow(**params):
     """Run the ingest flow; print its summary; exit 1 when the run failed."""
+    from flows.schedule import temporary_server
+
+    with temporary_server() as started:
+        _run_ingest(temporary=started is not None, **params)
+
+
+def _run_ingest(temporary: bool = False, **params):
     # The flow layer (Prefect, and Stanza when a run needs it) loads only for the commands that run flows.
     from flows.ingest import GateFailed, RunSummary
     from flows.intake import RegistryError
     from flows.nlp import ModelUnavailable
     from flows.runners import ingest_flow
 
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
     settings = get_settings(**{k: params.get(k) for k in ("inbox", "warehouse")})
-    state = ingest_flow(settings)(**params, return_state=True)
+    # Against a temporary server, which dies with this process, heartbeats have no one to tell of a crash;
+    # their thread costs each run up to a second at its end.
+    quiet = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None} if temporary else {}
+    with temporary_settings(updates=quiet):
+        state = ingest_flow(settings)(**params, return_state=True)
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, GateFailed):
         summary = outcome.summary

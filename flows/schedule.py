@@ -38,7 +38,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_api(api_url: str, timeout: float = 180.0, process: subprocess.Popen | None = None) -> None:
+def wait_for_api(api_url: str, timeout: float = 180.0, process: subprocess.Popen | None = None,
+                 interval: float = 1.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -49,7 +50,7 @@ def wait_for_api(api_url: str, timeout: float = 180.0, process: subprocess.Popen
                     return
         except OSError:
             pass
-        time.sleep(1)
+        time.sleep(interval)
     raise ServerUnavailable(f"no Prefect API answered at {api_url} within {timeout:.0f}s")
 
 
@@ -78,6 +79,61 @@ def local_server(home: Path | None = None, log: Path | None = None) -> Iterator[
             process.kill()
         if log:
             out.close()
+
+
+@contextmanager
+def temporary_server() -> Iterator[str | None]:
+    """Prefect's temporary API server for one command, when no server is configured; yields its API URL (None
+    when one is configured, and nothing is started).
+
+    What Prefect's client does on its own (``SubprocessASGIServer``: uvicorn over Prefect's server app, no
+    UI, on 127.0.0.1), without importing Prefect's server modules into this process (2.4 s here) and with
+    its start overlapping this process's own imports; its health is awaited before the block runs.
+    """
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED, get_current_settings
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        yield None
+        return
+    import prefect
+
+    port = free_port()
+    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1",
+           **get_current_settings().to_environment_variables(exclude_unset=True)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent), "--factory",
+         "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
+         "--lifespan", "on"], env=env)
+    api_url = f"http://127.0.0.1:{port}/api"
+    try:
+        from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
+
+        import flows.ingest  # noqa: F401  (while the server starts)
+        wait_for_api(api_url, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), process, interval=0.1)
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            try:
+                yield api_url
+            finally:
+                _drain_queues()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _drain_queues() -> None:
+    """Send the logs and events still queued for the server before it stops."""
+    try:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=10)
+        EventsWorker.drain_all(timeout=10)
+    except Exception:  # noqa: BLE001  (what could not be sent is lost with the server, as with Prefect's own)
+        pass
 
 
 def _sigint_as_sigterm() -> None:

@@ -51,6 +51,8 @@ class RunReport:
     rss_mb: float  # the worker's resident memory after the run
     seconds: float
     message: str = ""
+    n_new: int | None = None  # from the run's summary, when it returned one
+    timings: dict[str, float] = field(default_factory=dict)  # the run's seconds per stage (ner, gate...)
 
 
 # ------------------------------------------------------------------ the worker process
@@ -101,6 +103,7 @@ def warm_up(parameters: dict[str, Any]) -> dict[str, float]:
 def _run_one(flow_run_id: str) -> RunReport:
     from prefect.client.orchestration import get_client
     from prefect.flow_engine import run_flow
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from flows import nlp
     from flows.ingest import ingest
@@ -109,12 +112,31 @@ def _run_one(flow_run_id: str) -> RunReport:
     try:
         with get_client(sync_client=True) as client:
             flow_run = client.read_flow_run(UUID(flow_run_id))
-        state = run_flow(ingest, flow_run=flow_run, parameters=flow_run.parameters, return_type="state")
+        # No heartbeats: the serving process watches this one and reports its runs Crashed if it dies, which
+        # is what heartbeats are for; their thread costs each run up to a second at its end (it sleeps in
+        # one-second steps before it sees the run is over).
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            state = run_flow(ingest, flow_run=flow_run, parameters=flow_run.parameters, return_type="state")
         kind, message = state.type.value, state.message or ""
+        summary = _summary_of(state)
     except BaseException as error:  # the engine reports the run's failure itself; this is what escaped it
-        kind, message = "FAILED", f"{type(error).__name__}: {error}"[:500]
-    return RunReport(flow_run_id, kind, os.getpid(), nlp.pipelines_built, round(_rss_mb(), 1),
-                     round(time.perf_counter() - started, 2), message)
+        kind, message, summary = "FAILED", f"{type(error).__name__}: {error}"[:500], None
+    seconds = round(time.perf_counter() - started, 2)
+    return RunReport(flow_run_id, kind, os.getpid(), nlp.pipelines_built, round(_rss_mb(), 1), seconds, message,
+                     summary.n_new if summary else None, dict(summary.timings) if summary else {})
+
+
+def _summary_of(state):
+    """The run's summary (``flows.summary.RunSummary``), from its state: its result, or the gate's failure."""
+    from flows.summary import GateFailed, RunSummary
+
+    try:
+        result = state.result(raise_on_failure=False)
+    except Exception:  # noqa: BLE001  (no result kept: nothing to report beyond the state)
+        return None
+    if isinstance(result, GateFailed):
+        return result.summary
+    return result if isinstance(result, RunSummary) else None
 
 
 def _worker_main(connection, environ: dict[str, str], parameters: dict[str, Any]) -> None:

@@ -1,0 +1,153 @@
+"""Cold and warm runs: what a run costs beyond its NER, from the command line and under ``akhbar serve``.
+
+`python -m bench.warm` prints the figures; `python -m bench` adds them to docs/performance.md.
+
+- **Cold CLI**: ``akhbar run`` in a new process (what a user types, and what Prefect's own runner does for
+  every scheduled run): the 65-article corpus on a new warehouse, then again with nothing new.
+- **Warm scheduled**: the same runs under ``akhbar serve``'s warm worker (``flows/warm.py``) on a local
+  Prefect server: the worker's one-time warm-up (per part), the 65 articles on a new warehouse (wall seconds
+  against the run's own NER seconds), no-op runs; then many scheduled runs, each with one new article, and
+  the worker's memory after the 10th and the last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.corpus import SAMPLES, synthetic_articles, write_corpus
+from core.settings import PROJECT_ROOT
+
+AKHBAR = Path(sys.executable).parent / "akhbar"
+
+
+def _environment(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API_URL", "AKHBAR_INBOX"))}
+    env.update(PREFECT_HOME=str(home), PYTHONUNBUFFERED="1")
+    return env
+
+
+def cold_cli(corpus: Path, work: Path) -> dict[str, float]:
+    """Wall seconds of ``akhbar run`` in a new process: the corpus on a new warehouse, then with nothing new."""
+    warehouse = work / "cold" / "akhbar.duckdb"
+    env = _environment(work / "prefect-cold")
+    seconds = {}
+    for name in ("new", "no-op"):
+        started = time.perf_counter()
+        done = subprocess.run([str(AKHBAR), "run", "--inbox", str(corpus), "--warehouse", str(warehouse)],
+                              env=env, capture_output=True, text=True, cwd=PROJECT_ROOT)
+        seconds[name] = time.perf_counter() - started
+        if done.returncode != 0:
+            raise RuntimeError(f"akhbar run failed: {done.stderr[-2000:]}")
+    return seconds
+
+
+def warm_runs(corpus: Path, work: Path, runs: int) -> dict:
+    """The same corpus, no-op runs and ``runs`` one-article runs through the warm worker."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows import schedule
+    from flows.warm import WarmServer
+
+    import threading
+
+    home = work / "prefect-warm"
+    os.environ["PREFECT_HOME"] = str(home)
+    result: dict = {}
+    with schedule.local_server(home=home, log=work / "prefect-server.log") as api_url:
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            warehouse = work / "warm" / "akhbar.duckdb"
+            server = WarmServer("akhbar-bench-warm", None, {"warehouse": str(warehouse)}, api_url=api_url,
+                                poll_seconds=0.1)
+            thread = threading.Thread(target=server.serve, daemon=True)
+            thread.start()
+            while server.deployment_id is None or server.worker is None or not server.worker.warm_up:
+                time.sleep(0.1)
+            result["warm_up"] = dict(server.worker.warm_up)
+
+            def run(**parameters):
+                with get_client(sync_client=True) as client:
+                    client.create_flow_run_from_deployment(server.deployment_id, parameters=parameters)
+                count = len(server.reports)
+                while len(server.reports) == count:
+                    time.sleep(0.05)
+                report = server.reports[-1]
+                if report.state != "COMPLETED":
+                    raise RuntimeError(f"warm run {report.state}: {report.message}")
+                return report
+
+            full = run(inbox=str(corpus))
+            result["new"] = full
+            result["no-op"] = [run(inbox=str(corpus)).seconds for _ in range(5)]
+            trickle = work / "trickle"
+            trickle.mkdir()
+            memory = {}
+            for number, (name, text) in enumerate(synthetic_articles(runs, SAMPLES, seed=4242), start=1):
+                (trickle / name).write_text(text, encoding="utf-8")
+                report = run(inbox=str(trickle))
+                if number in (10, runs):
+                    memory[number] = report.rss_mb
+            result["memory"] = memory
+            result["pipelines_built"] = server.reports[-1].pipelines_built
+            result["pids"] = len({r.pid for r in server.reports})
+            server.stop()
+            thread.join(120)
+    return result
+
+
+def figures(articles: int = 60, runs: int = 200) -> list[tuple[str, str, str, bool | None]]:
+    """(name, value, target, met) rows for the benchmark table."""
+    with tempfile.TemporaryDirectory(prefix="akhbar-bench-warm-") as folder:
+        work = Path(folder)
+        corpus = work / "corpus"
+        write_corpus(corpus, articles, SAMPLES, seed=11)
+        n = len(list(corpus.glob("*.txt")))
+        cold = cold_cli(corpus, work)
+        warm = warm_runs(corpus, work, runs)
+    full = warm["new"]
+    ner = full.timings.get("ner", 0.0)
+    noop = statistics.median(warm["no-op"])
+    growth = warm["memory"][runs] / warm["memory"][10]
+    return [
+        ("warm worker's one-time warm-up (seconds per part)",
+         ", ".join(f"{k} {v:.1f}" for k, v in warm["warm_up"].items()), "", None),
+        (f"warm scheduled run, {n} new articles: wall / its NER stage", f"{full.seconds:.2f} s / {ner:.2f} s",
+         "≤ NER + 1.5 s", full.seconds <= ner + 1.5),
+        ("warm scheduled run, stage seconds", ", ".join(f"{k} {v:.2f}" for k, v in full.timings.items()), "", None),
+        ("warm scheduled no-op run (median of 5)", f"{noop:.2f} s", "≤ 1.2 s", noop <= 1.2),
+        (f"cold CLI run, {n} new articles (akhbar run, new process)", f"{cold['new']:.2f} s "
+         f"({cold['new'] / full.seconds:.2f}× the warm run)", "≤ 2× warm", cold["new"] <= 2 * full.seconds),
+        ("cold CLI no-op run (akhbar run, new process, nothing new)", f"{cold['no-op']:.2f} s", "≤ 3 s",
+         cold["no-op"] <= 3.0),
+        (f"warm worker memory after 10 / {runs} scheduled runs (one new article each)",
+         f"{warm['memory'][10]:.0f} / {warm['memory'][runs]:.0f} MB ({growth:.3f}×)", "within 10%",
+         growth <= 1.10),
+        ("warm worker: processes / Stanza pipelines built over all runs",
+         f"{warm['pids']} / {warm['pipelines_built']}", "1 / 1", warm["pids"] == 1 and warm["pipelines_built"] == 1),
+    ]
+
+
+def main() -> None:
+    from core.settings import offline_model_environment
+
+    offline_model_environment(os.environ)
+    import core.prefect_env  # noqa: F401
+
+    parser = argparse.ArgumentParser(prog="python -m bench.warm")
+    parser.add_argument("--articles", type=int, default=60, help="synthetic articles added to the 5 samples")
+    parser.add_argument("--runs", type=int, default=200, help="one-article scheduled runs for the memory figure")
+    args = parser.parse_args()
+    for name, value, target, met in figures(args.articles, args.runs):
+        mark = "" if met is None else ("  OK" if met else "  MISSED")
+        print(f"{name:<80} {value:>44}   {target}{mark}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
