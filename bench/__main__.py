@@ -29,6 +29,7 @@ import core.prefect_env  # noqa: E402,F401  (before prefect)
 from bench.corpus import SAMPLES, corpus_bodies, write_corpus  # noqa: E402
 from bench.crawl import figures as crawl_figures  # noqa: E402
 from bench.noop import trivial_flow_seconds  # noqa: E402
+from bench.warm import figures as warm_figures  # noqa: E402
 from bench.segmentation import figures as segmentation_figures  # noqa: E402
 from flows import nlp  # noqa: E402
 
@@ -346,6 +347,8 @@ def main() -> None:
                         help="akhbar runs per corpus for the end-to-end figures, bare Stanza timed around each")
     parser.add_argument("--query-articles", type=int, default=100_000)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--warm-runs", type=int, default=200,
+                        help="one-article scheduled runs of the warm worker, for its memory figure")
     parser.add_argument("--crawl-delay", type=float, default=1.0,
                         help="the crawl figure's politeness delay (AKHBAR_CRAWL_DELAY's default)")
     parser.add_argument("--write", action="store_true", help="write docs/performance.md")
@@ -474,6 +477,8 @@ def main() -> None:
         results.add("peak memory 4× corpus / 1× corpus", f"{growth:.2f}×", "≈ 1× (bounded by batch)", growth < 1.3)
 
     for name, value, target, met in crawl_figures(delay=args.crawl_delay):
+        results.add(name, value, target, met)
+    for name, value, target, met in warm_figures(args.articles, args.warm_runs):
         results.add(name, value, target, met)
 
     path = work / "q" / "akhbar.duckdb"
