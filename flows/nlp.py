@@ -201,20 +201,23 @@ def get_pipeline(info: ModelInfo, settings: Settings) -> NerPipeline:
             import stanza
             import torch
 
+            from flows.model_load import fast_model_loading
+
             if settings.torch_threads:
                 torch.set_num_threads(settings.torch_threads)
-            pipeline = stanza.Pipeline(
-                LANG,
-                dir=str(info.resources_dir),
-                processors=",".join(info.processors),
-                download_method=None,
-                ner_batch_size=settings.ner_batch_size,
-                # With our own sentences and tokens, Stanza's tokenizer model is not even loaded.
-                tokenize_pretokenized=info.segmenter == "rules",
-                logging_level="WARN",
-                use_gpu=device == "cuda",
-                device=device,
-            )
+            with fast_model_loading(settings.model_cache_dir, info.resources_dir):
+                pipeline = stanza.Pipeline(
+                    LANG,
+                    dir=str(info.resources_dir),
+                    processors=",".join(info.processors),
+                    download_method=None,
+                    ner_batch_size=settings.ner_batch_size,
+                    # With our own sentences and tokens, Stanza's tokenizer model is not even loaded.
+                    tokenize_pretokenized=info.segmenter == "rules",
+                    logging_level="WARN",
+                    use_gpu=device == "cuda",
+                    device=device,
+                )
             _pipelines[key] = NerPipeline(pipeline, info.segmenter, device)
             pipelines_built += 1
         return _pipelines[key]
