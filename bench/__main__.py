@@ -29,6 +29,7 @@ import core.prefect_env  # noqa: E402,F401  (before prefect)
 from bench.corpus import SAMPLES, corpus_bodies, write_corpus  # noqa: E402
 from bench.crawl import figures as crawl_figures  # noqa: E402
 from bench.noop import trivial_flow_seconds  # noqa: E402
+from bench.model_load import figures as model_load_figures  # noqa: E402
 from bench.warm import figures as warm_figures  # noqa: E402
 from bench.segmentation import figures as segmentation_figures  # noqa: E402
 from flows import nlp  # noqa: E402
@@ -477,6 +478,8 @@ def main() -> None:
         results.add("peak memory 4× corpus / 1× corpus", f"{growth:.2f}×", "≈ 1× (bounded by batch)", growth < 1.3)
 
     for name, value, target, met in crawl_figures(delay=args.crawl_delay):
+        results.add(name, value, target, met)
+    for name, value, target, met in model_load_figures():
         results.add(name, value, target, met)
     for name, value, target, met in warm_figures(args.articles, args.warm_runs):
         results.add(name, value, target, met)

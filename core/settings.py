@@ -170,6 +170,11 @@ class Settings(BaseSettings):
         description="Fast copies of the Stanza model's files (flows/model_load.py): the model loads in a fraction "
                     "of the time, with the same weights; empty: no copies, Stanza's own loading.",
     )
+    local_api_idle_seconds: float = Field(
+        default=600, ge=0, le=86_400,
+        description="With no PREFECT_API_URL, commands share a local Prefect API (flows/local_api.py) that stops "
+                    "after this long without requests; 0: each command starts its own and stops it.",
+    )
     serve_warm: bool = Field(
         default=True,
         description="akhbar serve runs each scheduled run in one warm worker process (model, knowledge base and "

@@ -15,43 +15,16 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from flows.local_api import free_port, wait_for_api
+
 DEPLOYMENT = "akhbar-scheduled"
 FLOW = "akhbar-ingest"
-
-
-class ServerUnavailable(RuntimeError):
-    pass
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_api(api_url: str, timeout: float = 180.0, process: subprocess.Popen | None = None,
-                 interval: float = 1.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise ServerUnavailable(f"prefect server exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{api_url}/health", timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(interval)
-    raise ServerUnavailable(f"no Prefect API answered at {api_url} within {timeout:.0f}s")
 
 
 @contextmanager
@@ -83,45 +56,61 @@ def local_server(home: Path | None = None, log: Path | None = None) -> Iterator[
 
 @contextmanager
 def temporary_server() -> Iterator[str | None]:
-    """Prefect's temporary API server for one command, when no server is configured; yields its API URL (None
-    when one is configured, and nothing is started).
+    """A Prefect API for one command, when no server is configured; yields its API URL (None when one is
+    configured, and nothing is started).
 
-    What Prefect's client does on its own (``SubprocessASGIServer``: uvicorn over Prefect's server app, no
-    UI, on 127.0.0.1), without importing Prefect's server modules into this process (2.4 s here) and with
-    its start overlapping this process's own imports; its health is awaited before the block runs.
+    With ``AKHBAR_LOCAL_API_IDLE_SECONDS`` > 0 (the default), akhbar's shared local API
+    (``flows/local_api.py``): the one a recent command left up, or one started now that outlives this
+    command for that long. With 0, what Prefect's client does on its own (``SubprocessASGIServer``: uvicorn
+    over Prefect's server app, no UI, on 127.0.0.1), stopped when the command ends. Either way Prefect's
+    server modules are not imported into this process (2.2 s), and a start overlaps this process's own
+    imports; the server's health is awaited before the block runs.
     """
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED, get_current_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, PREFECT_SERVER_EPHEMERAL_ENABLED, \
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, get_current_settings, temporary_settings
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         yield None
         return
     import prefect
+    from core.settings import get_settings
 
-    port = free_port()
+    def import_the_flow():
+        import flows.ingest  # noqa: F401
+
     env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1",
            **get_current_settings().to_environment_variables(exclude_unset=True)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent), "--factory",
-         "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
-         "--lifespan", "on"], env=env)
-    api_url = f"http://127.0.0.1:{port}/api"
-    try:
-        from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
+    timeout = PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+    idle = get_settings().local_api_idle_seconds
+    process = None
+    if idle > 0:
+        from flows.local_api import shared_local_api
 
-        import flows.ingest  # noqa: F401  (while the server starts)
-        wait_for_api(api_url, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), process, interval=0.1)
+        api_url = shared_local_api(Path(PREFECT_HOME.value()), idle, env, timeout, while_starting=import_the_flow)
+    else:
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent), "--factory",
+             "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port), "--log-level",
+             "error", "--lifespan", "on"], env=env)
+        api_url = f"http://127.0.0.1:{port}/api"
+    try:
+        if process is not None:
+            import_the_flow()
+            wait_for_api(api_url, timeout, process, interval=0.1)
         with temporary_settings(updates={PREFECT_API_URL: api_url}):
             try:
                 yield api_url
             finally:
                 _drain_queues()
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def _drain_queues() -> None:

@@ -21,6 +21,8 @@ offline_model_environment(os.environ)
 os.environ["AKHBAR_STANZA_DOWNLOAD"] = "never"  # whether or not the offline model is there
 # Settings read .env from the working directory; tests must not pick up a developer's.
 os.environ.setdefault("AKHBAR_INBOX", str(SAMPLES))
+# A command's own Prefect server stops with it, unless a test asks for the shared one (test_local_api.py).
+os.environ.setdefault("AKHBAR_LOCAL_API_IDLE_SECONDS", "0")
 
 import core.prefect_env  # noqa: E402,F401  (before prefect)
 
