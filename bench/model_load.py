@@ -28,7 +28,7 @@ def _child(mode: str, cache: str) -> dict[str, float]:
     from core.settings import get_settings
     from flows import nlp
 
-    settings = get_settings(model_cache_dir=cache if mode == "copies" else "")
+    settings = get_settings(cache_dir=cache if mode == "copies" else "")
     info = nlp.ensure_model(settings)
     if mode == "files":  # the two files' checkpoints, the way Stanza reads them
         for name, path in (("vectors file", "pretrain"), ("NER file", "ner")):

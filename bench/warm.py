@@ -30,7 +30,7 @@ AKHBAR = Path(sys.executable).parent / "akhbar"
 
 def _environment(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PREFECT_API_URL", "AKHBAR_INBOX", "AKHBAR_LOCAL_API", "AKHBAR_MODEL_CACHE"))}
+           if not k.startswith(("PREFECT_API_URL", "AKHBAR_INBOX", "AKHBAR_LOCAL_API", "AKHBAR_CACHE_DIR"))}
     env.update(PREFECT_HOME=str(home), PYTHONUNBUFFERED="1")
     return env
 

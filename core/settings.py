@@ -165,10 +165,10 @@ class Settings(BaseSettings):
     torch_threads: int = Field(
         default=0, ge=0, le=1024, description="torch intra-op threads; 0 keeps torch's own default."
     )
-    model_cache_dir: Path | None = Field(
-        default_factory=lambda: default_cache_dir() / "stanza",
-        description="Fast copies of the Stanza model's files (flows/model_load.py): the model loads in a fraction "
-                    "of the time, with the same weights; empty: no copies, Stanza's own loading.",
+    cache_dir: Path | None = Field(
+        default_factory=default_cache_dir,
+        description="Caches akhbar rebuilds when their sources change: load copies of the Stanza model's files "
+                    "(stanza/, flows/model_load.py) and the built knowledge base (kb/); empty: no caches.",
     )
     local_api_idle_seconds: float = Field(
         default=600, ge=0, le=86_400,
@@ -215,10 +215,18 @@ class Settings(BaseSettings):
                 raise ValueError("must be an http(s) URL with a host, e.g. https://hooks.slack.com/services/...")
         return value
 
-    @field_validator("stanza_resources_dir", "inbox", "kb_dir", "model_cache_dir", mode="before")
+    @field_validator("stanza_resources_dir", "inbox", "kb_dir", "cache_dir", mode="before")
     @classmethod
     def _empty_means_default(cls, value: object) -> object:
         return None if value == "" else value
+
+    @property
+    def model_cache_dir(self) -> Path | None:
+        return self.cache_dir / "stanza" if self.cache_dir else None
+
+    @property
+    def kb_cache_dir(self) -> Path | None:
+        return self.cache_dir / "kb" if self.cache_dir else None
 
     @property
     def warehouse_dir(self) -> Path:

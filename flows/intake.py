@@ -168,9 +168,10 @@ def load_knowledge_base(settings):
     agencies registry, the places (GeoNames and CLDR, built into ``AKHBAR_PLACES_KB`` on first use, with
     ``seeds/countries.csv`` and ``seeds/places.csv``) and what ``akhbar kb import`` added.
 
-    Built once per process, and again whenever one of its files changes.
+    Built once per process, and again whenever one of its files changes; a new process reads the table
+    built last from ``AKHBAR_CACHE_DIR/kb/`` (``flows/kb_cache.py``) when its files and code are the same.
     """
-    from flows import kb_import, kb_places
+    from flows import kb_cache, kb_import, kb_places
     from transforms.kb import (COMMON_NOUNS, agency_records, body_records, currency_words, generic_names,
                                knowledge_base, place_records)
 
@@ -182,6 +183,11 @@ def load_knowledge_base(settings):
             kb_places.build_places(settings.places_kb)
         stamp = _stamp(files)
         if stamp not in _knowledge_bases:
+            built = kb_cache.read_table(settings.kb_cache_dir, stamp)
+            if built is not None:
+                _knowledge_bases.clear()
+                _knowledge_bases[stamp] = built
+                return built
             countries, bodies = _rows(settings.countries), _rows(settings.bodies)
             records = agency_records(_rows(settings.agencies)) + body_records(bodies, countries)
             records += place_records(kb_places.read_places(settings.places_kb), countries, _rows(settings.places))
@@ -190,6 +196,7 @@ def load_knowledge_base(settings):
             ambiguous = [row["name"] for row in _rows(AMBIGUOUS_NAMES)]
             table = knowledge_base(_rows(settings.entity_aliases), sorted(records, key=lambda r: r.rank), not_names,
                                    generic_names(bodies), ambiguous)
+            kb_cache.write_table(settings.kb_cache_dir, stamp, table)
             _knowledge_bases.clear()
             _knowledge_bases[stamp] = table
         return _knowledge_bases[stamp]
