@@ -55,8 +55,15 @@ def cold_cli(corpus: Path, work: Path) -> dict[str, float]:
             raise RuntimeError(f"akhbar run failed: {done.stderr[-2000:]}")
 
     try:
+        # A machine's first command creates Prefect's database (several seconds, once): not measured.
+        run("setup", "setup", AKHBAR_LOCAL_API_IDLE_SECONDS="600")
+        stop_local_api(work / "prefect-cold")
         run("new", "cold", AKHBAR_LOCAL_API_IDLE_SECONDS="600")
-        run("no-op", "cold", AKHBAR_LOCAL_API_IDLE_SECONDS="600")
+        noops = []
+        for _ in range(3):
+            run("no-op", "cold", AKHBAR_LOCAL_API_IDLE_SECONDS="600")
+            noops.append(seconds["no-op"])
+        seconds["no-op"], seconds["no-op runs"] = statistics.median(noops), noops
         run("new, API up", "cold-2", AKHBAR_LOCAL_API_IDLE_SECONDS="600")
     finally:
         stop_local_api(work / "prefect-cold")
@@ -138,14 +145,17 @@ def figures(articles: int = 60, runs: int = 200) -> list[tuple[str, str, str, bo
          "≤ NER + 1.5 s", full.seconds <= ner + 1.5),
         ("warm scheduled run, stage seconds", ", ".join(f"{k} {v:.2f}" for k, v in full.timings.items()), "", None),
         ("warm scheduled no-op run (median of 5)", f"{noop:.2f} s", "≤ 1.2 s", noop <= 1.2),
-        (f"cold CLI run, {n} new articles, first command (it starts the shared local API)",
+        (f"cold CLI run, {n} new articles, no local API up (the command starts the shared one)",
          f"{cold['new']:.2f} s ({cold['new'] / full.seconds:.2f}× the warm run)", "≤ 2× warm",
          cold["new"] <= 2 * full.seconds),
+        (f"cold CLI run, {n} new articles, a machine's very first command (Prefect's database made too)",
+         f"{cold['setup']:.2f} s", "", None),
         (f"cold CLI run, {n} new articles, the shared local API up", f"{cold['new, API up']:.2f} s "
          f"({cold['new, API up'] / full.seconds:.2f}× the warm run)", "≤ 2× warm",
          cold["new, API up"] <= 2 * full.seconds),
-        ("cold CLI no-op run (new process, nothing new, the shared local API up)", f"{cold['no-op']:.2f} s",
-         "≤ 3 s", cold["no-op"] <= 3.0),
+        ("cold CLI no-op run (new process, nothing new, the shared local API up), median of 3",
+         f"{cold['no-op']:.2f} s ({', '.join(f'{s:.2f}' for s in cold['no-op runs'])})", "≤ 3 s",
+         cold["no-op"] <= 3.0),
         ("cold CLI no-op run, its own Prefect server (AKHBAR_LOCAL_API_IDLE_SECONDS=0)",
          f"{cold['no-op, own server']:.2f} s", "≤ 3 s", cold["no-op, own server"] <= 3.0),
         (f"warm worker memory after 10 / {runs} scheduled runs (one new article each)",

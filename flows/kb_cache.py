@@ -4,8 +4,8 @@ Building it from its tables (``flows/intake.load_knowledge_base``: about 88,000 
 takes about 2.3 s, in every new process: most of what a cold run pays beyond the model. The built table is
 written once to ``AKHBAR_CACHE_DIR/kb/`` and read back in about 0.3 s.
 
-The copy is keyed by everything the table is made from: each source file's path and modification time (the
-same stamp that rebuilds the table in a running process), the code that builds it (the contents of
+The copy is keyed by everything the table is made from: each source file's name, size and modification time,
+the code that builds it (the contents of
 ``transforms/`` and of this module's neighbours that read the files), and the Python version. A change to
 any of them makes a new copy; nothing stale is ever read.
 
@@ -42,7 +42,13 @@ def code_fingerprint() -> str:
 
 
 def cache_key(stamp: tuple) -> str:
-    identity = repr((stamp, code_fingerprint(), sys.version_info[:3], pickle.HIGHEST_PROTOCOL))
+    """Each file by name, size and modification time, not by folder: two warehouses without imports of
+    their own (``<warehouse folder>/kb/``) share a table."""
+    files = []
+    for path, modified in stamp:
+        path = Path(path)
+        files.append((path.name, path.stat().st_size if modified is not None else None, modified))
+    identity = repr((files, code_fingerprint(), sys.version_info[:3], pickle.HIGHEST_PROTOCOL))
     return hashlib.sha256(identity.encode()).hexdigest()[:24]
 
 

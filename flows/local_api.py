@@ -62,7 +62,8 @@ def wait_for_api(api_url: str, timeout: float = 180.0, process: subprocess.Popen
 def _identity() -> dict[str, str]:
     import prefect
 
-    return {"prefect": prefect.__version__, "python": sys.executable}
+    # The environment, not the interpreter's name: `python` and `python3` of one virtualenv are the same.
+    return {"prefect": prefect.__version__, "python": f"{sys.prefix} {sys.version.split()[0]}"}
 
 
 def _answers(api_url: str) -> bool:
