@@ -273,6 +273,13 @@ class WarmServer:
 
     def serve(self) -> None:
         """Until :meth:`stop`: poll, propose Pending, run in the warm worker, report crashes."""
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        # Settings are per context, and a thread starts with none of its parent's: the API is set here.
+        with temporary_settings(updates={PREFECT_API_URL: self.api_url} if self.api_url else {}):
+            self._serve()
+
+    def _serve(self) -> None:
         from prefect.client.orchestration import get_client
 
         self.register()
