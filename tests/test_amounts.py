@@ -18,7 +18,7 @@ def only(text: str):
 
 @pytest.mark.parametrize("digits, value", [
     ("1,500", 1500), ("2.5", 2.5), ("2,5", 2.5), ("1,000,000", 1e6), ("4٫5", 4.5), ("4٬500", 4500),
-    ("1.000.000", 1e6), ("12", 12), ("0.75", 0.75),
+    ("1.000.000", 1e6), ("12", 12), ("0.75", 0.75), ("509،2", 509.2), ("16،115", 16115), ("7ر9", 9.7),
 ])
 def test_digits_in_the_press_notations(digits, value):
     assert parse_digits(digits) == value
@@ -50,12 +50,29 @@ def test_digits_in_the_press_notations(digits, value):
     ("استقبل نصف مليون سائح", 5e5, "count", None, None),
     ("خمسة وعشرين مليون دولار", 25e6, "currency", "USD", None),
     ("بلغ $5 مليارات", 5e9, "currency", "USD", None),
+    ("بلغ الإنتاج ٨ ملايين و١٢٧ ألف طن", 8_127_000, "tonne", None, None),
+    ("بلغت المساحة مليونا و923 ألفا و88 فدانا", 1_923_088, "feddan", None, None),
+    ("زرع مليونين و٩٢٠ ألف فدان", 2_920_000, "feddan", None, None),
+    ("بلغت الإيرادات تريليون و48 مليار ريال سعودي", 1.048e12, "currency", "SAR", None),
+    ("بلغ الحصاد واحدا وثمانين مليونا وثمانمائة وسبعين الف طن", 81_870_000, "tonne", None, None),
+    ("قرضا قيمته ملياري دولار", 2e9, "currency", "USD", None),
+    ("ارتفع التضخم إلى 7ر9 %", 9.7, "percent", None, None),
+    ("بقيمة 509،2 مليون دولار أمريكي", 509.2e6, "currency", "USD", None),
+    ("بسرعة 350 كلم في الساعة", 350, "kilometre_per_hour", None, None),
+    ("إنتاج ٥٤٫١٨ مليون إردب من القمح", 54.18e6, "ardeb", None, None),
+    ("على مساحة 3 ملايين متر مسطح", 3e6, "square_metre", None, None),
+    ("وفرت آلاف من فرص العمل", 1000, "count", None, "several"),
 ])
 def test_an_amount_as_the_press_writes_it(phrase, value, unit, currency, qualifier):
     amount = only(phrase)
     assert amount.value == pytest.approx(value, rel=1e-12)
     assert (amount.unit, amount.currency, amount.qualifier) == (unit, currency, qualifier)
     assert amount.unit in UNITS and (amount.qualifier is None or amount.qualifier in QUALIFIERS)
+
+
+def test_a_glued_conjunction_or_preposition_is_not_part_of_the_span():
+    assert only("وخمسة ملايين دولار").text == "خمسة ملايين دولار"
+    assert only("قدرت بنحو 5 مليارات دولار").text == "نحو 5 مليارات دولار"
 
 
 def test_ranges_keep_both_bounds_and_share_the_scale():

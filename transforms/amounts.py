@@ -23,7 +23,7 @@ from transforms.normalize import fold
 
 UNITS = ("currency", "percent", "tonne", "kilogram", "kilometre", "square_kilometre", "metre", "square_metre",
          "cubic_metre", "barrel", "container", "megawatt", "gigawatt", "kilowatt_hour", "hectare", "feddan",
-         "count")
+         "ardeb", "kilometre_per_hour", "count")
 QUALIFIERS = ("about", "over", "under", "up_to", "range", "several")
 
 
@@ -41,7 +41,7 @@ class Amount:
 
 
 # Every spelling below is folded (alef unified, ى → ي, marks dropped), as fold() leaves the text.
-_ONES = {"واحد": 1, "واحدة": 1, "اثنان": 2, "اثنين": 2, "اثنتان": 2, "اثنتين": 2, "ثلاث": 3, "ثلاثة": 3,
+_ONES = {"واحد": 1, "واحدة": 1, "واحدا": 1, "اثنان": 2, "اثنين": 2, "اثنتان": 2, "اثنتين": 2, "ثلاث": 3, "ثلاثة": 3,
          "اربع": 4, "اربعة": 4, "خمس": 5, "خمسة": 5, "ست": 6, "ستة": 6, "سبع": 7, "سبعة": 7, "ثمان": 8,
          "ثماني": 8, "ثمانية": 8, "تسع": 9, "تسعة": 9, "عشر": 10, "عشرة": 10}
 _TENS = {f"{stem}{ending}": value for stem, value in (("عشر", 20), ("ثلاث", 30), ("اربع", 40), ("خمس", 50),
@@ -68,8 +68,8 @@ _SCALE_FORMS = {
 }
 _SCALE = {form: factor for factor, kinds in _SCALE_FORMS.items() for forms in kinds.values() for form in forms}
 _PLURAL_SCALE = {form for kinds in _SCALE_FORMS.values() for form in kinds["plural"]}
-_DUAL_ALONE = {form for kinds in _SCALE_FORMS.values() for kind in ("dual", "dual_or_accusative")
-               for form in kinds[kind]}
+_DUAL = {form for kinds in _SCALE_FORMS.values() for form in kinds["dual"]}
+_DUAL_OR_ACCUSATIVE = {form for kinds in _SCALE_FORMS.values() for form in kinds["dual_or_accusative"]}
 _VAGUE = {"عشرات": 10, "مئات": 100}  # "tens of", "hundreds of" a scale: a lower bound
 
 _QUALIFIER_PHRASES = sorted([
@@ -85,9 +85,12 @@ _MEASURES = sorted([
     ("كيلومتر مربع", "square_kilometre"), ("كيلومترا مربعا", "square_kilometre"),
     ("كيلومترات مربعة", "square_kilometre"), ("كم مربع", "square_kilometre"), ("كم2", "square_kilometre"),
     ("متر مربع", "square_metre"), ("مترا مربعا", "square_metre"), ("امتار مربعة", "square_metre"),
-    ("م2", "square_metre"), ("متر مكعب", "cubic_metre"), ("مترا مكعبا", "cubic_metre"),
+    ("م2", "square_metre"), ("متر مسطح", "square_metre"), ("مترا مسطحا", "square_metre"),
+    ("امتار مسطحة", "square_metre"), ("متر مكعب", "cubic_metre"), ("مترا مكعبا", "cubic_metre"),
     ("امتار مكعبة", "cubic_metre"), ("م3", "cubic_metre"),
-    ("كيلومتر", "kilometre"), ("كيلومترا", "kilometre"), ("كيلومترات", "kilometre"), ("كيلو متر", "kilometre"),
+    ("كيلومتر في الساعة", "kilometre_per_hour"), ("كيلومترا في الساعة", "kilometre_per_hour"),
+    ("كم في الساعة", "kilometre_per_hour"), ("كلم في الساعة", "kilometre_per_hour"),
+    ("كم / ساعة", "kilometre_per_hour"), ("كيلومتر", "kilometre"), ("كيلومترا", "kilometre"), ("كيلومترات", "kilometre"), ("كيلو متر", "kilometre"),
     ("كم", "kilometre"), ("كلم", "kilometre"), ("متر", "metre"), ("مترا", "metre"), ("امتار", "metre"),
     ("طن", "tonne"), ("طنا", "tonne"), ("اطنان", "tonne"), ("الطن", "tonne"), ("الاطنان", "tonne"),
     ("كيلوغرام", "kilogram"), ("كيلوجرام", "kilogram"), ("كيلوغراما", "kilogram"), ("كغ", "kilogram"),
@@ -95,10 +98,12 @@ _MEASURES = sorted([
     ("حاوية نمطية", "container"), ("حاويات نمطية", "container"), ("حاوية", "container"),
     ("حاويات", "container"), ("الحاويات", "container"),
     ("ميغاواط", "megawatt"), ("ميجاوات", "megawatt"), ("ميغاوات", "megawatt"), ("ميجاواط", "megawatt"),
+    ("ميجا وات", "megawatt"), ("ميغا واط", "megawatt"), ("جيجا وات", "gigawatt"), ("غيغا واط", "gigawatt"),
     ("غيغاواط", "gigawatt"), ("جيجاوات", "gigawatt"), ("غيغاوات", "gigawatt"), ("جيغاواط", "gigawatt"),
     ("كيلوواط ساعة", "kilowatt_hour"), ("كيلوواط ساعي", "kilowatt_hour"),
     ("هكتار", "hectare"), ("هكتارا", "hectare"), ("هكتارات", "hectare"),
-    ("فدان", "feddan"), ("فدانا", "feddan"), ("افدنة", "feddan"),
+    ("فدان", "feddan"), ("فدانا", "feddan"), ("افدنة", "feddan"), ("اردب", "ardeb"), ("ارادب", "ardeb"),
+    ("اردبا", "ardeb"),
 ], key=lambda pair: -len(pair[0].split()))
 
 # What CLDR does not hold: the press's currency words, each with the code it names alone (None: several
@@ -164,17 +169,23 @@ def currency_head(word: str, names: CurrencyNames) -> str | None:
     return None
 
 
+_WORD = re.compile(r"[^\W\d_]+")
 # Numbers, symbols, words, and each punctuation mark on its own, so that a unit must follow its number.
-_TOKEN = re.compile(r"[0-9]+(?:[.,٫٬][0-9]+)*|[%٪$€£¥]|[-–]|[.,،؛:!?؟()\[\]«»\"'/]"
+_TOKEN = re.compile(r"[0-9]+ر[0-9]+|[0-9]+(?:[.,،٫٬][0-9]+)*|[%٪$€£¥]|[-–]|[.,،؛:!?؟()\[\]«»\"'/]"
                     r"|[^\s0-9%٪$€£¥.,،؛:!?؟()\[\]«»\"'/\-–]+")
 
 
 def parse_digits(digits: str) -> float | None:
-    """``1,500`` → 1500, ``2.5`` and ``2,5`` → 2.5, ``٤٫٥`` (folded ``4٫5``) → 4.5, ``1.000.000`` → 1e6.
+    """``1,500`` → 1500, ``2.5`` and ``2,5`` → 2.5, ``٤٫٥`` (folded ``4٫5``) → 4.5, ``1.000.000`` → 1e6,
+    ``509،2`` → 509.2, ``7ر9`` → 9.7.
 
-    A Western comma is a thousands mark when every group after it has three digits, else a decimal mark.
+    A comma (Western or Arabic) is a thousands mark when every group after it has three digits, else a
+    decimal mark.
     """
-    text = digits.replace("٬", ",").replace("٫", ".")
+    if "ر" in digits:  # the Egyptian press's decimal mark, written after the fraction: 7ر9 is 9.7
+        fraction, _, whole = digits.partition("ر")
+        digits = f"{whole}.{fraction}"
+    text = digits.replace("٬", ",").replace("٫", ".").replace("،", ",")
     if "," in text:
         groups = text.split(",")
         thousands = "." not in "".join(groups[:-1]) and all(len(g) == 3 for g in groups[1:-1]) and \
@@ -201,7 +212,7 @@ def find_amounts(text: str, names: CurrencyNames) -> list[Amount]:
             i += 1
             continue
         first, last, value, unit, currency, scale, qualifier, upper = found
-        start, end = folded.original_span(spans[first][0], spans[last][1])
+        start, end = folded.original_span(spans[first][0] + _proclitic(words[first]), spans[last][1])
         if math.isfinite(value) and value > 0:
             amounts.append(Amount(start, end, text[start:end], value, unit, currency, scale, qualifier, upper))
         i = last + 1
@@ -217,6 +228,15 @@ def _without_clitic(word: str) -> str:
                 or rest in _FRACTIONS):
             return rest
     return word
+
+
+def _proclitic(word: str) -> int:
+    """How many letters of a span's first word are a conjunction or preposition glued on (وخمسة، بنحو)."""
+    if _without_clitic(word) != word:
+        return len(word) - len(_without_clitic(word))
+    if word[:1] in "وبلف" and any(word[1:] == phrase.split()[0] for phrase, _ in _QUALIFIER_PHRASES):
+        return 1
+    return 0
 
 
 def _cardinal(words: Sequence[str], i: int) -> tuple[float, int] | None:
@@ -293,10 +313,47 @@ def _unit_after(words: Sequence[str], j: int, names: CurrencyNames, counted: boo
             if named:
                 code, last = named, k + 1
         return "currency", code, last
-    if counted and k == j and not words[j][:1].isdigit() and len(words[j]) >= 2 and words[j] not in (
-            "في", "الي", "و", "او", "عن", "علي", "-", "–") and not _cardinal(words, j):
+    if counted and not words[k][:1].isdigit() and len(words[k]) >= 2 and words[k] not in (
+            "في", "الي", "و", "او", "عن", "علي", "من", "-", "–") and _WORD.fullmatch(words[k]) \
+            and not _cardinal(words, k):  # 4 آلاف وحدة، آلاف من فرص العمل
         return "count", None, j
     return None
+
+
+def _term(words: Sequence[str], i: int) -> tuple[float, float, int] | None:
+    """A number and its scale words at ``words[i]`` (an و glued on allowed): (number, scale, last index). A
+    scale word alone is one of it, or two when it is a dual (مليونان، ملياري دولار); ``مليونا`` is two before
+    its noun (مليونا دولار) and one before و (مليونا و923 ألفا: the accusative)."""
+    number = _cardinal(words, i)
+    if number is not None:
+        value, last = number
+        scale, last = _scales(words, last)
+        return value, scale, last
+    bare = _without_clitic(words[i])
+    if bare in _SCALE and bare not in _PLURAL_SCALE:
+        before_and = i + 1 < len(words) and words[i + 1].startswith("و")
+        two = bare in _DUAL or (bare in _DUAL_OR_ACCUSATIVE and not before_and)
+        return (2.0 if two else 1.0), _SCALE[bare], i
+    return None
+
+
+def _quantity(words: Sequence[str], i: int) -> tuple[float, float, int] | None:
+    """The number at ``words[i]`` with its scale applied, summing the parts the press joins with و in falling
+    scales (٨ ملايين و١٢٧ ألف، تريليون و48 مليار، مليونا و923 ألفا و88): (value, the first scale, last index)."""
+    term = _term(words, i)
+    if term is None:
+        return None
+    number, scale, last = term
+    total, smallest = number * scale, scale
+    while smallest > 1 and last + 1 < len(words):
+        j = last + 2 if words[last + 1] == "و" else last + 1
+        if j >= len(words) or (j == last + 1 and not words[j].startswith("و")):
+            break
+        part = _term(words, j)
+        if part is None or part[0] * part[1] >= smallest:
+            break
+        total, smallest, last = total + part[0] * part[1], part[1], part[2]
+    return total, scale, last
 
 
 def _amount_at(words: Sequence[str], i: int, names: CurrencyNames):
@@ -307,46 +364,41 @@ def _amount_at(words: Sequence[str], i: int, names: CurrencyNames):
     if words[i] in _SYMBOLS and i + 1 < len(words) and words[i + 1][:1].isdigit():  # $5
         symbol, i = _SYMBOLS[words[i]], i + 1
     qualifier, first = _qualifier_before(words, core)
-    number = _cardinal(words, i)
     word = _without_clitic(words[i])
+    quantity = _quantity(words, i)
     upper = None
-    if number is not None:
-        value, last = number
-        scale, last = _scales(words, last)
-        # a range: 5 و7 مليارات، 5 إلى 7، 5-7
+    counted = False
+    if quantity is not None:
+        value, scale, last = quantity
+        counted = scale != 1.0
+        # a range: 5 و7 مليارات، 5 إلى 7، 5-7، من 300 الى 350
         k = last + 1
-        joined = None
+        other = None
         if k + 1 < len(words) and words[k] in ("-", "–", "الي", "و"):
-            joined = _cardinal(words, k + 1)
-        elif k < len(words) and words[k].startswith("و") and words[k][1:2].isdigit():
-            digits = parse_digits(words[k][1:])
-            joined = (digits, k) if digits is not None else None
-        if joined is not None and joined[0] > value:
-            upper_scale, upper_last = _scales(words, joined[1])
-            shared = scale if upper_scale == 1.0 else upper_scale
-            if symbol or _unit_after(words, upper_last + 1, names, counted=shared != 1.0):
-                value, upper = value * (shared / scale if scale != 1.0 else shared), joined[0] * shared
-                scale, last, qualifier = shared, upper_last, "range"
-                value /= scale  # value and upper are scaled below
-                upper /= scale
+            other = _quantity(words, k + 1)
+        if other is not None:
+            top, top_scale, top_last = other
+            low = value * top_scale if scale == 1.0 and top_scale != 1.0 else value  # 5 و7 مليارات
+            if top > low and (symbol or _unit_after(words, top_last + 1, names, counted=top_scale != 1.0)):
+                value, upper, last, qualifier = low, top, top_last, "range"
+                scale, counted = max(scale, top_scale), top_scale != 1.0
     elif word in _VAGUE and i + 1 < len(words):  # عشرات الملايين من الدولارات
         following = words[i + 1][2:] if words[i + 1].startswith("ال") else words[i + 1]
         if following not in _SCALE:
             return None
-        value, scale, last, qualifier, first = float(_VAGUE[word]), _SCALE[following], i + 1, "several", core
-    elif word in _SCALE and word not in _PLURAL_SCALE:  # مليار دولار; مليارا دولار: two
-        value, scale, last = (2.0 if word in _DUAL_ALONE else 1.0), _SCALE[word], i
-    elif word in _PLURAL_SCALE and i + 1 < len(words) and currency_head(words[i + 1], names) and \
-            words[i + 1].startswith("ال"):  # ملايين الدولارات
-        value, scale, last, qualifier, first = 1.0, _SCALE[word], i, "several", core
+        scale, last, qualifier, first, counted = _SCALE[following], i + 1, "several", core, True
+        value = _VAGUE[word] * scale
+    elif word in _PLURAL_SCALE and i + 1 < len(words) and (
+            words[i + 1] == "من" or words[i + 1].startswith("ال")):  # ملايين الدولارات، آلاف من فرص العمل
+        scale, last, qualifier, first, counted = _SCALE[word], i, "several", core, True
+        value = scale
     else:
         return None
 
     if symbol:
         unit = ("currency", symbol, last)
     else:
-        unit = _unit_after(words, last + 1, names, counted=scale != 1.0 and qualifier != "several" or
-                           qualifier == "several" and word in _VAGUE)
+        unit = _unit_after(words, last + 1, names, counted=counted)
         if unit is None and last + 1 < len(words) and words[last + 1] in _SYMBOLS:  # 5 $
             unit = ("currency", _SYMBOLS[words[last + 1]], last + 1)
     if unit is None:
@@ -354,9 +406,7 @@ def _amount_at(words: Sequence[str], i: int, names: CurrencyNames):
     kind, currency, unit_last = unit
     if kind == "count":
         unit_last = last  # the counted noun is what is counted, not a unit
-    if upper is not None:
-        upper *= scale
-    return first, unit_last, value * scale, kind, currency, scale, qualifier, upper
+    return first, unit_last, value, kind, currency, scale, qualifier, upper
 
 
 def amount_rows(article_id: str, text: str, sentence_starts: Sequence[int], names: CurrencyNames) -> list[dict]:
