@@ -675,21 +675,27 @@ def evaluate(
                                                  "the checkout, if there]; NER scores with and without the gazetteer pass."),
     samples: bool = typer.Option(True, "--samples/--no-samples",
                                  help="The warehouse's entities against the samples' gold (needs `akhbar run` first)."),
+    amounts_corpus: list[Path] = typer.Option(None, "--amounts-corpus",
+                                              help="Corpora with gold/amounts.jsonl [default: the --corpus folders "
+                                                   "and seeds/amounts]: amounts, value and unit exact."),
 ) -> None:
     """Accuracy over gold corpora of real pages: the metadata rules (date, agency, dateline, title, furniture)
-    and the canonical entities (precision and recall by English name, per type, with every miss); NER on a
-    gold-tokenized test set with and without the gazetteer pass; the samples' entities in the warehouse."""
+    and the canonical entities (precision and recall by English name, per type, with every miss); amounts (value
+    and unit); NER on a gold-tokenized test set with and without the gazetteer pass; the samples' entities in
+    the warehouse."""
     from flows.devcorpus import CorpusError
     from flows.intake import RegistryError, load_knowledge_base  # the flow layer loads only for the commands that use it
     from flows.nlp import ModelUnavailable
 
     settings = get_settings(warehouse=warehouse)
-    reports, entity_reports, ner = [], [], None
+    reports, entity_reports, amount_reports, ner = [], [], [], None
     try:
         for folder in corpus or [PROJECT_ROOT / "seeds" / "dev"]:
             reports.append(_metadata_report(folder, settings, format))
             if not metadata_only:
                 entity_reports.append(_entity_report(folder, settings, format))
+        for folder in amounts_corpus or [*(corpus or [PROJECT_ROOT / "seeds" / "dev"]), PROJECT_ROOT / "seeds" / "amounts"]:
+            amount_reports.append(_amount_report(folder, settings, format))
         ner_path = ner_test or (DEFAULT_NER_TEST if DEFAULT_NER_TEST.is_file() else None)
         if not metadata_only and ner_path is not None:
             ner = _ner_report(ner_path, settings, format)
@@ -697,8 +703,9 @@ def evaluate(
         err.print(f"[red]{error}[/red]")
         raise typer.Exit(1)
     entity_reports = [r for r in entity_reports if r is not None]
+    amount_reports = [r for r in amount_reports if r is not None]
     if metadata_only or not samples:
-        _print_evaluation(format, reports, None, entity_reports, ner)
+        _print_evaluation(format, reports, None, entity_reports, ner, amount_reports)
         return
     gold = gold or PROJECT_ROOT / "seeds" / "gold" / "entities.csv"
     table = load_knowledge_base(settings)
@@ -711,7 +718,7 @@ def evaluate(
         raise typer.Exit(1)
     predicted = {(article, entity_id): type_ for article, entity_id, type_ in rows}
     scores = score(expected, predicted)
-    _print_evaluation(format, reports, scores, entity_reports, ner)
+    _print_evaluation(format, reports, scores, entity_reports, ner, amount_reports)
     if format is OutputFormat.table:
         out.print(_scores_table(f"canonical entities per article vs {gold.name} (the samples, in the warehouse)",
                                 scores))
@@ -723,11 +730,49 @@ def evaluate(
             out.print(f"spurious {article} {entity_id}")
 
 
+def _amount_report(corpus: Path, settings, format: "OutputFormat") -> dict | None:
+    """Amounts read from a gold corpus's texts as a run reads them, against its ``gold/amounts.jsonl``: value
+    and unit exact, with every miss (None without that file)."""
+    from datetime import date as _date
+
+    from flows.devcorpus import has_amount_gold, score_amounts
+    from flows.intake import load_agency_rules, load_places
+
+    if not has_amount_gold(corpus):
+        return None
+    result = score_amounts(corpus, _date.today(), load_places(settings), load_agency_rules(settings.agencies))
+    correct = sum(c.matched for c in result.predicted)
+    found = sum(c.matched for c in result.gold)
+    precision = correct / len(result.predicted) if result.predicted else 0.0
+    recall = found / len(result.gold) if result.gold else 0.0
+    missed = [c for c in result.gold if not c.matched]
+    spurious = [c for c in result.predicted if not c.matched]
+    report = {
+        "corpus": str(corpus), "articles": result.articles, "gold": len(result.gold),
+        "predicted": len(result.predicted), "correct": correct, "precision": round(precision, 4),
+        "recall": round(recall, 4), "currency_right": result.currencies_right, "span_exact": result.spans_exact,
+        "missed": [[c.article, c.text, c.value, c.unit, c.other] for c in missed],
+        "spurious": [[c.article, c.text, c.value, c.unit, c.other] for c in spurious],
+    }
+    if format is OutputFormat.table:
+        out.print(f"amounts of {corpus} ({result.articles} texts): value and unit exact: precision {precision:.2f} "
+                  f"({correct}/{len(result.predicted)}), recall {recall:.2f} ({found}/{len(result.gold)}); of those "
+                  f"found, currency right {result.currencies_right}/{correct}, span exact {result.spans_exact}/{correct}",
+                  highlight=False)
+        for c in missed:
+            out.print(f"  missed   {c.article} {c.text!r} = {c.value:g} {c.unit}"
+                      + (f" (read as {c.other})" if c.other else ""), highlight=False)
+        for c in spurious:
+            out.print(f"  spurious {c.article} {c.text!r} = {c.value:g} {c.unit}"
+                      + (f" (gold: {c.other})" if c.other else ""), highlight=False)
+    return report
+
+
 def _print_evaluation(format: "OutputFormat", reports: list[dict], scores, entity_reports: list[dict] = (),
-                      ner: dict | None = None) -> None:
+                      ner: dict | None = None, amount_reports: list[dict] = ()) -> None:
     if format is OutputFormat.json:
         payload = {"metadata": reports, "entities": [s.as_dict() for s in scores] if scores is not None else None,
-                   "corpus_entities": list(entity_reports), "ner": ner}
+                   "corpus_entities": list(entity_reports), "ner": ner, "amounts": list(amount_reports)}
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
     elif format is OutputFormat.csv:
         writer = csv.writer(sys.stdout)
@@ -741,6 +786,9 @@ def _print_evaluation(format: "OutputFormat", reports: list[dict], scores, entit
         for report in entity_reports:
             for d in report["scores"]:
                 writer.writerow([report["corpus"] + "#entities", d["type"], d["gold"], d["correct"], d["f1"], "", "", ""])
+        for report in amount_reports:
+            writer.writerow([report["corpus"] + "#amounts", "value and unit", report["gold"], report["correct"],
+                             report["recall"], "", "", ""])
 
 
 def main() -> None:

@@ -156,6 +156,19 @@ def gate_table(runs: list[tuple], data_docs: Path | None) -> str:
             f"<th>gate</th><th>failed expectations</th></tr>{rows}</table>{link}")
 
 
+def amounts_table(amounts: list[tuple]) -> str:
+    if not amounts:
+        return "<p>No sums of money in a named currency yet.</p>"
+    rows = "".join(
+        f"<tr><td dir='rtl'>{escape(text)}</td><td>{value:,.0f} {escape(currency or '')}</td>"
+        f"<td>{escape(str(day or ''))}</td><td dir='rtl'>{escape(title or '')}</td><td>{escape(agency or '')}</td>"
+        f"<td dir='rtl'>{escape('، '.join((names or [])[:4]))}</td></tr>"
+        for text, value, unit, currency, day, title, agency, names in amounts
+    )
+    return (f"<table><tr><th>as written</th><th>value</th><th>day</th><th>article</th><th>agency</th>"
+            f"<th>named in the same sentence</th></tr>{rows}</table>")
+
+
 STYLE = """
 body{font-family:system-ui,'Noto Sans Arabic','DejaVu Sans',sans-serif;margin:24px;color:#222;background:#fff}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:16px;margin:24px 0 8px} .meta{color:#666;font-size:12px}
@@ -181,6 +194,7 @@ def render(data: ReportData, data_docs: Path | None = None, now: datetime | None
 <section><h2>Co-occurrence: entities in the same articles</h2>{network_chart(data.top, data.edges)}</section>
 <section><h2>Sources over time (articles per agency and month)</h2>{sources_chart(data.sources)}</section>
 </div>
+<section><h2>The largest sums of money</h2>{amounts_table(data.amounts)}</section>
 <section><h2>Latest quality-gate results</h2>{gate_table(data.runs, data_docs)}</section>
 </body></html>
 """

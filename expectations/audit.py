@@ -78,6 +78,21 @@ LEFT JOIN a USING (article_id)
 LEFT JOIN s USING (article_id, sentence_index)
 """
 
+AMOUNTS_SQL = """
+WITH a AS (SELECT article_id, text, text_chars FROM read_parquet($articles)),
+     s AS (SELECT article_id, sentence_index FROM read_parquet($sentences))
+SELECT x.*,
+       a.article_id IS NOT NULL AS has_article,
+       x.sentence_index IS NULL OR s.article_id IS NOT NULL AS has_sentence,
+       coalesce(x.start_char >= 0 AND x.start_char < x.end_char AND x.end_char <= a.text_chars, false)
+           AS within_text,
+       coalesce(substr(a.text, x.start_char + 1, x.end_char - x.start_char) = x.text, false) AS text_matches,
+       isfinite(x.value) AND x.value > 0 AND (x.upper IS NULL OR (isfinite(x.upper) AND x.upper > x.value))
+           AS value_plausible
+FROM read_parquet($amounts) x
+LEFT JOIN a USING (article_id)
+LEFT JOIN s USING (article_id, sentence_index)
+"""
 
 ENTITIES_SQL = """
 WITH staged AS (SELECT entity_id, count(*) AS n FROM read_parquet($mentions)
@@ -139,6 +154,10 @@ def audit_frames(
         "sentences": frame("sentences", SENTENCES_SQL, {k: files[k] for k in ("articles", "sentences")}),
         "mentions": frame("mentions", MENTIONS_SQL, files),
     }
+    amounts = staging.paths("amounts")
+    if amounts:  # staged by every run since amounts were added; a batch staged before then has none
+        frames["amounts"] = frame("amounts", AMOUNTS_SQL, {k: files[k] for k in ("articles", "sentences")}
+                                  | {"amounts": amounts})
     # Entity tables are checked whenever a batch stages them (every flow run does).
     linked = {t: staging.paths(t) for t in ("entities", "article_entities")}
     if linked["entities"]:

@@ -44,10 +44,10 @@ from warehouse.tables import TABLES
 log = logging.getLogger(__name__)
 
 SITE = "akhbar"
-INDEXED_RESULTS = 50  # validation results listed on the Data Docs index: the last 10 runs' five tables
-CHECKED_TABLES = ("articles", "sentences", "mentions", "entities", "article_entities")
+INDEXED_RESULTS = 60  # validation results listed on the Data Docs index: the last 10 runs' six tables
+CHECKED_TABLES = ("articles", "sentences", "mentions", "amounts", "entities", "article_entities")
 INDEX_COLUMNS = {"articles": ["article_id"], "sentences": ["article_id"], "mentions": ["article_id"],
-                 "entities": ["entity_id"], "article_entities": ["article_id"]}
+                 "amounts": ["article_id"], "entities": ["entity_id"], "article_entities": ["article_id"]}
 
 
 @dataclass
@@ -247,7 +247,7 @@ KEPT_CONTEXTS = 8  # one per warehouse a process gates; a scheduled process has 
 def _gate_context(context_dir: Path, data_docs_dir: Path, limits) -> _GateContext:
     """The context of this warehouse's gate: made on a process's first gate there, then reused.
 
-    Building it (a context, five suites, their validation definitions and ten
+    Building it (a context, six suites, their validation definitions and twelve
     checkpoints) costs about as much as validating a small batch.
     """
     import great_expectations as gx

@@ -33,12 +33,13 @@ from typing import Sequence
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from transforms.amounts import QUALIFIERS as AMOUNT_QUALIFIERS, UNITS as AMOUNT_UNITS
 from transforms.entities import LINK_METHODS
 from transforms.kb_mentions import SOURCES as MENTION_SOURCES
 from transforms.script import MAX_MOJIBAKE_SHARE
 
-SUITE_VERSION = "6"  # 2: body slice, date provenance, duplicate_of; 3: entities; 4: mojibake; 5: masked body lines;
-# 6: mention source and link method
+SUITE_VERSION = "7"  # 2: body slice, date provenance, duplicate_of; 3: entities; 4: mojibake; 5: masked body lines;
+# 6: mention source and link method; 7: amounts
 
 DATE_SOURCES = ("dateline", "timestamp", "metadata", "lead", "none")
 
@@ -200,6 +201,41 @@ def mentions_suite() -> gx.ExpectationSuite:
     return suite
 
 
+def amounts_suite() -> gx.ExpectationSuite:
+    suite = gx.ExpectationSuite(name="amounts", meta={"version": SUITE_VERSION})
+    for expectation in (
+        gxe.ExpectCompoundColumnsToBeUnique(
+            column_list=["article_id", "amount_index"], meta=_batch(rule="key unique")
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="has_article", value_set=[True], meta=_batch(rule="refers to an existing article")
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="has_sentence", value_set=[True], meta=_batch(rule="refers to an existing sentence, if any")
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="within_text", value_set=[True],
+            meta=_article("amount_offsets_invalid", rule="0 <= start < end <= len(text)"),
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="text_matches", value_set=[True],
+            meta=_article("amount_text_mismatch", rule="text equals articles.text[start:end]"),
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="value_plausible", value_set=[True],
+            meta=_article("amount_value_implausible", rule="value finite and > 0; a range's upper bound above it"),
+        ),
+        gxe.ExpectColumnValuesToBeInSet(column="unit", value_set=list(AMOUNT_UNITS),
+                                        meta=_batch(rule="unit from transforms.amounts.UNITS")),
+        gxe.ExpectColumnValuesToBeInSet(column="qualifier", value_set=list(AMOUNT_QUALIFIERS),
+                                        meta=_batch(rule="qualifier from transforms.amounts.QUALIFIERS, or none")),
+        gxe.ExpectColumnValuesToMatchRegex(column="currency", regex=r"^[A-Z]{3}$",
+                                           meta=_batch(rule="currencies are ISO 4217 codes")),
+    ):
+        suite.add_expectation(expectation)
+    return suite
+
+
 def entities_suite() -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="entities", meta={"version": SUITE_VERSION})
     for expectation in (
@@ -269,6 +305,7 @@ def all_suites(limits: GateLimits) -> dict[str, gx.ExpectationSuite]:
         "articles": articles_suite(limits),
         "sentences": sentences_suite(),
         "mentions": mentions_suite(),
+        "amounts": amounts_suite(),
         "entities": entities_suite(),
         "article_entities": article_entities_suite(),
     }

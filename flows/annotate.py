@@ -21,6 +21,7 @@ from core import faults
 from core.settings import Settings
 from flows import intake, nlp
 from flows.ner_cache import NerCache
+from transforms.amounts import amount_rows
 from transforms.articles import Article
 from transforms.entities import AliasTable
 from transforms.kb_mentions import (Span, dateline_places, is_team_sport_story, mention_rows, merged_spans,
@@ -111,6 +112,7 @@ class StagedRows:
     articles: list[dict] = field(default_factory=list)
     sentences: list[dict] = field(default_factory=list)
     linked: object = None  # transforms.linking's result: mentions, article_entities, review
+    amounts: list[dict] = field(default_factory=list)
     n_mentions: int = 0
     rejected: list[Rejection] = field(default_factory=list)
 
@@ -118,6 +120,7 @@ class StagedRows:
         staging.write_rows("articles", part, self.articles)
         staging.write_rows("sentences", part, self.sentences)
         staging.write_rows("mentions", part, self.linked.mentions)
+        staging.write_rows("amounts", part, self.amounts)
         staging.write_rows("article_entities", part, self.linked.article_entities)
         staging.write_rows("entity_review", part, self.linked.review)
 
@@ -148,10 +151,13 @@ def rows_of(annotated: list[tuple[Article, object]], settings: Settings,
     staged = StagedRows()
     mention_rows_, counted = [], []
     table = intake.load_knowledge_base(settings)
+    currencies = intake.load_currency_names()
     for article, doc in annotated:
         try:
             rows = document_rows(doc, article.article_id, article.text, offset=article.meta.body_start)
             mentions = article_mentions(article, rows, table, settings.gazetteer_pass)
+            amounts = amount_rows(article.article_id, article.text, [s["start_char"] for s in rows.sentences],
+                                  currencies)
         except OffsetMismatch as err:
             staged.rejected.append(Rejection.of_article(article, "offset_mismatch", str(err)))
             continue
@@ -161,6 +167,7 @@ def rows_of(annotated: list[tuple[Article, object]], settings: Settings,
             continue
         counted.append((article, len(rows.sentences), rows.n_tokens))
         staged.sentences += rows.sentences
+        staged.amounts += amounts
         mention_rows_ += mentions
     staged.linked = link_mentions(mention_rows_, table, seen)
     per_article = Counter(m["article_id"] for m in staged.linked.mentions)

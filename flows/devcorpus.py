@@ -239,3 +239,62 @@ def _without_drop_rules(table):
     import dataclasses as _dc
 
     return _dc.replace(table, adjectives={}, not_names={}, cache={}, derived=table.derived)
+
+
+# ------------------------------------------------------------------ amounts
+
+AMOUNTS_GOLD = "amounts.jsonl"
+
+
+@dataclass(frozen=True)
+class AmountReport:
+    corpus: str
+    articles: int
+    gold: list  # transforms.evaluation.AmountCheck, one per gold amount
+    predicted: list  # one per predicted amount
+    currencies_right: int  # among matched amounts, the currency code agrees (None with None)
+    spans_exact: int  # among matched amounts, the same characters
+
+
+def has_amount_gold(folder: Path) -> bool:
+    return (folder / "gold" / AMOUNTS_GOLD).is_file()
+
+
+def score_amounts(folder: Path, not_after: date, places: frozenset[str] = frozenset(),
+                  rules: Iterable[AgencyRule] = ()) -> AmountReport:
+    """Amounts read from each text of ``folder/articles/`` as a run reads them (the article's text), against
+    ``folder/gold/amounts.jsonl`` (offsets into that text; the files with no record are scored too)."""
+    from flows.intake import load_currency_names
+    from transforms.amounts import amount_rows
+    from transforms.evaluation import amount_checks, amounts_agree
+
+    records: dict[str, list[dict]] = {}
+    for line in (folder / "gold" / AMOUNTS_GOLD).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            records.setdefault(record["file"], []).append(record)
+    names = load_currency_names()
+    rules = tuple(rules)
+    gold_checks, predicted_checks, currencies, spans = [], [], 0, 0
+    texts = sorted((folder / "articles").glob("*.txt"))
+    for path in texts:
+        article = build_article(parse_text(path.read_bytes(), path.name), rules, not_after=not_after, places=places)
+        gold = records.get(path.name, [])
+        for record in gold:
+            if article.text[record["start"]:record["end"]] != record["text"]:
+                raise CorpusError(f"{folder}/gold/{AMOUNTS_GOLD}: {path.name} {record['start']}–{record['end']} is "
+                                  f"not {record['text']!r} in the article's text")
+        predicted = [{"start": r["start_char"], "end": r["end_char"], **r} for r in
+                     amount_rows(path.name, article.text, [], names)]
+        g, p = amount_checks(path.name, gold, predicted)
+        gold_checks += g
+        predicted_checks += p
+        for check in (c for c in p if c.matched):
+            twin = next(r for r in gold if r["start"] < check.end and check.start < r["end"]
+                        and amounts_agree(r, {"unit": check.unit, "value": check.value}))
+            currencies += twin.get("currency") == check.currency
+            spans += (twin["start"], twin["end"]) == (check.start, check.end)
+    missing = set(records) - {p.name for p in texts}
+    if missing:
+        raise CorpusError(f"{folder}/gold/{AMOUNTS_GOLD} names texts that are not there: {sorted(missing)}")
+    return AmountReport(str(folder), len(texts), gold_checks, predicted_checks, currencies, spans)

@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -97,6 +98,16 @@ def load_agency_rules(path: Path) -> tuple[AgencyRule, ...]:
 
 
 _gazetteers: dict[tuple, frozenset[str]] = {}
+
+
+@lru_cache(maxsize=1)
+def load_currency_names():
+    """The currency words amounts are read with (``transforms/amounts.py``): CLDR's Arabic names of the
+    currencies in use, through babel, and the press's spellings; once per process."""
+    from flows import kb_places
+    from transforms.amounts import currency_names
+
+    return currency_names(kb_places.currencies_in_use())
 
 
 def load_places(settings) -> frozenset[str]:

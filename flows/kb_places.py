@@ -75,8 +75,8 @@ def package_data() -> PlaceData:
     )
 
 
-def currency_names() -> list[str]:
-    """CLDR's Arabic names of the currencies in use today (through babel)."""
+def currencies_in_use() -> dict[str, str]:
+    """CLDR's Arabic names of the currencies in use today, by ISO 4217 code (through babel)."""
     from datetime import date
 
     from babel import Locale
@@ -85,7 +85,12 @@ def currency_names() -> list[str]:
     names, today = dict(Locale("ar").currencies), date.today()
     codes = {code for territory in Locale("en").territories
              for code in get_territory_currencies(territory, today, tender=True)}
-    return sorted(names[code] for code in codes if code in names)
+    return {code: names[code] for code in sorted(codes) if code in names}
+
+
+def currency_names() -> list[str]:
+    """CLDR's Arabic names of the currencies in use today."""
+    return sorted(currencies_in_use().values())
 
 
 def build_places(path: Path) -> BuildSummary:

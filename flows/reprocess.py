@@ -59,6 +59,7 @@ from flows.summary import GateFailed
 from flows.tasks import (ReplacingGate, describe_failures, now, publish_batch, settle_leftovers, webhook_of,
                          worth_retrying)
 from transforms import dedup
+from transforms.amounts import amount_rows
 from transforms.dedup import NearMatch
 from transforms.entities import ENTITY_TYPES
 from transforms.metadata import METADATA_RULES_VERSION
@@ -244,6 +245,16 @@ def stage_unchanged_bodies(resources: Resources, staging: Staging, items: list[R
     published = resources.warehouse.article_rows(CHILD_TABLES, [item.article.article_id for item in first])
     for table in CHILD_TABLES:  # written even when empty: every table the gate reads exists
         staging.write(table, UNCHANGED_PART, published[table])
+    # Amounts are read from the text alone, so they are read again with the current rules.
+    starts: dict[str, list[int]] = {}
+    for row in published["sentences"].sort_by([("article_id", "ascending"), ("sentence_index", "ascending")]) \
+            .select(["article_id", "start_char"]).to_pylist():
+        starts.setdefault(row["article_id"], []).append(row["start_char"])
+    currencies = intake.load_currency_names()
+    staging.write_rows("amounts", UNCHANGED_PART, [
+        row for item in first
+        for row in amount_rows(item.article.article_id, item.article.text, starts.get(item.article.article_id, []),
+                               currencies)])
     return Staged(first_copies=first, near_copies=near)
 
 

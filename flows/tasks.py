@@ -185,6 +185,7 @@ def stage_copies(staging: Staging, selection: Selection, ingested_at: datetime, 
     # Every table the gate reads exists even when nothing was NER-processed.
     staging.write_rows("sentences", COPIES_PART, [])
     staging.write_rows("mentions", COPIES_PART, [])
+    staging.write_rows("amounts", COPIES_PART, [])
     totals.n_articles += len(selection.near_copies)
     return orphans
 

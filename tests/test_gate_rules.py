@@ -309,3 +309,36 @@ def test_audit_frames_carry_exactly_the_columns_the_suites_read(tmp_path, lead):
         assert set(columns[table]) <= set(full[table].columns)
         assert narrow[table].equals(full[table][columns[table]])
     assert "text_norm" not in narrow["articles"] and "arabic_ratio" in narrow["articles"]
+
+
+def amount(a: dict, text: str, index: int = 0, **changes) -> dict:
+    start = a["text"].index(text)
+    return {"article_id": a["article_id"], "amount_index": index, "sentence_index": 0, "start_char": start,
+            "end_char": start + len(text), "text": text, "value": 2.5e9, "unit": "currency", "currency": "USD",
+            "scale": 1e9, "qualifier": None, "upper": None, **changes}
+
+
+def test_amounts_that_are_not_their_slice_or_implausible_fail_their_article_only(tmp_path):
+    texts = ["بلغت الاستثمارات 2.5 مليار دولار في كازاخستان", "وقعت الصين عقودا بقيمة 2.5 مليار دولار مع أوزبكستان",
+             "ضخت روسيا 2.5 مليار دولار في مشاريع الطاقة في قيرغيزستان"]
+    good, shifted, nonsense = (article(t, 0, source=f"{n}.txt") for n, t in enumerate(texts))
+    moved = amount(shifted, "2.5 مليار دولار")
+    moved["start_char"] += 1
+    rows = ([good, shifted, nonsense], [sentence(a) for a in (good, shifted, nonsense)], [])
+    staging = stage(tmp_path, *rows)
+    staging.write("amounts", 0, to_arrow("amounts", [
+        amount(good, "2.5 مليار دولار"), moved, amount(nonsense, "2.5 مليار دولار", value=float("inf"))]))
+    result = gate(tmp_path, staging, counts(*rows))
+    assert result.article_failures == {shifted["article_id"]: "amount_text_mismatch",
+                                       nonsense["article_id"]: "amount_value_implausible"}
+    assert result.batch_failures == []
+
+
+def test_an_amount_in_an_unknown_unit_or_of_no_article_fails_the_batch(tmp_path):
+    a = article("بلغت الاستثمارات 2.5 مليار دولار في كازاخستان", 0)
+    rows = ([a], [sentence(a)], [])
+    staging = stage(tmp_path, *rows)
+    orphan = dict(amount(a, "2.5 مليار دولار"), article_id="not-an-article")
+    staging.write("amounts", 0, to_arrow("amounts", [amount(a, "2.5 مليار دولار", unit="furlong"), orphan]))
+    result = gate(tmp_path, staging, counts(*rows))
+    assert {(f.suite, f.column) for f in result.batch_failures} >= {("amounts", "unit"), ("amounts", "has_article")}

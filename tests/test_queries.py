@@ -98,3 +98,11 @@ def test_every_spelling_in_the_samples_is_one_entity_with_its_qid(answers, entit
     assert {(r["entity_id"], r["wikidata_qid"]) for r in found} == {(entity, qid)}
     if entity != "kassym_jomart_tokayev":  # the model finds Tokayev in Arabic script only
         assert len({_without_clitic(r["surface"]) for r in found}) >= 2  # several spellings, one entity
+
+
+def test_amounts_answer_with_their_values_and_the_entities_beside_them(answers):
+    largest = answers["The largest sums of money, and who was named beside them"]
+    assert [(r["value"], r["currency"]) for r in largest[:2]] == [(41e9, "USD"), (31e9, "USD")]
+    assert largest[0]["entities"]
+    china = answers["Money named in the same sentence as China, by month"]
+    assert china and all(r["total_value"] >= r["largest_value"] > 0 for r in china)

@@ -265,3 +265,54 @@ def bio_spans(tags: Iterable[str]) -> list[tuple[int, int, str]]:
         if prefix == "B" or (prefix == "I" and current is None):
             start, current = position, type_
     return spans
+
+
+# ------------------------------------------------------------------ amounts
+
+
+@dataclass(frozen=True)
+class AmountCheck:
+    """One gold or predicted amount and what became of it: ``matched`` when the other side has one over the same
+    characters with the same value and unit."""
+
+    article: str
+    start: int
+    end: int
+    text: str
+    value: float
+    unit: str
+    currency: str | None
+    matched: bool
+    other: str | None = None  # what the other side had over these characters, when it disagreed
+
+
+def amount_checks(article: str, gold: Iterable[Mapping], predicted: Iterable[Mapping]) -> tuple[list[AmountCheck],
+                                                                                                 list[AmountCheck]]:
+    """(gold checks, predicted checks) of one article. A prediction matches the gold amount it overlaps when the
+    value (to a relative 1e-9) and the unit agree; each gold amount matches at most one prediction."""
+    gold, predicted = list(gold), list(predicted)
+    taken: set[int] = set()
+    predicted_checks = []
+    for p in predicted:
+        overlapping = [k for k, g in enumerate(gold) if g["start"] < p["end"] and p["start"] < g["end"]]
+        hit = next((k for k in overlapping if k not in taken and amounts_agree(gold[k], p)), None)
+        if hit is not None:
+            taken.add(hit)
+        other = None if hit is not None or not overlapping else \
+            f"{gold[overlapping[0]]['text']} = {gold[overlapping[0]]['value']:g} {gold[overlapping[0]]['unit']}"
+        predicted_checks.append(AmountCheck(article, p["start"], p["end"], p["text"], p["value"], p["unit"],
+                                            p.get("currency"), hit is not None, other))
+    gold_checks = []
+    for k, g in enumerate(gold):
+        overlapping = [p for p in predicted if g["start"] < p["end"] and p["start"] < g["end"]]
+        other = None if k in taken or not overlapping else \
+            f"{overlapping[0]['text']} = {overlapping[0]['value']:g} {overlapping[0]['unit']}"
+        gold_checks.append(AmountCheck(article, g["start"], g["end"], g["text"], g["value"], g["unit"],
+                                       g.get("currency"), k in taken, other))
+    return gold_checks, predicted_checks
+
+
+def amounts_agree(gold: Mapping, predicted: Mapping) -> bool:
+    """Same unit, and the same value to a relative 1e-9."""
+    return gold["unit"] == predicted["unit"] and abs(gold["value"] - predicted["value"]) <= 1e-9 * max(
+        1.0, abs(gold["value"]))

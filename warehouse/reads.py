@@ -33,6 +33,19 @@ RUNS_SQL = """SELECT run_id, started_at, n_seen, n_new, n_failed, status, messag
 
 
 @dataclass
+# The largest sums of money, in the currencies that have most of them, with the entities of their sentence.
+AMOUNTS_SQL = """
+SELECT c.text, c.value, c.unit, c.currency, c.day, c.title, c.agency,
+       list(e.name_ar ORDER BY e.mention_count DESC) FILTER (WHERE e.entity_id IS NOT NULL) AS names
+FROM amounts_in_context c
+LEFT JOIN entities e ON list_contains(c.entities, e.entity_id)
+WHERE c.unit = 'currency' AND c.currency IS NOT NULL
+GROUP BY ALL
+ORDER BY c.currency = 'USD' DESC, c.value DESC, c.article_id
+LIMIT ?
+"""
+
+
 class ReportData:
     """What `akhbar report` draws, as rows in the column order of the queries above."""
 
@@ -42,6 +55,7 @@ class ReportData:
     sources: list[tuple]  # (agency, month, articles)
     runs: list[tuple]  # (run_id, started_at, n_seen, n_new, n_failed, status, message)
     warehouse: Path  # the file read (the replica, when there is one)
+    amounts: list[tuple] = ()  # (text, value, unit, currency, day, title, agency, entity names)
 
 
 def report_data(warehouse: Path, top_n: int = 15) -> ReportData:
@@ -54,6 +68,7 @@ def report_data(warehouse: Path, top_n: int = 15) -> ReportData:
             sources=con.execute(SOURCES_SQL).fetchall(),
             runs=con.execute(RUNS_SQL).fetchall(),
             warehouse=readable_path(warehouse),
+            amounts=con.execute(AMOUNTS_SQL, [top_n]).fetchall(),
         )
 
 

@@ -96,6 +96,25 @@ MENTIONS = pa.schema(
     ]
 )
 
+# Amounts as the press writes them (transforms/amounts.py): a number, its scale and unit, with offsets into
+# articles.text.
+AMOUNTS = pa.schema(
+    [
+        _field("article_id", pa.string(), False),
+        _field("amount_index", pa.int32(), False),
+        _field("sentence_index", pa.int32()),  # NULL: in the headline, before the body's first sentence
+        _field("start_char", pa.int32(), False),
+        _field("end_char", pa.int32(), False),
+        _field("text", pa.string(), False),
+        _field("value", pa.float64(), False),  # the number with its scale applied; a range's lower bound
+        _field("unit", pa.string(), False),  # transforms.amounts.UNITS
+        _field("currency", pa.string()),  # ISO 4217, when the words name one
+        _field("scale", pa.float64(), False),
+        _field("qualifier", pa.string()),  # transforms.amounts.QUALIFIERS
+        _field("upper", pa.float64()),  # a range's upper bound
+    ]
+)
+
 # One row per canonical entity; a run replaces the rows of the entities it touched.
 ENTITIES = pa.schema(
     [
@@ -277,6 +296,7 @@ TABLES: dict[str, pa.Schema] = {
     "articles": ARTICLES,
     "sentences": SENTENCES,
     "mentions": MENTIONS,
+    "amounts": AMOUNTS,
     "entities": ENTITIES,
     "article_entities": ARTICLE_ENTITIES,
     "entity_review": ENTITY_REVIEW,
@@ -294,6 +314,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "articles": ("article_id",),
     "sentences": ("article_id", "sentence_index"),
     "mentions": ("article_id", "mention_index"),
+    "amounts": ("article_id", "amount_index"),
     "entities": ("entity_id",),
     "article_entities": ("article_id", "entity_id"),
     "entity_review": ("article_id", "mention_index"),
