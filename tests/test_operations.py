@@ -168,12 +168,16 @@ def test_report_is_self_contained_and_escapes_article_content(report_warehouse):
     assert page.count("<svg") == 4
     assert "<script" not in page and "src=" not in page and "@import" not in page
     assert "Kazakhstan" in page and "كازاخستان" in page
+    sums = page[page.index("The largest sums of money"):]
+    assert "41 مليار دولار" in sums and "41,000,000,000 USD" in sums
 
     hostile = ReportData(top=[("x", "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "PER", 3, 1)],
                          timeline=[("x", "2024-07-01", 3)], edges=[], sources=[("<b>agency</b>", "2024-07", 1)],
-                         runs=[("r1", "2024-07-01", 1, 1, 0, "succeeded", "<i>msg</i>")], warehouse=Path("w"))
+                         runs=[("r1", "2024-07-01", 1, 1, 0, "succeeded", "<i>msg</i>")], warehouse=Path("w"),
+                         amounts=[("<u>5</u>", 5.0, "currency", "USD", None, "<s>t</s>", None, ["<q>n</q>"])])
     page = render(hostile)
     assert "<script>" not in page and "<img" not in page and "<b>agency" not in page and "<i>msg" not in page
+    assert "<u>5" not in page and "<s>t" not in page and "<q>n" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 

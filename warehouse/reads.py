@@ -32,20 +32,23 @@ RUNS_SQL = """SELECT run_id, started_at, n_seen, n_new, n_failed, status, messag
               FROM runs ORDER BY started_at DESC LIMIT 8"""
 
 
-@dataclass
-# The largest sums of money, in the currencies that have most of them, with the entities of their sentence.
+# The largest sums of money, dollars first, with the names of the entities of their sentence.
 AMOUNTS_SQL = """
-SELECT c.text, c.value, c.unit, c.currency, c.day, c.title, c.agency,
-       list(e.name_ar ORDER BY e.mention_count DESC) FILTER (WHERE e.entity_id IS NOT NULL) AS names
-FROM amounts_in_context c
-LEFT JOIN entities e ON list_contains(c.entities, e.entity_id)
-WHERE c.unit = 'currency' AND c.currency IS NOT NULL
-GROUP BY ALL
-ORDER BY c.currency = 'USD' DESC, c.value DESC, c.article_id
+SELECT text, value, unit, currency, day, title, agency, names
+FROM (
+    SELECT c.article_id, c.amount_index, c.text, c.value, c.unit, c.currency, c.day, c.title, c.agency,
+           list(e.name_ar ORDER BY e.mention_count DESC) FILTER (WHERE e.entity_id IS NOT NULL) AS names
+    FROM amounts_in_context c
+    LEFT JOIN entities e ON list_contains(c.entities, e.entity_id)
+    WHERE c.unit = 'currency' AND c.currency IS NOT NULL
+    GROUP BY c.article_id, c.amount_index, c.text, c.value, c.unit, c.currency, c.day, c.title, c.agency
+)
+ORDER BY currency = 'USD' DESC, value DESC, article_id, amount_index
 LIMIT ?
 """
 
 
+@dataclass
 class ReportData:
     """What `akhbar report` draws, as rows in the column order of the queries above."""
 
