@@ -17,6 +17,7 @@ import bisect
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Mapping, Sequence
 
 from transforms.normalize import fold
@@ -71,6 +72,7 @@ _PLURAL_SCALE = {form for kinds in _SCALE_FORMS.values() for form in kinds["plur
 _DUAL = {form for kinds in _SCALE_FORMS.values() for form in kinds["dual"]}
 _DUAL_OR_ACCUSATIVE = {form for kinds in _SCALE_FORMS.values() for form in kinds["dual_or_accusative"]}
 _VAGUE = {"عشرات": 10, "مئات": 100}  # "tens of", "hundreds of" a scale: a lower bound
+_NUMBER_WORDS = frozenset({*_ONES, *_TENS, *_HUNDREDS, *_TEEN_HEADS, *_FRACTIONS, *_SCALE, *_VAGUE})
 
 _QUALIFIER_PHRASES = sorted([
     ("ما يقارب", "about"), ("نحو", "about"),
@@ -207,6 +209,10 @@ def find_amounts(text: str, names: CurrencyNames) -> list[Amount]:
     amounts: list[Amount] = []
     i = 0
     while i < len(words):
+        word = words[i]
+        if not (word[:1].isdigit() or word in _SYMBOLS or _without_clitic(word) in _NUMBER_WORDS):
+            i += 1
+            continue
         found = _amount_at(words, i, names)
         if found is None:
             i += 1
@@ -219,6 +225,7 @@ def find_amounts(text: str, names: CurrencyNames) -> list[Amount]:
     return amounts
 
 
+@lru_cache(maxsize=65_536)  # called for every word of every article: the same few thousand words
 def _without_clitic(word: str) -> str:
     """A number or scale word with a proclitic glued on (وخمسة، بمليار، ولأكثر is not one): the word."""
     for length in (2, 1):
@@ -363,9 +370,11 @@ def _amount_at(words: Sequence[str], i: int, names: CurrencyNames):
     symbol = None
     if words[i] in _SYMBOLS and i + 1 < len(words) and words[i + 1][:1].isdigit():  # $5
         symbol, i = _SYMBOLS[words[i]], i + 1
-    qualifier, first = _qualifier_before(words, core)
     word = _without_clitic(words[i])
     quantity = _quantity(words, i)
+    if quantity is None and word not in _VAGUE and word not in _PLURAL_SCALE:
+        return None  # most words: nothing to look back for
+    qualifier, first = _qualifier_before(words, core)
     upper = None
     counted = False
     if quantity is not None:

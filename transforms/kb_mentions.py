@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from transforms.entities import (AliasTable, ENTITY_TYPES, _ARTICLE, _LETTER_VARIANTS, _remainders, entity_key,
@@ -119,9 +120,10 @@ def _name_index(table: AliasTable) -> dict[str, dict[str, list[tuple[tuple[str, 
     return index
 
 
-def _first_token_forms(token: str) -> list[str]:
+@lru_cache(maxsize=65_536)  # asked for every word of every article: the same few thousand words
+def _first_token_forms(token: str) -> tuple[str, ...]:
     """The token, then without a glued conjunction and/or preposition (ل + ال written لل restored)."""
-    return [token] + _remainders(token)
+    return (token, *_remainders(token))
 
 
 def _joined(text: str, tokens: list[_Token], first: int, count: int) -> bool:
