@@ -165,30 +165,35 @@ def sentences_suite() -> gx.ExpectationSuite:
     return suite
 
 
+def _span_rules(index: str, matches: str, what: str, sentence: str) -> list:
+    """What every table of spans into an article's text keeps: its key unique, its article and sentence there,
+    its offsets inside the text and its text their slice (``matches``: the audit column that says so)."""
+    return [
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["article_id", index], meta=_batch(rule="key unique")),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="has_article", value_set=[True], meta=_batch(rule="refers to an existing article")
+        ),
+        gxe.ExpectColumnValuesToBeInSet(column="has_sentence", value_set=[True], meta=_batch(rule=sentence)),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="within_text", value_set=[True],
+            meta=_article(f"{what}_offsets_invalid", rule="0 <= start < end <= len(text)"),
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column=matches, value_set=[True],
+            meta=_article(f"{what}_{matches.removesuffix('_matches')}_mismatch",
+                          rule=f"{matches.removesuffix('_matches')} equals text[start:end]"),
+        ),
+    ]
+
+
 def mentions_suite() -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="mentions", meta={"version": SUITE_VERSION})
     for expectation in (
         gxe.ExpectTableRowCountToEqual(value=_parameter("mentions_rows"),
                                        meta=_batch(rule="row count matches the run record")),
-        gxe.ExpectCompoundColumnsToBeUnique(
-            column_list=["article_id", "mention_index"], meta=_batch(rule="key unique")
-        ),
+        *_span_rules("mention_index", "surface_matches", "mention", "refers to an existing sentence"),
         gxe.ExpectColumnValuesToBeInSet(
             column="label", value_set=_parameter("labels"), meta=_batch(rule="label from the model's label set")
-        ),
-        gxe.ExpectColumnValuesToBeInSet(
-            column="has_article", value_set=[True], meta=_batch(rule="refers to an existing article")
-        ),
-        gxe.ExpectColumnValuesToBeInSet(
-            column="has_sentence", value_set=[True], meta=_batch(rule="refers to an existing sentence")
-        ),
-        gxe.ExpectColumnValuesToBeInSet(
-            column="within_text", value_set=[True],
-            meta=_article("mention_offsets_invalid", rule="0 <= start < end <= len(text)"),
-        ),
-        gxe.ExpectColumnValuesToBeInSet(
-            column="surface_matches", value_set=[True],
-            meta=_article("mention_surface_mismatch", rule="surface equals text[start:end]"),
         ),
         gxe.ExpectColumnValuesToNotBeNull(column="norm_key", meta=_batch(rule="normalized key present")),
         gxe.ExpectColumnValuesToNotBeNull(column="entity_id", meta=_batch(rule="every mention is linked")),
@@ -204,23 +209,7 @@ def mentions_suite() -> gx.ExpectationSuite:
 def amounts_suite() -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="amounts", meta={"version": SUITE_VERSION})
     for expectation in (
-        gxe.ExpectCompoundColumnsToBeUnique(
-            column_list=["article_id", "amount_index"], meta=_batch(rule="key unique")
-        ),
-        gxe.ExpectColumnValuesToBeInSet(
-            column="has_article", value_set=[True], meta=_batch(rule="refers to an existing article")
-        ),
-        gxe.ExpectColumnValuesToBeInSet(
-            column="has_sentence", value_set=[True], meta=_batch(rule="refers to an existing sentence, if any")
-        ),
-        gxe.ExpectColumnValuesToBeInSet(
-            column="within_text", value_set=[True],
-            meta=_article("amount_offsets_invalid", rule="0 <= start < end <= len(text)"),
-        ),
-        gxe.ExpectColumnValuesToBeInSet(
-            column="text_matches", value_set=[True],
-            meta=_article("amount_text_mismatch", rule="text equals articles.text[start:end]"),
-        ),
+        *_span_rules("amount_index", "text_matches", "amount", "refers to an existing sentence, if any"),
         gxe.ExpectColumnValuesToBeInSet(
             column="value_plausible", value_set=[True],
             meta=_article("amount_value_implausible", rule="value finite and > 0; a range's upper bound above it"),
