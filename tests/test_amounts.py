@@ -109,3 +109,16 @@ def test_rows_carry_their_sentence_and_headline_amounts_none():
     assert [(r["amount_index"], r["sentence_index"], r["unit"]) for r in rows] == [
         (0, None, "currency"), (1, 0, "percent"), (2, 1, "tonne")]
     assert all(text[r["start_char"]:r["end_char"]] == r["text"] for r in rows)
+
+
+def test_scoring_matches_value_and_unit_over_overlapping_characters():
+    from transforms.evaluation import amount_checks
+
+    gold = [{"start": 0, "end": 15, "text": "نحو 5 مليارات دولار", "value": 5e9, "unit": "currency", "currency": "USD"},
+            {"start": 30, "end": 33, "text": "30%", "value": 30.0, "unit": "percent", "currency": None}]
+    predicted = [{"start": 4, "end": 15, "text": "5 مليارات دولار", "value": 5e9, "unit": "currency", "currency": None},
+                 {"start": 30, "end": 33, "text": "30%", "value": 3.0, "unit": "percent"}]
+    g, p = amount_checks("a", gold, predicted)
+    assert [c.matched for c in g] == [True, False] and [c.matched for c in p] == [True, False]
+    assert (p[0].currency_right, p[0].span_exact) == (False, False)
+    assert p[1].other == "30% = 30 percent" and g[1].other == "30% = 3 percent"

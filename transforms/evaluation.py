@@ -284,6 +284,8 @@ class AmountCheck:
     currency: str | None
     matched: bool
     other: str | None = None  # what the other side had over these characters, when it disagreed
+    currency_right: bool = False  # matched, and the currency code agrees (None with None)
+    span_exact: bool = False  # matched, over exactly the same characters
 
 
 def amount_checks(article: str, gold: Iterable[Mapping], predicted: Iterable[Mapping]) -> tuple[list[AmountCheck],
@@ -296,12 +298,15 @@ def amount_checks(article: str, gold: Iterable[Mapping], predicted: Iterable[Map
     for p in predicted:
         overlapping = [k for k, g in enumerate(gold) if g["start"] < p["end"] and p["start"] < g["end"]]
         hit = next((k for k in overlapping if k not in taken and amounts_agree(gold[k], p)), None)
+        twin = gold[hit] if hit is not None else None
         if hit is not None:
             taken.add(hit)
         other = None if hit is not None or not overlapping else \
             f"{gold[overlapping[0]]['text']} = {gold[overlapping[0]]['value']:g} {gold[overlapping[0]]['unit']}"
-        predicted_checks.append(AmountCheck(article, p["start"], p["end"], p["text"], p["value"], p["unit"],
-                                            p.get("currency"), hit is not None, other))
+        predicted_checks.append(AmountCheck(
+            article, p["start"], p["end"], p["text"], p["value"], p["unit"], p.get("currency"), twin is not None,
+            other, currency_right=twin is not None and twin.get("currency") == p.get("currency"),
+            span_exact=twin is not None and (twin["start"], twin["end"]) == (p["start"], p["end"])))
     gold_checks = []
     for k, g in enumerate(gold):
         overlapping = [p for p in predicted if g["start"] < p["end"] and p["start"] < g["end"]]
