@@ -169,6 +169,36 @@ def amounts_table(amounts: list[tuple]) -> str:
             f"<th>named in the same sentence</th></tr>{rows}</table>")
 
 
+def speakers_table(speakers: list[tuple]) -> str:
+    if not speakers:
+        return "<p>No quoted speakers yet.</p>"
+    rows = "".join(
+        f"<tr><td dir='rtl'>{escape(name_ar or '')}</td><td>{escape(name_en or '')}</td><td>{quotes}</td>"
+        f"<td>{articles}</td><td>{outlets}</td></tr>"
+        for _, name_ar, name_en, quotes, articles, outlets in speakers
+    )
+    return (f"<table><tr><th>speaker</th><th></th><th>quotes</th><th>articles</th><th>outlets</th></tr>"
+            f"{rows}</table>")
+
+
+def quotes_table(quotes: list[tuple], width: int = 180) -> str:
+    if not quotes:
+        return "<p>No quotes yet.</p>"
+
+    def short(text: str) -> str:
+        return text if len(text) <= width else text[:width].rsplit(" ", 1)[0] + " …"
+
+    rows = "".join(
+        f"<tr><td>{escape(str(day or ''))}</td><td dir='rtl'>{escape(speaker)}</td>"
+        f"<td dir='rtl'>{'«' + escape(short(text)) + '»' if kind == 'direct' else escape(short(text))}</td>"
+        f"<td dir='rtl'>{escape('، '.join((about or [])[:4]))}</td>"
+        f"<td dir='rtl'>{escape(title or '')}</td><td>{escape(agency or '')}</td></tr>"
+        for day, speaker, verb, kind, text, title, agency, about in quotes
+    )
+    return (f"<table><tr><th>day</th><th>speaker</th><th>said</th><th>about</th><th>article</th><th>agency</th></tr>"
+            f"{rows}</table>")
+
+
 STYLE = """
 body{font-family:system-ui,'Noto Sans Arabic','DejaVu Sans',sans-serif;margin:24px;color:#222;background:#fff}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:16px;margin:24px 0 8px} .meta{color:#666;font-size:12px}
@@ -193,6 +223,10 @@ def render(data: ReportData, data_docs: Path | None = None, now: datetime | None
 <section><h2>Mentions per month, top entities</h2>{timeline_chart(data.timeline, names)}</section>
 <section><h2>Co-occurrence: entities in the same articles</h2>{network_chart(data.top, data.edges)}</section>
 <section><h2>Sources over time (articles per agency and month)</h2>{sources_chart(data.sources)}</section>
+</div>
+<div class="grid">
+<section><h2>Who is quoted most</h2>{speakers_table(data.speakers)}</section>
+<section><h2>The latest quotes</h2>{quotes_table(data.quotes)}</section>
 </div>
 <section><h2>The largest sums of money</h2>{amounts_table(data.amounts)}</section>
 <section><h2>Latest quality-gate results</h2>{gate_table(data.runs, data_docs)}</section>

@@ -94,6 +94,29 @@ LEFT JOIN a USING (article_id)
 LEFT JOIN s USING (article_id, sentence_index)
 """
 
+QUOTES_SQL = """
+WITH a AS (SELECT article_id, text, text_chars FROM read_parquet($articles)),
+     s AS (SELECT article_id, sentence_index FROM read_parquet($sentences)),
+     m AS (SELECT article_id, mention_index, entity_id FROM read_parquet($mentions))
+SELECT q.*,
+       a.article_id IS NOT NULL AS has_article,
+       q.sentence_index IS NULL OR s.article_id IS NOT NULL AS has_sentence,
+       coalesce(q.start_char >= 0 AND q.start_char < q.end_char AND q.end_char <= a.text_chars, false)
+           AS within_text,
+       coalesce(substr(a.text, q.start_char + 1, q.end_char - q.start_char) = q.text
+                AND substr(a.text, q.verb_start + 1, q.verb_end - q.verb_start) = q.verb
+                AND substr(a.text, q.speaker_start + 1, q.speaker_end - q.speaker_start) = q.speaker_text, false)
+           AS text_matches,
+       -- a speaker named or continued is a mention of the same article, with that mention's entity
+       CASE WHEN q.speaker_mention_index IS NULL THEN q.speaker_via = 'title' AND q.speaker_entity_id IS NULL
+            ELSE m.article_id IS NOT NULL AND m.entity_id IS NOT DISTINCT FROM q.speaker_entity_id END
+           AS speaker_is_mention
+FROM read_parquet($quotes) q
+LEFT JOIN a USING (article_id)
+LEFT JOIN s USING (article_id, sentence_index)
+LEFT JOIN m ON m.article_id = q.article_id AND m.mention_index = q.speaker_mention_index
+"""
+
 ENTITIES_SQL = """
 WITH staged AS (SELECT entity_id, count(*) AS n FROM read_parquet($mentions)
                 WHERE entity_id IS NOT NULL GROUP BY ALL),
@@ -123,8 +146,6 @@ LEFT JOIN a USING (article_id)
 LEFT JOIN per_article USING (article_id)
 LEFT JOIN linked USING (article_id, entity_id)
 """
-
-
 
 
 def audit_frames(
@@ -158,6 +179,9 @@ def audit_frames(
     if amounts:  # staged by every run since amounts were added; a batch staged before then has none
         frames["amounts"] = frame("amounts", AMOUNTS_SQL, {k: files[k] for k in ("articles", "sentences")}
                                   | {"amounts": amounts})
+    quotes = staging.paths("quotes")
+    if quotes:  # likewise since quotes were added
+        frames["quotes"] = frame("quotes", QUOTES_SQL, files | {"quotes": quotes})
     # Entity tables are checked whenever a batch stages them (every flow run does).
     linked = {t: staging.paths(t) for t in ("entities", "article_entities")}
     if linked["entities"]:

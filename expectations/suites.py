@@ -36,10 +36,11 @@ import great_expectations.expectations as gxe
 from transforms.amounts import QUALIFIERS as AMOUNT_QUALIFIERS, UNITS as AMOUNT_UNITS
 from transforms.entities import LINK_METHODS
 from transforms.kb_mentions import SOURCES as MENTION_SOURCES
+from transforms.quotes import KINDS as QUOTE_KINDS, SPEAKER_LABELS, SPEAKER_VIA
 from transforms.script import MAX_MOJIBAKE_SHARE
 
-SUITE_VERSION = "7"  # 2: body slice, date provenance, duplicate_of; 3: entities; 4: mojibake; 5: masked body lines;
-# 6: mention source and link method; 7: amounts
+SUITE_VERSION = "8"  # 2: body slice, date provenance, duplicate_of; 3: entities; 4: mojibake; 5: masked body lines;
+# 6: mention source and link method; 7: amounts; 8: quotes
 
 DATE_SOURCES = ("dateline", "timestamp", "metadata", "lead", "none")
 
@@ -225,6 +226,26 @@ def amounts_suite() -> gx.ExpectationSuite:
     return suite
 
 
+def quotes_suite() -> gx.ExpectationSuite:
+    suite = gx.ExpectationSuite(name="quotes", meta={"version": SUITE_VERSION})
+    for expectation in (
+        *_span_rules("quote_index", "text_matches", "quote", "refers to an existing sentence, if any"),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="speaker_is_mention", value_set=[True],
+            meta=_article("quote_speaker_not_a_mention",
+                          rule="a named or continued speaker is a mention of the same article, with its entity"),
+        ),
+        gxe.ExpectColumnValuesToBeInSet(column="kind", value_set=list(QUOTE_KINDS),
+                                        meta=_batch(rule="kind from transforms.quotes.KINDS")),
+        gxe.ExpectColumnValuesToBeInSet(column="speaker_via", value_set=list(SPEAKER_VIA),
+                                        meta=_batch(rule="speaker_via from transforms.quotes.SPEAKER_VIA")),
+        gxe.ExpectColumnValuesToBeInSet(column="speaker_label", value_set=list(SPEAKER_LABELS),
+                                        meta=_batch(rule="a speaker is a person, a body or a state, or a title")),
+    ):
+        suite.add_expectation(expectation)
+    return suite
+
+
 def entities_suite() -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="entities", meta={"version": SUITE_VERSION})
     for expectation in (
@@ -295,6 +316,7 @@ def all_suites(limits: GateLimits) -> dict[str, gx.ExpectationSuite]:
         "sentences": sentences_suite(),
         "mentions": mentions_suite(),
         "amounts": amounts_suite(),
+        "quotes": quotes_suite(),
         "entities": entities_suite(),
         "article_entities": article_entities_suite(),
     }

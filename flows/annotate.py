@@ -28,6 +28,7 @@ from transforms.kb_mentions import (Span, dateline_places, is_team_sport_story, 
                                     metadata_spans)
 from transforms.linking import link_mentions
 from transforms.ner import DocumentRows, OffsetMismatch, document_rows
+from transforms.quotes import article_quotes, quote_rows
 from transforms.rejection import Rejection
 from warehouse.rows import article_row
 from warehouse.store import Staging
@@ -113,6 +114,7 @@ class StagedRows:
     sentences: list[dict] = field(default_factory=list)
     linked: object = None  # transforms.linking's result: mentions, article_entities, review
     amounts: list[dict] = field(default_factory=list)
+    quotes: list[dict] = field(default_factory=list)
     n_mentions: int = 0
     rejected: list[Rejection] = field(default_factory=list)
 
@@ -121,6 +123,7 @@ class StagedRows:
         staging.write_rows("sentences", part, self.sentences)
         staging.write_rows("mentions", part, self.linked.mentions)
         staging.write_rows("amounts", part, self.amounts)
+        staging.write_rows("quotes", part, self.quotes)
         staging.write_rows("article_entities", part, self.linked.article_entities)
         staging.write_rows("entity_review", part, self.linked.review)
 
@@ -143,6 +146,16 @@ def article_mentions(article: Article, rows: DocumentRows, table: AliasTable, ga
     return mentions
 
 
+def with_speaker_entities(quotes: list[dict], mentions: Iterable[dict]) -> list[dict]:
+    """Quote rows with their speaker mention's linked entity (quotes are read before linking, article by article,
+    so that a fault in one is that article's alone)."""
+    entity_of = {(m["article_id"], m["mention_index"]): m["entity_id"] for m in mentions}
+    for quote in quotes:
+        if quote["speaker_mention_index"] is not None:
+            quote["speaker_entity_id"] = entity_of.get((quote["article_id"], quote["speaker_mention_index"]))
+    return quotes
+
+
 def rows_of(annotated: list[tuple[Article, object]], settings: Settings,
             article_row_of: Callable[[Article, int, int, int], dict], seen: Iterable[str] = ()) -> StagedRows:
     """Rows of NER-processed articles; ``article_row_of(article, n_sentences, n_tokens, n_mentions)`` shapes each
@@ -156,8 +169,10 @@ def rows_of(annotated: list[tuple[Article, object]], settings: Settings,
         try:
             rows = document_rows(doc, article.article_id, article.text, offset=article.meta.body_start)
             mentions = article_mentions(article, rows, table, settings.gazetteer_pass)
-            amounts = amount_rows(article.article_id, article.text, [s["start_char"] for s in rows.sentences],
-                                  currencies)
+            sentence_starts = [s["start_char"] for s in rows.sentences]
+            amounts = amount_rows(article.article_id, article.text, sentence_starts, currencies)
+            quotes = quote_rows(article.article_id, article_quotes(article.text, article.body,
+                                                                   article.meta.body_start, mentions), sentence_starts)
         except OffsetMismatch as err:
             staged.rejected.append(Rejection.of_article(article, "offset_mismatch", str(err)))
             continue
@@ -168,8 +183,10 @@ def rows_of(annotated: list[tuple[Article, object]], settings: Settings,
         counted.append((article, len(rows.sentences), rows.n_tokens))
         staged.sentences += rows.sentences
         staged.amounts += amounts
+        staged.quotes += quotes
         mention_rows_ += mentions
     staged.linked = link_mentions(mention_rows_, table, seen)
+    staged.quotes = with_speaker_entities(staged.quotes, staged.linked.mentions)
     per_article = Counter(m["article_id"] for m in staged.linked.mentions)
     staged.articles = [article_row_of(article, n_sentences, n_tokens, per_article[article.article_id])
                        for article, n_sentences, n_tokens in counted]

@@ -63,6 +63,7 @@ from transforms.amounts import amount_rows
 from transforms.dedup import NearMatch
 from transforms.entities import ENTITY_TYPES
 from transforms.metadata import METADATA_RULES_VERSION
+from transforms.quotes import article_quotes, quote_rows
 from transforms.rejection import Rejection
 from transforms.reprocessing import FIELDS, STORED_COLUMNS, Rederived, changed_fields, rederive, stored_article
 from transforms.selection import Selection
@@ -255,6 +256,15 @@ def stage_unchanged_bodies(resources: Resources, staging: Staging, items: list[R
         row for item in first
         for row in amount_rows(item.article.article_id, item.article.text, starts.get(item.article.article_id, []),
                                currencies)])
+    # So are quotes, from the text and the published mentions (their speakers keep their linked entities).
+    mentions: dict[str, list[dict]] = {}
+    for row in published["mentions"].to_pylist():
+        mentions.setdefault(row["article_id"], []).append(row)
+    staging.write_rows("quotes", UNCHANGED_PART, [
+        row for item in first
+        for row in quote_rows(item.article.article_id, article_quotes(
+            item.article.text, item.article.body, item.article.meta.body_start,
+            mentions.get(item.article.article_id, [])), starts.get(item.article.article_id, []))])
     return Staged(first_copies=first, near_copies=near)
 
 

@@ -186,6 +186,7 @@ def stage_copies(staging: Staging, selection: Selection, ingested_at: datetime, 
     staging.write_rows("sentences", COPIES_PART, [])
     staging.write_rows("mentions", COPIES_PART, [])
     staging.write_rows("amounts", COPIES_PART, [])
+    staging.write_rows("quotes", COPIES_PART, [])
     totals.n_articles += len(selection.near_copies)
     return orphans
 

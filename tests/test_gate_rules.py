@@ -342,3 +342,51 @@ def test_an_amount_in_an_unknown_unit_or_of_no_article_fails_the_batch(tmp_path)
     staging.write("amounts", 0, to_arrow("amounts", [amount(a, "2.5 مليار دولار", unit="furlong"), orphan]))
     result = gate(tmp_path, staging, counts(*rows))
     assert {(f.suite, f.column) for f in result.batch_failures} >= {("amounts", "unit"), ("amounts", "has_article")}
+
+
+def quote(a: dict, said: str, speaker: dict | None, index: int = 0, **changes) -> dict:
+    start = a["text"].index(said)
+    verb = a["text"].index("قال")
+    title = a["text"].index("الوزير")
+    return {"article_id": a["article_id"], "quote_index": index, "sentence_index": 0, "start_char": start,
+            "end_char": start + len(said), "text": said, "kind": "reported", "verb": "قال", "verb_start": verb,
+            "verb_end": verb + 3,
+            "speaker_text": speaker["surface"] if speaker else "الوزير",
+            "speaker_start": speaker["start_char"] if speaker else title,
+            "speaker_end": speaker["end_char"] if speaker else title + len("الوزير"),
+            "speaker_via": "name" if speaker else "title",
+            "speaker_mention_index": speaker["mention_index"] if speaker else None,
+            "speaker_entity_id": speaker["entity_id"] if speaker else None,
+            "speaker_label": speaker["label"] if speaker else None, **changes}
+
+
+def test_quotes_off_their_text_or_with_a_speaker_who_is_not_a_mention_fail_their_article_only(tmp_path):
+    texts = ["قال الوزير توكاييف إن التعاون مع الصين يتوسع", "قال الوزير توكاييف إن التجارة مع الصين تنمو",
+             "قال الوزير توكاييف إن الممر الأوسط يختصر الطريق", "قال الوزير إن الاستثمارات الصينية في المنطقة تتضاعف كل عام"]
+    good, shifted, stranger, titled = (article(t, 1, source=f"{n}.txt") for n, t in enumerate(texts))
+    speakers = [mention(a, "توكاييف", 0, "PER") for a in (good, shifted, stranger)]
+    moved = quote(shifted, "التجارة مع الصين تنمو", speakers[1])
+    moved["start_char"] += 1
+    rows = ([good, shifted, stranger, dict(titled, n_mentions=0)],
+            [sentence(a) for a in (good, shifted, stranger, titled)], speakers)
+    staging = stage(tmp_path, *rows)
+    staging.write("quotes", 0, to_arrow("quotes", [
+        quote(good, "التعاون مع الصين يتوسع", speakers[0]), moved,
+        quote(stranger, "الممر الأوسط يختصر الطريق", speakers[2], speaker_entity_id="per:someone_else"),
+        quote(titled, "الاستثمارات الصينية في المنطقة تتضاعف كل عام", None)]))
+    result = gate(tmp_path, staging, counts(*rows))
+    assert result.article_failures == {shifted["article_id"]: "quote_text_mismatch",
+                                       stranger["article_id"]: "quote_speaker_not_a_mention"}
+    assert result.batch_failures == []
+
+
+def test_a_quote_of_an_unknown_kind_or_of_no_article_fails_the_batch(tmp_path):
+    a = article("قال الوزير توكاييف إن التعاون مع الصين يتوسع", 1)
+    speaker = mention(a, "توكاييف", 0, "PER")
+    rows = ([a], [sentence(a)], [speaker])
+    staging = stage(tmp_path, *rows)
+    orphan = dict(quote(a, "التعاون مع الصين يتوسع", speaker), article_id="not-an-article", quote_index=1)
+    staging.write("quotes", 0, to_arrow("quotes", [quote(a, "التعاون مع الصين يتوسع", speaker, kind="rumour"),
+                                                   orphan]))
+    result = gate(tmp_path, staging, counts(*rows))
+    assert {(f.suite, f.column) for f in result.batch_failures} >= {("quotes", "kind"), ("quotes", "has_article")}

@@ -106,3 +106,13 @@ def test_amounts_answer_with_their_values_and_the_entities_beside_them(answers):
     assert largest[0]["entities"]
     china = answers["Money named in the same sentence as China, by month"]
     assert china and all(r["total_value"] >= r["largest_value"] > 0 for r in china)
+
+
+def test_quotes_answer_who_said_what_and_about_whom(answers):
+    tokayev = answers["What Tokayev said, and where it was reported"]
+    assert len(tokayev) >= 3 and all(r["text"] and r["verb"] for r in tokayev)
+    assert {r["kind"] for r in tokayev} == {"direct", "reported"}
+    about_china = answers["Who said what about China"]
+    speakers = {r["speaker_entity_id"] for r in about_china}
+    assert {"kassym_jomart_tokayev", "murat_nurtleu"} <= speakers  # the president and his foreign minister
+    assert "china" not in speakers

@@ -321,3 +321,75 @@ def amounts_agree(gold: Mapping, predicted: Mapping) -> bool:
     """Same unit, and the same value to a relative 1e-9."""
     return gold["unit"] == predicted["unit"] and abs(gold["value"] - predicted["value"]) <= 1e-9 * max(
         1.0, abs(gold["value"]))
+
+
+@dataclass(frozen=True)
+class QuoteCheck:
+    """One gold or predicted quote and what became of it: ``matched`` when the other side has one over mostly the
+    same characters (the overlap at least half of the shorter), ``speaker_right`` when, besides, both name the
+    same speaker: overlapping speaker spans, the same linked entity, or the same words."""
+
+    article: str
+    start: int
+    end: int
+    text: str
+    speaker: str
+    kind: str
+    matched: bool
+    speaker_right: bool = False
+    span_exact: bool = False
+    other: str | None = None  # the other side's speaker and span start, when it disagreed
+
+
+def _overlap(a: Mapping, b: Mapping) -> int:
+    return max(0, min(a["end"], b["end"]) - max(a["start"], b["start"]))
+
+
+def spans_match(a: Mapping, b: Mapping) -> bool:
+    """Most of the same characters: the overlap is at least half of the shorter span."""
+    shorter = min(a["end"] - a["start"], b["end"] - b["start"])
+    return shorter > 0 and _overlap(a, b) * 2 >= shorter
+
+
+def same_speaker(gold: Mapping, predicted: Mapping, entity_at: Mapping[tuple[int, int], str]) -> bool:
+    """``entity_at``: the linked entity of each of the article's mentions, by (start, end)."""
+    g, p = (gold["speaker_start"], gold["speaker_end"]), (predicted["speaker_start"], predicted["speaker_end"])
+    if g[0] < p[1] and p[0] < g[1]:
+        return True
+    entity = predicted.get("speaker_entity_id")
+    if entity and any(e == entity and s < g[1] and g[0] < t for (s, t), e in entity_at.items()):
+        return True
+    # one person named in full and by one of their names (حيات / سميح جوهر حيات, ذكي / ذكي القاضي)
+    g_words, p_words = set(entity_key(gold["speaker_text"]).split()), set(entity_key(predicted["speaker_text"]).split())
+    return bool(g_words and p_words) and (g_words <= p_words or p_words <= g_words)
+
+
+def quote_checks(article: str, gold: Iterable[Mapping], predicted: Iterable[Mapping],
+                 entity_at: Mapping[tuple[int, int], str]) -> tuple[list[QuoteCheck], list[QuoteCheck]]:
+    """(gold checks, predicted checks) of one article; each gold quote matches at most one prediction, the one
+    that overlaps it most."""
+    gold, predicted = list(gold), list(predicted)
+    pairs = sorted(((_overlap(g, p), k, j) for k, g in enumerate(gold) for j, p in enumerate(predicted)
+                    if spans_match(g, p)), reverse=True)
+    twin_of_gold: dict[int, int] = {}
+    twin_of_predicted: dict[int, int] = {}
+    for _, k, j in pairs:
+        if k not in twin_of_gold and j not in twin_of_predicted:
+            twin_of_gold[k], twin_of_predicted[j] = j, k
+    gold_checks = []
+    for k, g in enumerate(gold):
+        j = twin_of_gold.get(k)
+        right = j is not None and same_speaker(g, predicted[j], entity_at)
+        gold_checks.append(QuoteCheck(
+            article, g["start"], g["end"], g["text"], g["speaker_text"], g["kind"], j is not None, right,
+            j is not None and (g["start"], g["end"]) == (predicted[j]["start"], predicted[j]["end"]),
+            None if j is None or right else f"{predicted[j]['speaker_text']} @{predicted[j]['start']}"))
+    predicted_checks = []
+    for j, p in enumerate(predicted):
+        k = twin_of_predicted.get(j)
+        right = k is not None and same_speaker(gold[k], p, entity_at)
+        predicted_checks.append(QuoteCheck(
+            article, p["start"], p["end"], p["text"], p["speaker_text"], p["kind"], k is not None, right,
+            k is not None and (gold[k]["start"], gold[k]["end"]) == (p["start"], p["end"]),
+            None if k is None or right else f"{gold[k]['speaker_text']} @{gold[k]['start']}"))
+    return gold_checks, predicted_checks

@@ -48,6 +48,30 @@ LIMIT ?
 """
 
 
+# Who is quoted most: the speakers that are canonical entities, with how many quotes, articles and outlets.
+SPEAKERS_SQL = """
+SELECT speaker_entity_id, any_value(speaker_name_ar) AS name_ar, any_value(speaker_name_en) AS name_en,
+       count(*) AS quotes, count(DISTINCT article_id) AS articles,
+       count(DISTINCT coalesce(agency, source_id)) AS outlets
+FROM quotes_in_context
+WHERE speaker_entity_id IS NOT NULL AND speaker_name_ar IS NOT NULL
+GROUP BY speaker_entity_id
+ORDER BY quotes DESC, articles DESC, speaker_entity_id
+LIMIT ?
+"""
+
+# The latest quotes: who, how (the verb as written), what, in which article, and whom the words name.
+RECENT_QUOTES_SQL = """
+SELECT c.day, coalesce(c.speaker_name_ar, c.speaker_text) AS speaker, c.verb, c.kind, c.text, c.title, c.agency,
+       list(e.name_ar ORDER BY e.mention_count DESC) FILTER (WHERE e.entity_id IS NOT NULL) AS about
+FROM quotes_in_context c
+LEFT JOIN entities e ON list_contains(c.about, e.entity_id)
+GROUP BY ALL
+ORDER BY c.day DESC NULLS LAST, c.article_id, min(c.quote_index)
+LIMIT ?
+"""
+
+
 @dataclass
 class ReportData:
     """What `akhbar report` draws, as rows in the column order of the queries above."""
@@ -59,6 +83,8 @@ class ReportData:
     runs: list[tuple]  # (run_id, started_at, n_seen, n_new, n_failed, status, message)
     warehouse: Path  # the file read (the replica, when there is one)
     amounts: list[tuple] = ()  # (text, value, unit, currency, day, title, agency, entity names)
+    speakers: list[tuple] = ()  # (speaker_entity_id, name_ar, name_en, quotes, articles, outlets)
+    quotes: list[tuple] = ()  # (day, speaker, verb, kind, text, title, agency, names the words name)
 
 
 def report_data(warehouse: Path, top_n: int = 15) -> ReportData:
@@ -72,6 +98,8 @@ def report_data(warehouse: Path, top_n: int = 15) -> ReportData:
             runs=con.execute(RUNS_SQL).fetchall(),
             warehouse=readable_path(warehouse),
             amounts=con.execute(AMOUNTS_SQL, [top_n]).fetchall(),
+            speakers=con.execute(SPEAKERS_SQL, [top_n]).fetchall(),
+            quotes=con.execute(RECENT_QUOTES_SQL, [top_n]).fetchall(),
         )
 
 

@@ -76,8 +76,8 @@ def view_marker(statement: str) -> str:
 
 
 # Staged tables whose rows belong to one article (by article_id).
-ARTICLE_TABLES = ("articles", "sentences", "mentions", "amounts", "article_entities", "entity_review", "duplicates",
-                  "fingerprints")
+ARTICLE_TABLES = ("articles", "sentences", "mentions", "amounts", "quotes", "article_entities", "entity_review",
+                  "duplicates", "fingerprints")
 # Everything a batch stages except its run record and quarantine rows.
 DATA_TABLES = ARTICLE_TABLES + ("entities",)
 _PART = "part-{:05d}.parquet"
@@ -382,7 +382,7 @@ def _insert_parquet(con: duckdb.DuckDBPyConnection, table: str, files: Iterable[
 
 
 # What an article's replacement replaces: its row and every row computed from its body.
-REPLACED_ARTICLE_TABLES = ("articles", "sentences", "mentions", "amounts", "article_entities", "entity_review")
+REPLACED_ARTICLE_TABLES = ("articles", "sentences", "mentions", "amounts", "quotes", "article_entities", "entity_review")
 
 
 def _delete_replaced(con: duckdb.DuckDBPyConnection, staging: "Staging") -> str | None:

@@ -115,6 +115,31 @@ AMOUNTS = pa.schema(
     ]
 )
 
+# Who said what (transforms/quotes.py): a quote or a piece of reported speech, its verb and its speaker, with
+# offsets into articles.text.
+QUOTES = pa.schema(
+    [
+        _field("article_id", pa.string(), False),
+        _field("quote_index", pa.int32(), False),
+        _field("sentence_index", pa.int32()),  # the verb's sentence
+        _field("start_char", pa.int32(), False),
+        _field("end_char", pa.int32(), False),
+        _field("text", pa.string(), False),
+        _field("kind", pa.string(), False),  # transforms.quotes.KINDS
+        _field("verb", pa.string(), False),  # as written: وأضاف، مشيراً
+        _field("verb_start", pa.int32(), False),
+        _field("verb_end", pa.int32(), False),
+        _field("speaker_text", pa.string(), False),  # the name, the title, or (pronoun) the antecedent's words
+        _field("speaker_start", pa.int32(), False),
+        _field("speaker_end", pa.int32(), False),
+        _field("speaker_via", pa.string(), False),  # transforms.quotes.SPEAKER_VIA
+        # The speaker's mention in this article (NULL for a title the article never gave a name to) and its entity.
+        _field("speaker_mention_index", pa.int32()),
+        _field("speaker_entity_id", pa.string()),
+        _field("speaker_label", pa.string()),
+    ]
+)
+
 # One row per canonical entity; a run replaces the rows of the entities it touched.
 ENTITIES = pa.schema(
     [
@@ -297,6 +322,7 @@ TABLES: dict[str, pa.Schema] = {
     "sentences": SENTENCES,
     "mentions": MENTIONS,
     "amounts": AMOUNTS,
+    "quotes": QUOTES,
     "entities": ENTITIES,
     "article_entities": ARTICLE_ENTITIES,
     "entity_review": ENTITY_REVIEW,
@@ -315,6 +341,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "sentences": ("article_id", "sentence_index"),
     "mentions": ("article_id", "mention_index"),
     "amounts": ("article_id", "amount_index"),
+    "quotes": ("article_id", "quote_index"),
     "entities": ("entity_id",),
     "article_entities": ("article_id", "entity_id"),
     "entity_review": ("article_id", "mention_index"),

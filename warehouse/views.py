@@ -87,6 +87,33 @@ VIEWS: dict[str, str] = {
         JOIN entities e USING (entity_id)
         GROUP BY ALL
     """,
+    # Each quote with its speaker (their canonical entity when the speaker is a mention), its article's day, title,
+    # outlet and agency, and the entities named inside the quoted words: "what did X say, about whom".
+    "quotes_in_context": f"""
+        SELECT q.article_id, q.quote_index, q.kind, q.text, q.verb, q.start_char, q.end_char,
+               q.speaker_text, q.speaker_via, q.speaker_entity_id,
+               s.name_ar AS speaker_name_ar, s.name_en AS speaker_name_en, s.type AS speaker_type,
+               {ARTICLE_DAY} AS day, CAST(date_trunc('month', {ARTICLE_DAY}) AS DATE) AS month,
+               {ARTICLE_DAY_SOURCE} AS day_source, a.title, a.agency, a.source_id,
+               list(DISTINCT m.entity_id ORDER BY m.entity_id)
+                   FILTER (WHERE m.entity_id IS NOT NULL AND m.entity_id IS DISTINCT FROM q.speaker_entity_id)
+                   AS about
+        FROM quotes q
+        JOIN articles a USING (article_id)
+        LEFT JOIN entities s ON s.entity_id = q.speaker_entity_id
+        LEFT JOIN mentions m ON m.article_id = q.article_id
+                            AND m.start_char >= q.start_char AND m.end_char <= q.end_char
+        GROUP BY ALL
+    """,
+    # entity spoken about × speaker: who said what about an entity, one row per quote and entity named in it
+    "quotes_about_entity": """
+        SELECT e.entity_id, e.type, e.name_ar, e.name_en,
+               c.speaker_entity_id, c.speaker_name_ar, c.speaker_name_en, c.speaker_text, c.speaker_via,
+               c.kind, c.text, c.verb, c.day, c.month, c.day_source, c.title, c.agency, c.source_id,
+               c.article_id, c.quote_index
+        FROM (SELECT *, unnest(about) AS entity_id FROM quotes_in_context) c
+        JOIN entities e USING (entity_id)
+    """,
     # Items in quarantine now: the latest event of each item is still open.
     "open_quarantine": """
         SELECT item_id, source_path, reason, detail, level, run_id, quarantined_at, stored_path
