@@ -678,22 +678,28 @@ def evaluate(
     amounts_corpus: list[Path] = typer.Option(None, "--amounts-corpus",
                                               help="Corpora with gold/amounts.jsonl [default: the --corpus folders "
                                                    "and seeds/amounts]: amounts, value and unit exact."),
+    quotes_corpus: list[Path] = typer.Option(None, "--quotes-corpus",
+                                             help="Corpora with gold/quotes.jsonl [default: the --corpus folders and "
+                                                  "seeds/holdout]: quotes, speaker and span."),
 ) -> None:
     """Accuracy over gold corpora of real pages: the metadata rules (date, agency, dateline, title, furniture)
     and the canonical entities (precision and recall by English name, per type, with every miss); amounts (value
-    and unit); NER on a gold-tokenized test set with and without the gazetteer pass; the samples' entities in
+    and unit); quotes (speaker and span); NER on a gold-tokenized test set with and without the gazetteer pass; the samples' entities in
     the warehouse."""
     from flows.devcorpus import CorpusError
     from flows.intake import RegistryError, load_knowledge_base  # the flow layer loads only for the commands that use it
     from flows.nlp import ModelUnavailable
 
     settings = get_settings(warehouse=warehouse)
-    reports, entity_reports, amount_reports, ner = [], [], [], None
+    reports, entity_reports, amount_reports, quote_reports, ner = [], [], [], [], None
     try:
         for folder in corpus or [PROJECT_ROOT / "seeds" / "dev"]:
             reports.append(_metadata_report(folder, settings, format))
             if not metadata_only:
                 entity_reports.append(_entity_report(folder, settings, format))
+        for folder in ([] if metadata_only else quotes_corpus or [*(corpus or [PROJECT_ROOT / "seeds" / "dev"]),
+                                                                  PROJECT_ROOT / "seeds" / "holdout"]):
+            quote_reports.append(_quote_report(folder, settings, format))
         for folder in amounts_corpus or [*(corpus or [PROJECT_ROOT / "seeds" / "dev"]), PROJECT_ROOT / "seeds" / "amounts"]:
             amount_reports.append(_amount_report(folder, settings, format))
         ner_path = ner_test or (DEFAULT_NER_TEST if DEFAULT_NER_TEST.is_file() else None)
@@ -704,8 +710,9 @@ def evaluate(
         raise typer.Exit(1)
     entity_reports = [r for r in entity_reports if r is not None]
     amount_reports = [r for r in amount_reports if r is not None]
+    quote_reports = [r for r in quote_reports if r is not None]
     if metadata_only or not samples:
-        _print_evaluation(format, reports, None, entity_reports, ner, amount_reports)
+        _print_evaluation(format, reports, None, entity_reports, ner, amount_reports, quote_reports)
         return
     gold = gold or PROJECT_ROOT / "seeds" / "gold" / "entities.csv"
     table = load_knowledge_base(settings)
@@ -718,7 +725,7 @@ def evaluate(
         raise typer.Exit(1)
     predicted = {(article, entity_id): type_ for article, entity_id, type_ in rows}
     scores = score(expected, predicted)
-    _print_evaluation(format, reports, scores, entity_reports, ner, amount_reports)
+    _print_evaluation(format, reports, scores, entity_reports, ner, amount_reports, quote_reports)
     if format is OutputFormat.table:
         out.print(_scores_table(f"canonical entities per article vs {gold.name} (the samples, in the warehouse)",
                                 scores))
@@ -768,11 +775,55 @@ def _amount_report(corpus: Path, settings, format: "OutputFormat") -> dict | Non
     return report
 
 
+def _quote_report(corpus: Path, settings, format: "OutputFormat") -> dict | None:
+    """Quotes read from a gold corpus's texts as a run reads them, against its ``gold/quotes.jsonl``: a quote is
+    right when its span overlaps the gold's (by at least half of the shorter) and its speaker is the gold's, with
+    every miss (None without that file)."""
+    from datetime import date as _date
+
+    from flows.devcorpus import has_quote_gold, load_corpus, score_quotes
+
+    if not has_quote_gold(corpus):
+        return None
+    result = score_quotes(corpus, load_corpus(corpus), settings, _date.today())
+    correct = sum(c.speaker_right for c in result.predicted)
+    found = sum(c.speaker_right for c in result.gold)
+    precision = correct / len(result.predicted) if result.predicted else 0.0
+    recall = found / len(result.gold) if result.gold else 0.0
+    spans = sum(c.matched for c in result.gold)
+    exact = sum(c.span_exact for c in result.gold)
+    by = {f"{kind}": [sum(c.speaker_right for c in result.gold if c.kind == kind),
+                      sum(1 for c in result.gold if c.kind == kind)] for kind in ("direct", "reported")}
+    missed = [c for c in result.gold if not c.speaker_right]
+    spurious = [c for c in result.predicted if not c.speaker_right]
+    report = {
+        "corpus": str(corpus), "articles": result.articles, "gold": len(result.gold),
+        "predicted": len(result.predicted), "correct": correct, "precision": round(precision, 4),
+        "recall": round(recall, 4), "span_matched": spans, "span_exact": exact, "recall_by_kind": by,
+        "missed": [[c.article, c.kind, c.speaker, c.text, c.other] for c in missed],
+        "spurious": [[c.article, c.kind, c.speaker, c.text, c.other] for c in spurious],
+    }
+    if format is OutputFormat.table:
+        out.print(f"quotes of {corpus} ({result.articles} texts): speaker and span right: precision {precision:.2f} "
+                  f"({correct}/{len(result.predicted)}), recall {recall:.2f} ({found}/{len(result.gold)}); "
+                  f"span found for {spans}/{len(result.gold)}, exact for {exact}; recall direct "
+                  f"{by['direct'][0]}/{by['direct'][1]}, reported {by['reported'][0]}/{by['reported'][1]}",
+                  highlight=False)
+        for c in missed:
+            out.print(f"  missed   {c.article} {c.kind} by {c.speaker}: {c.text[:70]!r}"
+                      + (f" (attributed to {c.other})" if c.other else ""), highlight=False)
+        for c in spurious:
+            out.print(f"  spurious {c.article} {c.kind} by {c.speaker}: {c.text[:70]!r}"
+                      + (f" (gold: {c.other})" if c.other else ""), highlight=False)
+    return report
+
+
 def _print_evaluation(format: "OutputFormat", reports: list[dict], scores, entity_reports: list[dict] = (),
-                      ner: dict | None = None, amount_reports: list[dict] = ()) -> None:
+                      ner: dict | None = None, amount_reports: list[dict] = (), quote_reports: list[dict] = ()) -> None:
     if format is OutputFormat.json:
         payload = {"metadata": reports, "entities": [s.as_dict() for s in scores] if scores is not None else None,
-                   "corpus_entities": list(entity_reports), "ner": ner, "amounts": list(amount_reports)}
+                   "corpus_entities": list(entity_reports), "ner": ner, "amounts": list(amount_reports),
+                   "quotes": list(quote_reports)}
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
     elif format is OutputFormat.csv:
         writer = csv.writer(sys.stdout)
@@ -788,6 +839,9 @@ def _print_evaluation(format: "OutputFormat", reports: list[dict], scores, entit
                 writer.writerow([report["corpus"] + "#entities", d["type"], d["gold"], d["correct"], d["f1"], "", "", ""])
         for report in amount_reports:
             writer.writerow([report["corpus"] + "#amounts", "value and unit", report["gold"], report["correct"],
+                             report["recall"], "", "", ""])
+        for report in quote_reports:
+            writer.writerow([report["corpus"] + "#quotes", "speaker and span", report["gold"], report["correct"],
                              report["recall"], "", "", ""])
 
 

@@ -295,3 +295,66 @@ def score_amounts(folder: Path, not_after: date, places: frozenset[str] = frozen
     if missing:
         raise CorpusError(f"{folder}/gold/{AMOUNTS_GOLD} names texts that are not there: {sorted(missing)}")
     return AmountReport(str(folder), len(texts), gold_checks, predicted_checks, currencies, spans)
+
+
+# ------------------------------------------------------------------ quotes
+
+QUOTES_GOLD = "quotes.jsonl"
+QUOTES_NOT_COVERED = "quotes_not_covered.txt"
+
+
+@dataclass(frozen=True)
+class QuoteReport:
+    corpus: str
+    articles: int  # texts scored: the corpus's texts save those the gold does not cover
+    gold: list  # transforms.evaluation.QuoteCheck, one per gold quote
+    predicted: list  # one per predicted quote
+
+
+def has_quote_gold(folder: Path) -> bool:
+    return (folder / "gold" / QUOTES_GOLD).is_file()
+
+
+def _not_covered(folder: Path) -> set[str]:
+    path = folder / "gold" / QUOTES_NOT_COVERED
+    if not path.is_file():
+        return set()
+    return {line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines()} - {""}
+
+
+def score_quotes(folder: Path, cases: list[GoldText], settings, not_after: date) -> QuoteReport:
+    """Quotes as a run reads them (intake, NER, the gazetteer pass, linking: the whole corpus one batch), against
+    ``gold/quotes.jsonl`` (offsets into each text; every covered text is scored, those with no record too)."""
+    from flows.annotate import rows_of
+    from transforms.evaluation import quote_checks
+
+    records: dict[str, list[dict]] = {}
+    for line in (folder / "gold" / QUOTES_GOLD).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            records.setdefault(record["file"], []).append(
+                record | {"start": record["quote_start"], "end": record["quote_end"], "text": record["quote_text"]})
+    skipped = _not_covered(folder)
+    cases = [case for case in cases if f"{case.id}.txt" not in skipped]
+    missing = set(records) - {f"{case.id}.txt" for case in cases}
+    if missing:
+        raise CorpusError(f"{folder}/gold/{QUOTES_GOLD} names texts that are not there or not covered: "
+                          f"{sorted(missing)}")
+    articles, annotated = _annotated(cases, settings, not_after)
+    staged = rows_of(annotated, settings, lambda article, *counts: {"article_id": article.article_id})
+    gold_checks, predicted_checks = [], []
+    for case, article in zip(cases, articles):
+        name = f"{case.id}.txt"
+        gold = records.get(name, [])
+        for record in gold:
+            if article.text[record["start"]:record["end"]] != record["text"]:
+                raise CorpusError(f"{folder}/gold/{QUOTES_GOLD}: {name} {record['start']}–{record['end']} is not "
+                                  f"{record['text']!r} in the article's text")
+        predicted = [q | {"start": q["start_char"], "end": q["end_char"]} for q in staged.quotes
+                     if q["article_id"] == article.article_id]
+        entity_at = {(m["start_char"], m["end_char"]): m["entity_id"] for m in staged.linked.mentions
+                     if m["article_id"] == article.article_id}
+        g, p = quote_checks(case.id, gold, predicted, entity_at)
+        gold_checks += g
+        predicted_checks += p
+    return QuoteReport(str(folder), len(cases), gold_checks, predicted_checks)

@@ -199,3 +199,20 @@ def test_scoring_matches_spans_by_overlap_and_speakers_by_name_entity_or_words()
     other = dict(predicted[0], speaker_text="وزارة الخارجية", speaker_entity_id="p2")
     assert same_speaker(gold[0], other, {(200, 204): "p2"})  # the same linked entity
     assert not same_speaker(gold[0], dict(other, speaker_entity_id="p3"), {(200, 204): "p2"})
+
+
+def test_a_word_inside_a_name_is_not_a_preposition():
+    quote = only("وأكد الشيخ [[خليفة بن علي الحارثي|PER]] وكيل الوزارة في تصريح له على أن الاحتفاء مؤشر على عمق "
+                 "العلاقات.")
+    assert quote.speaker_text == "خليفة بن علي الحارثي" and quote.text == "الاحتفاء مؤشر على عمق العلاقات"
+
+
+def test_one_of_the_names_of_a_person_named_earlier_is_that_person():
+    found = quotes("التقى [[ناصر الشريدة|PER]] المديرة. وأضافت الوزارة أن الشريدة أكد تطلع الحكومة إلى التعاون.")
+    assert [(q.speaker_text, q.speaker_via, q.speaker.index if q.speaker else None) for q in found] == [
+        ("الوزارة", "title", None), ("الشريدة", "name", 0)]
+
+
+def test_abbara_after_qad_is_the_verb():
+    quote = only("وقد عبر وزير الخارجية عن تهنئته للسفير بهذه المناسبة.")
+    assert (quote.speaker_text, quote.text) == ("وزير الخارجية", "تهنئته للسفير بهذه المناسبة")

@@ -205,6 +205,26 @@ class _Context:
             at += 1
         return found
 
+    def inside_name(self, start: int, end: int) -> bool:
+        at = bisect.bisect_right(self.starts, start) - 1
+        while at >= 0 and self.mentions[at].start > start - 80:
+            mention = self.mentions[at]
+            if mention.label in ("PER", "ORG") and mention.start <= start and end <= mention.end \
+                    and (mention.start, mention.end) != (start, end):
+                return True
+            at -= 1
+        return False
+
+    def named_before(self, word: str, before: int) -> Mention | None:
+        """A person named earlier by a name this word is one of (``الشريدة`` after ``ناصر الشريدة``): the press
+        names a person in full once, then by one name, which the model often leaves untagged."""
+        if len(word) < 3 or word in _TIME_WORDS or word in _NOT_A_SUBJECT or word in _TITLE_HEADS:
+            return None
+        for mention in reversed(self.mentions):
+            if mention.label == "PER" and mention.end <= before and word in self.folded[mention.start:mention.end].split():
+                return mention
+        return None
+
     def mention_ending_at(self, end: int) -> Mention | None:
         for mention in self.mentions:
             if mention.end <= end and not self.folded[mention.end:end].strip(" ،,"):
@@ -230,8 +250,10 @@ def find_quotes(text: str, mentions: Sequence[Mention], start: int = 0, end: int
         if found is None:
             continue
         form, clitic = found
-        if form.verb.needs_complement_at_once and not clitic and not form.participle and form.verb.lemma != "تابع":
-            continue  # بين، عبر alone are the preposition; the verb comes as وبيّن، وعبّر، مبيّناً
+        if form.verb.needs_complement_at_once and not clitic and not form.participle and form.verb.lemma != "تابع" \
+                and not folded.text[max(body_start, word.start() - 5):word.start()].split()[-1:] in (["قد"], ["وقد"],
+                                                                                                 ["كما"], ["فقد"]):
+            continue  # بين، عبر alone are the preposition; the verb comes as وبيّن، وعبّر، مبيّناً، وقد عبّر
         quote = _quote_at(context, word.start(), word.start() + clitic, word.end(), form, body_end)
         if quote is not None:
             quotes.append(quote)
@@ -291,6 +313,12 @@ def _subject_before(context: _Context, word_start: int, verb_start: int, form: _
         return None
     mention = context.mention_ending_at(word_start)
     if mention is None:
+        previous = list(_WORD.finditer(context.folded, max(0, word_start - 40), word_start))
+        if previous and not context.folded[previous[-1].end():word_start].strip() and len(previous) >= 2 \
+                and previous[-2].group() in COMPLEMENTISERS:  # أن الشريدة أكد
+            earlier = context.named_before(previous[-1].group(), previous[-1].start())
+            if earlier is not None:
+                return Mention(previous[-1].start(), previous[-1].end(), "PER", earlier.index, earlier.entity_id)
         return None
     if mention.label == "LOC":
         previous = _WORD.findall(context.folded, max(0, mention.start - 12), mention.start)
@@ -327,10 +355,12 @@ def _complement(context: _Context, verb_end: int, sentence_end: int, form: _Verb
             if (n == 0 or between[:between.index(mark)].strip() in ("،", ",")) \
                     and _is_quotation(folded, opening, sentence_end):
                 return opening, opening, True
-        if form.verb.needs_complement_at_once and n > 0 and not _only_names(context, verb_end, word.start()):
-            return None  # بين / عبر / تابع with more than a name before the content: the noun or preposition
+        if form.verb.needs_complement_at_once and n > 3 and not _only_names(context, verb_end, word.start()):
+            return None  # بين / عبر / تابع with more than a short subject before the content: the preposition
         token = word.group()
         previous = words[n - 1].group() if n else ""
+        if context.inside_name(word.start(), word.end()):
+            continue  # علي in خليفة بن علي الحارثي is no preposition
         if token in COMPLEMENTISERS and (previous not in _BOUND_COMPLEMENTISER or previous in form.verb.prepositions):
             return word.start(), _skip_space(folded, word.end()), _opens_quote(folded, word.end())
         if token in form.verb.prepositions and n + 1 < len(words) and words[n + 1].group() in _SET_PHRASES:
@@ -575,6 +605,10 @@ def _title(context: _Context, first, end: int) -> tuple[int, int, str, Mention |
         if len(kept) > 3 or any(re.match(r"[وفبلك]ال|.*(?:هم|هما|ها)$", w.group()) for w in kept):
             return None
     start, end_ = kept[0].start(), kept[-1].end()
+    if len(kept) == 1:
+        earlier = context.named_before(kept[0].group(), start)
+        if earlier is not None:  # وقال الشريدة, after ناصر الشريدة
+            return start, end_, "name", earlier
     return start, end_, "title", _person_with_title(context, folded[start:end_], start)
 
 
