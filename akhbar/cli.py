@@ -9,6 +9,7 @@ them, so ``akhbar sql``, ``--help`` and shell completion never pay for them.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import sys
 from enum import Enum
@@ -681,17 +682,20 @@ def evaluate(
     quotes_corpus: list[Path] = typer.Option(None, "--quotes-corpus",
                                              help="Corpora with gold/quotes.jsonl [default: the --corpus folders and "
                                                   "seeds/holdout]: quotes, speaker and span."),
+    stories_corpus: list[Path] = typer.Option(None, "--stories-corpus",
+                                              help="Corpora with gold/stories.jsonl [default: seeds/stories]: stories, "
+                                                   "purity and completeness against a hand grouping."),
 ) -> None:
     """Accuracy over gold corpora of real pages: the metadata rules (date, agency, dateline, title, furniture)
     and the canonical entities (precision and recall by English name, per type, with every miss); amounts (value
-    and unit); quotes (speaker and span); NER on a gold-tokenized test set with and without the gazetteer pass; the samples' entities in
+    and unit); quotes (speaker and span); stories (purity and completeness); NER on a gold-tokenized test set with and without the gazetteer pass; the samples' entities in
     the warehouse."""
     from flows.devcorpus import CorpusError
     from flows.intake import RegistryError, load_knowledge_base  # the flow layer loads only for the commands that use it
     from flows.nlp import ModelUnavailable
 
     settings = get_settings(warehouse=warehouse)
-    reports, entity_reports, amount_reports, quote_reports, ner = [], [], [], [], None
+    reports, entity_reports, amount_reports, quote_reports, story_reports, ner = [], [], [], [], [], None
     try:
         for folder in corpus or [PROJECT_ROOT / "seeds" / "dev"]:
             reports.append(_metadata_report(folder, settings, format))
@@ -700,6 +704,8 @@ def evaluate(
         for folder in ([] if metadata_only else quotes_corpus or [*(corpus or [PROJECT_ROOT / "seeds" / "dev"]),
                                                                   PROJECT_ROOT / "seeds" / "holdout"]):
             quote_reports.append(_quote_report(folder, settings, format))
+        for folder in ([] if metadata_only else stories_corpus or [PROJECT_ROOT / "seeds" / "stories"]):
+            story_reports.append(_story_report(folder, settings, format))
         for folder in amounts_corpus or [*(corpus or [PROJECT_ROOT / "seeds" / "dev"]), PROJECT_ROOT / "seeds" / "amounts"]:
             amount_reports.append(_amount_report(folder, settings, format))
         ner_path = ner_test or (DEFAULT_NER_TEST if DEFAULT_NER_TEST.is_file() else None)
@@ -711,8 +717,9 @@ def evaluate(
     entity_reports = [r for r in entity_reports if r is not None]
     amount_reports = [r for r in amount_reports if r is not None]
     quote_reports = [r for r in quote_reports if r is not None]
+    story_reports = [r for r in story_reports if r is not None]
     if metadata_only or not samples:
-        _print_evaluation(format, reports, None, entity_reports, ner, amount_reports, quote_reports)
+        _print_evaluation(format, reports, None, entity_reports, ner, amount_reports, quote_reports, story_reports)
         return
     gold = gold or PROJECT_ROOT / "seeds" / "gold" / "entities.csv"
     table = load_knowledge_base(settings)
@@ -725,7 +732,7 @@ def evaluate(
         raise typer.Exit(1)
     predicted = {(article, entity_id): type_ for article, entity_id, type_ in rows}
     scores = score(expected, predicted)
-    _print_evaluation(format, reports, scores, entity_reports, ner, amount_reports, quote_reports)
+    _print_evaluation(format, reports, scores, entity_reports, ner, amount_reports, quote_reports, story_reports)
     if format is OutputFormat.table:
         out.print(_scores_table(f"canonical entities per article vs {gold.name} (the samples, in the warehouse)",
                                 scores))
@@ -818,12 +825,37 @@ def _quote_report(corpus: Path, settings, format: "OutputFormat") -> dict | None
     return report
 
 
+def _story_report(corpus: Path, settings, format: "OutputFormat") -> dict | None:
+    """Stories grouped by the rule from a corpus's texts, against its hand grouping ``gold/stories.jsonl``: purity
+    (each story holds one happening) and completeness (each happening in one story), with every mixed or split
+    story (None without that file)."""
+    from datetime import date as _date
+
+    from flows.devcorpus import has_story_gold, score_stories
+
+    if not has_story_gold(corpus):
+        return None
+    result = score_stories(corpus, settings, _date.today())
+    report = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in dataclasses.asdict(result).items()}
+    if format is OutputFormat.table:
+        out.print(f"stories of {corpus} ({result.articles} texts, {result.gold_stories} happenings by hand): "
+                  f"{result.predicted_stories} stories; purity {result.purity:.2f}, completeness "
+                  f"{result.completeness:.2f}; pairs of articles put together: precision {result.pair_precision:.2f}, "
+                  f"recall {result.pair_recall:.2f}", highlight=False)
+        for story, members in result.impure:
+            out.print(f"  mixed  {story}: " + ", ".join(f"{f} ({g})" for f, g in members), highlight=False)
+        for story, members in result.split:
+            out.print(f"  split  {story}: " + ", ".join(f"{f} ({p})" for f, p in members), highlight=False)
+    return report
+
+
 def _print_evaluation(format: "OutputFormat", reports: list[dict], scores, entity_reports: list[dict] = (),
-                      ner: dict | None = None, amount_reports: list[dict] = (), quote_reports: list[dict] = ()) -> None:
+                      ner: dict | None = None, amount_reports: list[dict] = (), quote_reports: list[dict] = (),
+                      story_reports: list[dict] = ()) -> None:
     if format is OutputFormat.json:
         payload = {"metadata": reports, "entities": [s.as_dict() for s in scores] if scores is not None else None,
                    "corpus_entities": list(entity_reports), "ner": ner, "amounts": list(amount_reports),
-                   "quotes": list(quote_reports)}
+                   "quotes": list(quote_reports), "stories": list(story_reports)}
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
     elif format is OutputFormat.csv:
         writer = csv.writer(sys.stdout)
@@ -843,6 +875,9 @@ def _print_evaluation(format: "OutputFormat", reports: list[dict], scores, entit
         for report in quote_reports:
             writer.writerow([report["corpus"] + "#quotes", "speaker and span", report["gold"], report["correct"],
                              report["recall"], "", "", ""])
+        for report in story_reports:
+            writer.writerow([report["corpus"] + "#stories", "purity", report["articles"], "", report["purity"], "", "",
+                             ""])
 
 
 def main() -> None:

@@ -199,6 +199,19 @@ def quotes_table(quotes: list[tuple], width: int = 180) -> str:
             f"{rows}</table>")
 
 
+def stories_table(stories: list[tuple]) -> str:
+    if not stories:
+        return "<p>No stories yet.</p>"
+    rows = "".join(
+        f"<tr><td dir='rtl'>{escape(title or '')}</td><td>{escape(str(first or ''))}"
+        f"{' – ' + escape(str(last)) if last and last != first else ''}</td><td>{n_articles}</td><td>{n_sources}</td>"
+        f"<td>{escape(', '.join(outlets or []))}</td><td dir='rtl'>{escape('، '.join((entities or [])[:4]))}</td></tr>"
+        for title, first, last, n_articles, n_sources, outlets, entities in stories
+    )
+    return (f"<table><tr><th>story</th><th>days</th><th>articles</th><th>outlets</th><th>covered by</th>"
+            f"<th>names</th></tr>{rows}</table>")
+
+
 STYLE = """
 body{font-family:system-ui,'Noto Sans Arabic','DejaVu Sans',sans-serif;margin:24px;color:#222;background:#fff}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:16px;margin:24px 0 8px} .meta{color:#666;font-size:12px}
@@ -228,6 +241,7 @@ def render(data: ReportData, data_docs: Path | None = None, now: datetime | None
 <section><h2>Who is quoted most</h2>{speakers_table(data.speakers)}</section>
 <section><h2>The latest quotes</h2>{quotes_table(data.quotes)}</section>
 </div>
+<section><h2>The biggest stories and the outlets that covered them</h2>{stories_table(data.stories)}</section>
 <section><h2>The largest sums of money</h2>{amounts_table(data.amounts)}</section>
 <section><h2>Latest quality-gate results</h2>{gate_table(data.runs, data_docs)}</section>
 </body></html>

@@ -117,6 +117,30 @@ LEFT JOIN s USING (article_id, sentence_index)
 LEFT JOIN m ON m.article_id = q.article_id AND m.mention_index = q.speaker_mention_index
 """
 
+# One row per staged membership, and one per staged story that has none (article_id NULL), with the story's
+# totals checked against every member it has: the staged ones and the published ones of articles not staged.
+STORIES_SQL = """
+WITH st AS (SELECT * FROM read_parquet($stories)),
+     m AS (SELECT * FROM read_parquet($article_stories)),
+     staged_a AS (SELECT article_id FROM read_parquet($articles)),
+     members AS (
+        SELECT story_id, count(*) AS n FROM (
+            SELECT article_id, story_id FROM m
+            UNION ALL
+            SELECT article_id, story_id FROM article_stories WHERE article_id NOT IN (SELECT article_id FROM m))
+        GROUP BY story_id)
+SELECT coalesce(m.story_id, st.story_id) AS story_id, m.article_id, m.similarity,
+       m.article_id IS NULL OR m.article_id IN (SELECT article_id FROM staged_a)
+           OR m.article_id IN (SELECT article_id FROM articles) AS has_article,
+       m.story_id IS NULL OR m.story_id IN (SELECT story_id FROM st)
+           OR m.story_id IN (SELECT story_id FROM stories) AS has_story,
+       st.story_id IS NULL OR coalesce(st.n_articles = members.n AND st.n_sources BETWEEN 1 AND st.n_articles
+                                       AND (st.first_seen IS NULL OR st.first_seen <= st.last_seen), false)
+           AS story_consistent
+FROM m FULL OUTER JOIN st ON m.story_id = st.story_id
+LEFT JOIN members ON members.story_id = coalesce(m.story_id, st.story_id)
+"""
+
 ENTITIES_SQL = """
 WITH staged AS (SELECT entity_id, count(*) AS n FROM read_parquet($mentions)
                 WHERE entity_id IS NOT NULL GROUP BY ALL),
@@ -182,6 +206,9 @@ def audit_frames(
     quotes = staging.paths("quotes")
     if quotes:  # likewise since quotes were added
         frames["quotes"] = frame("quotes", QUOTES_SQL, files | {"quotes": quotes})
+    stories = {t: staging.paths(t) for t in ("stories", "article_stories")}
+    if stories["stories"] and stories["article_stories"]:  # likewise since stories were added
+        frames["stories"] = frame("stories", STORIES_SQL, {"articles": files["articles"]} | stories)
     # Entity tables are checked whenever a batch stages them (every flow run does).
     linked = {t: staging.paths(t) for t in ("entities", "article_entities")}
     if linked["entities"]:

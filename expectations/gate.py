@@ -44,10 +44,12 @@ from warehouse.tables import TABLES
 log = logging.getLogger(__name__)
 
 SITE = "akhbar"
-CHECKED_TABLES = ("articles", "sentences", "mentions", "amounts", "quotes", "entities", "article_entities")
+CHECKED_TABLES = ("articles", "sentences", "mentions", "amounts", "quotes", "stories", "entities",
+                  "article_entities")
 INDEXED_RESULTS = 10 * len(CHECKED_TABLES)  # validation results listed on the Data Docs index: the last 10 runs'
 INDEX_COLUMNS = {"articles": ["article_id"], "sentences": ["article_id"], "mentions": ["article_id"],
-                 "amounts": ["article_id"], "quotes": ["article_id"], "entities": ["entity_id"],
+                 "amounts": ["article_id"], "quotes": ["article_id"], "stories": ["story_id"],
+                 "entities": ["entity_id"],
                  "article_entities": ["article_id"]}
 
 

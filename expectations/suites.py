@@ -39,8 +39,8 @@ from transforms.kb_mentions import SOURCES as MENTION_SOURCES
 from transforms.quotes import KINDS as QUOTE_KINDS, SPEAKER_LABELS, SPEAKER_VIA
 from transforms.script import MAX_MOJIBAKE_SHARE
 
-SUITE_VERSION = "8"  # 2: body slice, date provenance, duplicate_of; 3: entities; 4: mojibake; 5: masked body lines;
-# 6: mention source and link method; 7: amounts; 8: quotes
+SUITE_VERSION = "9"  # 2: body slice, date provenance, duplicate_of; 3: entities; 4: mojibake; 5: masked body lines;
+# 6: mention source and link method; 7: amounts; 8: quotes; 9: stories
 
 DATE_SOURCES = ("dateline", "timestamp", "metadata", "lead", "none")
 
@@ -246,6 +246,27 @@ def quotes_suite() -> gx.ExpectationSuite:
     return suite
 
 
+def stories_suite() -> gx.ExpectationSuite:
+    """Stories and memberships in one checkpoint (one row per membership, and per story with none)."""
+    suite = gx.ExpectationSuite(name="stories", meta={"version": SUITE_VERSION})
+    for expectation in (
+        gxe.ExpectColumnValuesToNotBeNull(column="article_id", meta=_batch(rule="every story has an article")),
+        gxe.ExpectColumnValuesToBeUnique(column="article_id", meta=_batch(rule="an article is in one story")),
+        gxe.ExpectColumnValuesToBeInSet(column="has_article", value_set=[True],
+                                        meta=_batch(rule="a member is a staged or published article")),
+        gxe.ExpectColumnValuesToBeInSet(column="has_story", value_set=[True],
+                                        meta=_batch(rule="a membership names a staged or published story")),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="story_consistent", value_set=[True],
+            meta=_batch(rule="n_articles counts every member, 1 <= n_sources <= n_articles, first_seen <= last_seen"),
+        ),
+        gxe.ExpectColumnValuesToBeBetween(column="similarity", min_value=0, max_value=1,
+                                          meta=_batch(rule="similarity between 0 and 1")),
+    ):
+        suite.add_expectation(expectation)
+    return suite
+
+
 def entities_suite() -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="entities", meta={"version": SUITE_VERSION})
     for expectation in (
@@ -317,6 +338,7 @@ def all_suites(limits: GateLimits) -> dict[str, gx.ExpectationSuite]:
         "mentions": mentions_suite(),
         "amounts": amounts_suite(),
         "quotes": quotes_suite(),
+        "stories": stories_suite(),
         "entities": entities_suite(),
         "article_entities": article_entities_suite(),
     }

@@ -358,3 +358,75 @@ def score_quotes(folder: Path, cases: list[GoldText], settings, not_after: date)
         gold_checks += g
         predicted_checks += p
     return QuoteReport(str(folder), len(cases), gold_checks, predicted_checks)
+
+
+# ------------------------------------------------------------------ stories
+
+STORIES_GOLD = "stories.jsonl"
+
+
+@dataclass(frozen=True)
+class StoryReport:
+    corpus: str
+    articles: int
+    gold_stories: int
+    predicted_stories: int
+    purity: float
+    completeness: float
+    pair_precision: float
+    pair_recall: float
+    impure: list  # (predicted story, [(file, gold story)]) for every predicted story that mixes happenings
+    split: list  # (gold story, [(file, predicted story)]) for every happening split over several stories
+
+
+def has_story_gold(folder: Path) -> bool:
+    return (folder / "gold" / STORIES_GOLD).is_file()
+
+
+def score_stories(folder: Path, settings, not_after: date) -> StoryReport:
+    """Every text through intake (the gold's date given as the item's own, as a feed gives it), NER, linking
+    and the story rule, as one batch taken in by day, against the hand grouping in ``gold/stories.jsonl``."""
+    from urllib.parse import urlsplit
+
+    from flows import intake
+    from flows.annotate import documents_for, rows_of
+    from transforms.stories import StoryArticle, assign, entity_counts, pair_scores, purity, terms
+
+    records = [json.loads(line) for line in (folder / "gold" / STORIES_GOLD).read_text(encoding="utf-8").splitlines()
+               if line.strip()]
+    rules, places = intake.load_agency_rules(settings.agencies), intake.load_places(settings)
+    articles = []
+    for record in records:
+        path = folder / "articles" / record["file"]
+        if not path.is_file():
+            raise CorpusError(f"{folder}/gold/{STORIES_GOLD}: no text {path}")
+        day = date.fromisoformat(record["published_date"]) if record.get("published_date") else None
+        item = dataclasses.replace(parse_text(path.read_bytes(), path.name), url=record.get("url"), published=day)
+        articles.append(build_article(item, rules, not_after=not_after, places=places))
+    annotated, rejected, _ = documents_for(articles, settings)
+    if rejected:
+        raise CorpusError(f"NER failed on {len(rejected)} text(s): {rejected[0].detail}")
+    staged = rows_of(annotated, settings, lambda article, *counts: {"article_id": article.article_id})
+    mentions: dict[str, list[dict]] = {}
+    for mention in staged.linked.mentions:
+        mentions.setdefault(mention["article_id"], []).append(mention)
+    story_articles = [
+        StoryArticle(a.article_id, a.meta.published_date, urlsplit(r.get("url") or "").hostname or r["file"],
+                     a.meta.title, terms(a.meta.title, a.body), entity_counts(mentions.get(a.article_id, [])))
+        for a, r in zip(articles, records)]
+    memberships, _ = assign(story_articles, [])
+    predicted = {m.article_id: m.story_id for m in memberships}
+    gold = {a.article_id: r["story"] for a, r in zip(articles, records)}
+    file_of = {a.article_id: r["file"] for a, r in zip(articles, records)}
+    p, c = purity(predicted, gold)
+    pp, pr = pair_scores(predicted, gold)
+    by_predicted: dict[str, list[str]] = {}
+    by_gold: dict[str, list[str]] = {}
+    for article_id in gold:
+        by_predicted.setdefault(predicted[article_id], []).append(article_id)
+        by_gold.setdefault(gold[article_id], []).append(article_id)
+    impure = [(story, [(file_of[a], gold[a]) for a in members]) for story, members in by_predicted.items()
+              if len({gold[a] for a in members}) > 1]
+    split = [(story, [(file_of[a], predicted[a]) for a in members]) for story, members in by_gold.items()
+             if len({predicted[a] for a in members}) > 1]
+    return StoryReport(str(folder), len(records), len(by_gold), len(by_predicted), p, c, pp, pr, impure, split)

@@ -32,6 +32,7 @@ from transforms.selection import Selection, orphan_rejections, set_aside_near_co
 from warehouse.entities import stage_entities, stage_entities_replacing
 from warehouse.rows import article_row, duplicate_row, fingerprint_rows, inbox_file_row
 from warehouse.store import Staging
+from warehouse.stories import stage_stories, stage_stories_replacing
 
 # Staging part numbers: NER chunks count up from 0; these stay clear of them.
 NEAR_COPIES_PART = 90_000
@@ -205,6 +206,18 @@ def stage_replacing_entity_totals(settings: Settings, resources: Resources, stag
 
 
 @task(cache_policy=NO_CACHE)
+def stage_story_groups(resources: Resources, staging: Staging) -> None:
+    """The story of every staged article (``transforms/stories.py``), with the stories' new totals."""
+    stage_stories(staging, resources.warehouse)
+
+
+@task(cache_policy=NO_CACHE)
+def stage_replacing_story_groups(resources: Resources, staging: Staging) -> None:
+    """The published stories of the articles a replacing batch stages, kept as they are."""
+    stage_stories_replacing(staging, resources.warehouse)
+
+
+@task(cache_policy=NO_CACHE)
 def validate_staging(settings: Settings, resources: Resources, staging: Staging, expected: dict,
                      labels: tuple[str, ...], replacing: bool = False) -> GateResult:
     """The Great Expectations checkpoints over everything staged; its verdict decides what is published.
@@ -227,6 +240,7 @@ class StagingGate:
 
     def stage_totals(self, staging: Staging) -> None:
         stage_entity_totals(self.settings, self.resources, staging)
+        stage_story_groups(self.resources, staging)
 
     def validate(self, staging: Staging, expected: dict[str, int]) -> GateResult:
         return validate_staging(self.settings, self.resources, staging, expected, self.labels)
@@ -237,6 +251,7 @@ class ReplacingGate(StagingGate):
 
     def stage_totals(self, staging: Staging) -> None:
         stage_replacing_entity_totals(self.settings, self.resources, staging)
+        stage_replacing_story_groups(self.resources, staging)
 
     def validate(self, staging: Staging, expected: dict[str, int]) -> GateResult:
         return validate_staging(self.settings, self.resources, staging, expected, self.labels, replacing=True)

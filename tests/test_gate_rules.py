@@ -390,3 +390,34 @@ def test_a_quote_of_an_unknown_kind_or_of_no_article_fails_the_batch(tmp_path):
                                                    orphan]))
     result = gate(tmp_path, staging, counts(*rows))
     assert {(f.suite, f.column) for f in result.batch_failures} >= {("quotes", "kind"), ("quotes", "has_article")}
+
+
+def test_stories_whose_totals_or_members_do_not_hold_fail_the_batch(tmp_path):
+    a = article("قال الوزير توكاييف إن التعاون مع الصين يتوسع", 0)
+    rows = ([a], [sentence(a)], [])
+    staging = stage(tmp_path, *rows)
+    staging.write("article_stories", 0, to_arrow("article_stories", [
+        {"article_id": a["article_id"], "story_id": "s_1", "similarity": 1.0},
+        {"article_id": "not-an-article", "story_id": "s_2", "similarity": 1.5}]))
+    staging.write("stories", 0, to_arrow("stories", [
+        {"story_id": "s_1", "first_seen": None, "last_seen": None, "n_articles": 3, "n_sources": 1, "title": None},
+        {"story_id": "s_empty", "first_seen": None, "last_seen": None, "n_articles": 1, "n_sources": 1,
+         "title": None}]))
+    result = gate(tmp_path, staging, counts(*rows))
+    assert {(f.suite, f.column) for f in result.batch_failures} == {
+        ("stories", "article_id"), ("stories", "has_article"), ("stories", "has_story"),
+        ("stories", "story_consistent"), ("stories", "similarity")}
+
+
+def test_a_story_and_its_members_that_hold_pass(tmp_path):
+    a = article("قال الوزير توكاييف إن التعاون مع الصين يتوسع", 0)
+    b = article("أكد الوزير توكاييف أن التجارة مع الصين تنمو بسرعة", 0, source="b.txt")
+    rows = ([a, b], [sentence(a), sentence(b)], [])
+    staging = stage(tmp_path, *rows)
+    staging.write("article_stories", 0, to_arrow("article_stories", [
+        {"article_id": a["article_id"], "story_id": "s_1", "similarity": 1.0},
+        {"article_id": b["article_id"], "story_id": "s_1", "similarity": 0.4}]))
+    staging.write("stories", 0, to_arrow("stories", [
+        {"story_id": "s_1", "first_seen": None, "last_seen": None, "n_articles": 2, "n_sources": 2, "title": None}]))
+    result = gate(tmp_path, staging, counts(*rows))
+    assert result.batch_failures == [] and result.article_failures == {}

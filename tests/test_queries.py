@@ -116,3 +116,10 @@ def test_quotes_answer_who_said_what_and_about_whom(answers):
     speakers = {r["speaker_entity_id"] for r in about_china}
     assert {"kassym_jomart_tokayev", "murat_nurtleu"} <= speakers  # the president and his foreign minister
     assert "china" not in speakers
+
+
+def test_every_sample_is_in_one_story_with_its_outlet(answers):
+    stories = answers["Which outlets covered each story"]
+    assert sum(r["n_articles"] for r in stories) == 5  # the five samples, each in exactly one story
+    assert all(r["outlets"] and r["n_sources"] == len(r["outlets"]) for r in stories)
+    assert any("Xinhua" in r["outlets"] for r in stories)

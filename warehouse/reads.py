@@ -62,12 +62,25 @@ LIMIT ?
 
 # The latest quotes: who, how (the verb as written), what, in which article, and whom the words name.
 RECENT_QUOTES_SQL = """
-SELECT c.day, coalesce(c.speaker_name_ar, c.speaker_text) AS speaker, c.verb, c.kind, c.text, c.title, c.agency,
-       list(e.name_ar ORDER BY e.mention_count DESC) FILTER (WHERE e.entity_id IS NOT NULL) AS about
-FROM quotes_in_context c
-LEFT JOIN entities e ON list_contains(c.about, e.entity_id)
-GROUP BY ALL
-ORDER BY c.day DESC NULLS LAST, c.article_id, min(c.quote_index)
+SELECT day, speaker, verb, kind, text, title, agency, about
+FROM (
+    SELECT c.article_id, c.quote_index, c.day, coalesce(c.speaker_name_ar, c.speaker_text) AS speaker, c.verb,
+           c.kind, c.text, c.title, c.agency,
+           list(e.name_ar ORDER BY e.mention_count DESC) FILTER (WHERE e.entity_id IS NOT NULL) AS about
+    FROM quotes_in_context c
+    LEFT JOIN entities e ON list_contains(c.about, e.entity_id)
+    GROUP BY ALL
+)
+ORDER BY day DESC NULLS LAST, article_id, quote_index
+LIMIT ?
+"""
+
+
+# The biggest stories: most outlets, then most articles, with the outlets that covered them.
+STORIES_SQL = """
+SELECT title, first_seen, last_seen, n_articles, n_sources, outlets, entities
+FROM stories_with_outlets
+ORDER BY n_sources DESC, n_articles DESC, last_seen DESC NULLS LAST, story_id
 LIMIT ?
 """
 
@@ -85,6 +98,7 @@ class ReportData:
     amounts: list[tuple] = ()  # (text, value, unit, currency, day, title, agency, entity names)
     speakers: list[tuple] = ()  # (speaker_entity_id, name_ar, name_en, quotes, articles, outlets)
     quotes: list[tuple] = ()  # (day, speaker, verb, kind, text, title, agency, names the words name)
+    stories: list[tuple] = ()  # (title, first_seen, last_seen, n_articles, n_sources, outlets, entities)
 
 
 def report_data(warehouse: Path, top_n: int = 15) -> ReportData:
@@ -100,6 +114,7 @@ def report_data(warehouse: Path, top_n: int = 15) -> ReportData:
             amounts=con.execute(AMOUNTS_SQL, [top_n]).fetchall(),
             speakers=con.execute(SPEAKERS_SQL, [top_n]).fetchall(),
             quotes=con.execute(RECENT_QUOTES_SQL, [top_n]).fetchall(),
+            stories=con.execute(STORIES_SQL, [top_n]).fetchall(),
         )
 
 

@@ -79,7 +79,7 @@ def view_marker(statement: str) -> str:
 ARTICLE_TABLES = ("articles", "sentences", "mentions", "amounts", "quotes", "article_entities", "entity_review",
                   "duplicates", "fingerprints")
 # Everything a batch stages except its run record and quarantine rows.
-DATA_TABLES = ARTICLE_TABLES + ("entities",)
+DATA_TABLES = ARTICLE_TABLES + ("entities", "stories", "article_stories")
 _PART = "part-{:05d}.parquet"
 _PARTS = "part-*.parquet"
 
@@ -382,7 +382,8 @@ def _insert_parquet(con: duckdb.DuckDBPyConnection, table: str, files: Iterable[
 
 
 # What an article's replacement replaces: its row and every row computed from its body.
-REPLACED_ARTICLE_TABLES = ("articles", "sentences", "mentions", "amounts", "quotes", "article_entities", "entity_review")
+REPLACED_ARTICLE_TABLES = ("articles", "sentences", "mentions", "amounts", "quotes", "article_entities",
+                           "entity_review", "article_stories")
 
 
 def _delete_replaced(con: duckdb.DuckDBPyConnection, staging: "Staging") -> str | None:

@@ -140,6 +140,28 @@ QUOTES = pa.schema(
     ]
 )
 
+# Stories across outlets (transforms/stories.py): articles about the same happening. A run replaces the rows of
+# the stories it opened or extended.
+STORIES = pa.schema(
+    [
+        _field("story_id", pa.string(), False),
+        _field("first_seen", pa.date32()),  # its members' days (published, else taken in)
+        _field("last_seen", pa.date32()),
+        _field("n_articles", pa.int32(), False),
+        _field("n_sources", pa.int32(), False),  # outlets: warehouse.views.ARTICLE_OUTLET
+        _field("title", pa.string()),  # the earliest member's headline
+    ]
+)
+
+# Each article's story: one row per article, near copies included.
+ARTICLE_STORIES = pa.schema(
+    [
+        _field("article_id", pa.string(), False),
+        _field("story_id", pa.string(), False),
+        _field("similarity", pa.float64(), False),  # its mean similarity to the members when it joined; 1 to open
+    ]
+)
+
 # One row per canonical entity; a run replaces the rows of the entities it touched.
 ENTITIES = pa.schema(
     [
@@ -314,7 +336,7 @@ SOURCE_RUNS = pa.schema(
 )
 
 # Tables whose staged rows replace the published rows with the same key (running aggregates, state).
-REPLACED_TABLES = ("entities", "inbox_files", "web_entries", "web_sources")
+REPLACED_TABLES = ("entities", "stories", "inbox_files", "web_entries", "web_sources")
 
 # Publication order: parents before children.
 TABLES: dict[str, pa.Schema] = {
@@ -324,8 +346,10 @@ TABLES: dict[str, pa.Schema] = {
     "amounts": AMOUNTS,
     "quotes": QUOTES,
     "entities": ENTITIES,
+    "stories": STORIES,
     "article_entities": ARTICLE_ENTITIES,
     "entity_review": ENTITY_REVIEW,
+    "article_stories": ARTICLE_STORIES,
     "duplicates": DUPLICATES,
     "fingerprints": FINGERPRINTS,
     "inbox_files": INBOX_FILES,
@@ -342,6 +366,8 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "mentions": ("article_id", "mention_index"),
     "amounts": ("article_id", "amount_index"),
     "quotes": ("article_id", "quote_index"),
+    "stories": ("story_id",),
+    "article_stories": ("article_id",),
     "entities": ("entity_id",),
     "article_entities": ("article_id", "entity_id"),
     "entity_review": ("article_id", "mention_index"),

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 ARTICLE_DAY = "coalesce(a.published_date, CAST(a.ingested_at AS DATE))"
 ARTICLE_DAY_SOURCE = "CASE WHEN a.published_date IS NULL THEN 'ingested' ELSE 'published_date' END"
+# The outlet an article counts for: its URL's host, else the agency it credits, else the source it came in by.
+ARTICLE_OUTLET = ("coalesce(nullif(regexp_extract(a.url, '^[A-Za-z]+://(?:www\\.)?([^/:?#]+)', 1), ''), a.agency, "
+                  "a.source_id, 'unknown')")
 
 VIEWS: dict[str, str] = {
     # entity × day × where the day came from, with its month for rolling up
@@ -113,6 +116,32 @@ VIEWS: dict[str, str] = {
                c.article_id, c.quote_index
         FROM (SELECT *, unnest(about) AS entity_id FROM quotes_in_context) c
         JOIN entities e USING (entity_id)
+    """,
+    # Each story with the outlets that covered it, the agencies they credited, and the entities its articles
+    # name most: "which outlets covered this visit".
+    "stories_with_outlets": f"""
+        WITH members AS (
+            SELECT s.story_id, a.article_id, a.title, a.agency, {ARTICLE_OUTLET} AS outlet
+            FROM article_stories s JOIN articles a USING (article_id)
+        ),
+        named AS (
+            SELECT m.story_id, ae.entity_id, sum(ae.mention_count) AS mentions
+            FROM members m JOIN article_entities ae USING (article_id)
+            GROUP BY ALL
+        ),
+        top_named AS (
+            SELECT story_id, list(e.name_ar ORDER BY n.mentions DESC, e.entity_id)[1:5] AS entities
+            FROM named n JOIN entities e USING (entity_id)
+            GROUP BY story_id
+        )
+        SELECT st.story_id, st.title, st.first_seen, st.last_seen, st.n_articles, st.n_sources,
+               list(DISTINCT m.outlet ORDER BY m.outlet) AS outlets,
+               list(DISTINCT m.agency ORDER BY m.agency) FILTER (WHERE m.agency IS NOT NULL) AS agencies,
+               any_value(t.entities) AS entities
+        FROM stories st
+        JOIN members m USING (story_id)
+        LEFT JOIN top_named t USING (story_id)
+        GROUP BY st.story_id, st.title, st.first_seen, st.last_seen, st.n_articles, st.n_sources
     """,
     # Items in quarantine now: the latest event of each item is still open.
     "open_quarantine": """

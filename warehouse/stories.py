@@ -1,0 +1,131 @@
+"""Stories for a staged batch (``transforms/stories.py``), merged with the stories already published.
+
+A run stages one ``article_stories`` row per staged article and one ``stories`` row per story its articles
+opened or joined, with the story's whole totals (its published members counted too); publishing replaces the
+published rows of those stories in the same transaction. The articles a new one is compared with are the
+published members of stories within the rule's window of the batch's days. The day of an article is its
+``published_date``, else the day it was taken in, as everywhere in the warehouse.
+
+A batch that replaces published articles (``akhbar reprocess``) keeps their stories: their memberships are
+staged again as they are (:func:`stage_stories_replacing`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import duckdb
+import pyarrow as pa
+
+from transforms.stories import StoryArticle, StoryRule, assign, entity_counts, story_row, terms
+from warehouse.store import Staging, Warehouse
+from warehouse.views import ARTICLE_DAY, ARTICLE_OUTLET
+
+_SOURCE = ARTICLE_OUTLET
+
+# A story's title: its earliest member's headline, else the opening words of its lead.
+_TITLE = "coalesce(a.title, nullif(trim(regexp_extract(a.body, '^\\s*([^\\n.،]{1,120})', 1)), ''))"
+
+STAGED_SQL = f"""
+SELECT a.article_id, {ARTICLE_DAY} AS day, {_SOURCE} AS source, a.title, a.body, a.duplicate_of,
+       {_TITLE} AS story_title
+FROM read_parquet($articles) a
+"""
+
+STAGED_MENTIONS_SQL = """
+SELECT article_id, entity_id, label, source FROM read_parquet($mentions) WHERE entity_id IS NOT NULL
+"""
+
+CANDIDATES_SQL = f"""
+SELECT a.article_id, {ARTICLE_DAY} AS day, {_SOURCE} AS source, a.title, a.body, a.duplicate_of, s.story_id
+FROM articles a JOIN article_stories s USING (article_id)
+WHERE {ARTICLE_DAY} BETWEEN $first AND $last
+"""
+
+CANDIDATE_MENTIONS_SQL = """
+SELECT article_id, entity_id, label, source FROM mentions
+WHERE article_id IN (SELECT article_id FROM candidates) AND entity_id IS NOT NULL
+"""
+
+MEMBERS_SQL = f"""
+SELECT s.story_id, a.article_id, {ARTICLE_DAY} AS day, {_SOURCE} AS source, {_TITLE} AS title
+FROM article_stories s JOIN articles a USING (article_id)
+WHERE s.story_id IN (SELECT story_id FROM touched)
+"""
+
+
+def _story_articles(rows: list[dict], mentions: list[dict]) -> dict[str, StoryArticle]:
+    by_article: dict[str, list[dict]] = {}
+    for mention in mentions:
+        by_article.setdefault(mention["article_id"], []).append(mention)
+    return {r["article_id"]: StoryArticle(r["article_id"], r["day"], r["source"], r["title"],
+                                          terms(r["title"], r["body"] or ""),
+                                          entity_counts(by_article.get(r["article_id"], [])), r["duplicate_of"])
+            for r in rows}
+
+
+def _dicts(cursor) -> list[dict]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def stage_stories(staging: Staging, warehouse: Warehouse, rule: StoryRule = StoryRule()) -> int:
+    """(Re)write the batch's ``article_stories`` and ``stories`` parts from what is staged now; returns the
+    number of stories staged."""
+    files = {t: staging.paths(t) for t in ("articles", "mentions")}
+    if not files["articles"]:
+        staging.write_rows("article_stories", 0, [])
+        staging.write_rows("stories", 0, [])
+        return 0
+    with duckdb.connect() as memory:
+        staged_rows = _dicts(memory.execute(STAGED_SQL, {"articles": files["articles"]}))
+        staged_mentions = _dicts(memory.execute(STAGED_MENTIONS_SQL, {"mentions": files["mentions"]})) \
+            if files["mentions"] else []
+    new = _story_articles(staged_rows, staged_mentions)
+    titles = {r["article_id"]: r["story_title"] for r in staged_rows}
+    days = [r["day"] for r in staged_rows if r["day"] is not None]
+    candidates: list[dict] = []
+    members: dict[str, list[tuple]] = {}
+    if not warehouse.path.exists() or not days:
+        memberships, stories = assign(list(new.values()), [], rule)
+    else:
+        window = timedelta(days=rule.window_days)
+        with warehouse.connection() as con:
+            candidates = [r for r in _dicts(con.execute(CANDIDATES_SQL, {"first": min(days) - window,
+                                                                          "last": max(days) + window}))
+                          if r["article_id"] not in new]
+            con.register("candidates", pa.table({"article_id": pa.array([r["article_id"] for r in candidates],
+                                                                        type=pa.string())}))
+            published = _story_articles(candidates, _dicts(con.execute(CANDIDATE_MENTIONS_SQL)))
+            memberships, stories = assign(list(new.values()),
+                                          [(published[r["article_id"]], r["story_id"]) for r in candidates], rule)
+            con.register("touched", pa.table({"story_id": pa.array([s.story_id for s in stories],
+                                                                  type=pa.string())}))
+            for row in _dicts(con.execute(MEMBERS_SQL)):
+                if row["article_id"] not in new:
+                    members.setdefault(row["story_id"], []).append((row["article_id"], row["day"], row["source"],
+                                                                     row["title"]))
+    for membership in memberships:
+        article = new[membership.article_id]
+        members.setdefault(membership.story_id, []).append((article.article_id, article.day, article.source,
+                                                            titles[article.article_id]))
+    staging.write_rows("article_stories", 0, [
+        {"article_id": m.article_id, "story_id": m.story_id, "similarity": m.similarity} for m in memberships])
+    rows = [story_row(story.story_id, members[story.story_id]) for story in stories]
+    staging.write_rows("stories", 0, rows)
+    return len(rows)
+
+
+def stage_stories_replacing(staging: Staging, warehouse: Warehouse) -> int:
+    """Stage again, as they are, the published memberships of the articles a replacing batch stages: their
+    stories do not change. Returns the number of memberships."""
+    ids = staging.column("articles", "article_id") if staging.paths("articles") else []
+    rows: list[dict] = []
+    if ids and warehouse.path.exists():
+        with warehouse.connection() as con:
+            con.register("replaced", pa.table({"article_id": pa.array(ids, type=pa.string())}))
+            rows = _dicts(con.execute("SELECT article_id, story_id, similarity FROM article_stories "
+                                      "WHERE article_id IN (SELECT article_id FROM replaced)"))
+    staging.write_rows("article_stories", 0, rows)
+    staging.write_rows("stories", 0, [])
+    return len(rows)
