@@ -158,6 +158,22 @@ def test_older_articles_are_rederived_without_ner_and_a_second_run_does_nothing(
     assert snapshot(warehouse, drop_columns=("run_id",)) == original
 
 
+def test_articles_published_before_stories_were_kept_get_one(warehouse):
+    stories = rows(warehouse, "SELECT article_id, story_id FROM article_stories ORDER BY ALL")
+    assert len(stories) == 6  # the five samples and the near copy, which joined its original's story
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("DELETE FROM article_stories")
+        con.execute("DELETE FROM stories")
+        con.execute("CHECKPOINT")
+    refresh_replica(warehouse)
+
+    state, summary = run_reprocess(warehouse, all_articles=True)
+
+    assert state.is_completed() and summary.status == "succeeded"
+    assert rows(warehouse, "SELECT article_id, story_id FROM article_stories ORDER BY ALL") == stories
+    assert rows(warehouse, "SELECT sum(n_articles) FROM stories") == [(6,)]
+
+
 def test_a_body_never_annotated_needs_the_model_once(warehouse, monkeypatch):
     from core.settings import get_settings
     from flows import nlp

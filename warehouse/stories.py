@@ -7,7 +7,8 @@ published members of stories within the rule's window of the batch's days. The d
 ``published_date``, else the day it was taken in, as everywhere in the warehouse.
 
 A batch that replaces published articles (``akhbar reprocess``) keeps their stories: their memberships are
-staged again as they are (:func:`stage_stories_replacing`).
+staged again as they are, and an article published before stories were kept gets one
+(:func:`stage_stories_replacing`).
 """
 
 from __future__ import annotations
@@ -72,19 +73,62 @@ def _dicts(cursor) -> list[dict]:
 def stage_stories(staging: Staging, warehouse: Warehouse, rule: StoryRule = StoryRule()) -> int:
     """(Re)write the batch's ``article_stories`` and ``stories`` parts from what is staged now; returns the
     number of stories staged."""
+    memberships, rows = _grouped(staging, warehouse, rule)
+    staging.write_rows("article_stories", 0, memberships)
+    staging.write_rows("stories", 0, rows)
+    return len(rows)
+
+
+def stage_stories_replacing(staging: Staging, warehouse: Warehouse, rule: StoryRule = StoryRule()) -> int:
+    """The stories of a batch that replaces published articles: an article keeps its published story; one that
+    has none (published before stories were kept) gets one, as a new article would. The rows of every story
+    touched are staged again, their members' days and titles as the batch now has them. Returns the number of
+    memberships staged."""
+    ids = staging.column("articles", "article_id") if staging.paths("articles") else []
+    kept: list[dict] = []
+    if ids and warehouse.path.exists():
+        with warehouse.connection() as con:
+            con.register("replaced", pa.table({"article_id": pa.array(ids, type=pa.string())}))
+            kept = _dicts(con.execute("SELECT article_id, story_id, similarity FROM article_stories "
+                                      "WHERE article_id IN (SELECT article_id FROM replaced)"))
+    without = set(ids) - {row["article_id"] for row in kept}
+    memberships, rows = _grouped(staging, warehouse, rule, only=without) if without else ([], [])
+    grouped = {row["story_id"] for row in rows}
+    others = sorted({row["story_id"] for row in kept} - grouped)
+    if others:
+        with duckdb.connect() as memory:
+            staged = {r["article_id"]: r for r in _dicts(memory.execute(STAGED_SQL,
+                                                                         {"articles": staging.paths("articles")}))}
+        members: dict[str, list[tuple]] = {}
+        with warehouse.connection() as con:
+            con.register("touched", pa.table({"story_id": pa.array(others, type=pa.string())}))
+            for row in _dicts(con.execute(MEMBERS_SQL)):
+                now = staged.get(row["article_id"])
+                members.setdefault(row["story_id"], []).append(
+                    (row["article_id"], now["day"], now["source"], now["story_title"]) if now else
+                    (row["article_id"], row["day"], row["source"], row["title"]))
+        rows += [story_row(story_id, members[story_id]) for story_id in others]
+    staging.write_rows("article_stories", 0, kept + memberships)
+    staging.write_rows("stories", 0, rows)
+    return len(kept) + len(memberships)
+
+
+def _grouped(staging: Staging, warehouse: Warehouse, rule: StoryRule,
+             only: set[str] | None = None) -> tuple[list[dict], list[dict]]:
+    """(article_stories rows, stories rows) of the staged articles (those in ``only``, if given), grouped with
+    the published members of stories within the rule's window of their days."""
     files = {t: staging.paths(t) for t in ("articles", "mentions")}
     if not files["articles"]:
-        staging.write_rows("article_stories", 0, [])
-        staging.write_rows("stories", 0, [])
-        return 0
+        return [], []
     with duckdb.connect() as memory:
         staged_rows = _dicts(memory.execute(STAGED_SQL, {"articles": files["articles"]}))
         staged_mentions = _dicts(memory.execute(STAGED_MENTIONS_SQL, {"mentions": files["mentions"]})) \
             if files["mentions"] else []
+    if only is not None:
+        staged_rows = [r for r in staged_rows if r["article_id"] in only]
     new = _story_articles(staged_rows, staged_mentions)
     titles = {r["article_id"]: r["story_title"] for r in staged_rows}
     days = [r["day"] for r in staged_rows if r["day"] is not None]
-    candidates: list[dict] = []
     members: dict[str, list[tuple]] = {}
     if not warehouse.path.exists() or not days:
         memberships, stories = assign(list(new.values()), [], rule)
@@ -109,23 +153,5 @@ def stage_stories(staging: Staging, warehouse: Warehouse, rule: StoryRule = Stor
         article = new[membership.article_id]
         members.setdefault(membership.story_id, []).append((article.article_id, article.day, article.source,
                                                             titles[article.article_id]))
-    staging.write_rows("article_stories", 0, [
-        {"article_id": m.article_id, "story_id": m.story_id, "similarity": m.similarity} for m in memberships])
-    rows = [story_row(story.story_id, members[story.story_id]) for story in stories]
-    staging.write_rows("stories", 0, rows)
-    return len(rows)
-
-
-def stage_stories_replacing(staging: Staging, warehouse: Warehouse) -> int:
-    """Stage again, as they are, the published memberships of the articles a replacing batch stages: their
-    stories do not change. Returns the number of memberships."""
-    ids = staging.column("articles", "article_id") if staging.paths("articles") else []
-    rows: list[dict] = []
-    if ids and warehouse.path.exists():
-        with warehouse.connection() as con:
-            con.register("replaced", pa.table({"article_id": pa.array(ids, type=pa.string())}))
-            rows = _dicts(con.execute("SELECT article_id, story_id, similarity FROM article_stories "
-                                      "WHERE article_id IN (SELECT article_id FROM replaced)"))
-    staging.write_rows("article_stories", 0, rows)
-    staging.write_rows("stories", 0, [])
-    return len(rows)
+    return ([{"article_id": m.article_id, "story_id": m.story_id, "similarity": m.similarity} for m in memberships],
+            [story_row(story.story_id, members[story.story_id]) for story in stories])
