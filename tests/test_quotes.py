@@ -216,3 +216,33 @@ def test_one_of_the_names_of_a_person_named_earlier_is_that_person():
 def test_abbara_after_qad_is_the_verb():
     quote = only("وقد عبر وزير الخارجية عن تهنئته للسفير بهذه المناسبة.")
     assert (quote.speaker_text, quote.text) == ("وزير الخارجية", "تهنئته للسفير بهذه المناسبة")
+
+
+def test_relayed_speech_is_the_words_of_the_one_after_an():
+    quote = only("ونقلت وكالة [[شينخوا|ORG]] عن وزير الخارجية [[وانغ يي|PER]] قوله إن التجارة بلغت مستوى قياسيا.")
+    assert (quote.speaker_text, quote.text) == ("وانغ يي", "التجارة بلغت مستوى قياسيا")
+    channel = only("ونقلت [[وكالة الأنباء الرسمية|ORG]] أن الحكومة تسعى إلى تعزيز السيادة.")
+    assert channel.speaker_text == "وكالة الأنباء الرسمية"  # no عن: the channel is the source
+
+
+def test_a_subject_fronted_by_amma():
+    found = quotes("وقال [[تشانغ|PER]] إن التعاون يتوسع. أما [[ماسيموف|PER]] فقال إن الصين جارة وشريكة.")
+    assert [(q.speaker_text, q.speaker_via) for q in found] == [("تشانغ", "name"), ("ماسيموف", "name")]
+
+
+def test_a_short_title_is_the_person_named_with_its_head_noun():
+    found = quotes("أكد وزير الخارجية، الأمير [[فيصل بن فرحان|PER]]، أن المملكة تدعم الشراكة. "
+                   "وأضاف الوزير: «زيارة الرئيس الصيني زادت من توطيد العلاقات».")
+    assert (found[1].speaker_via, found[1].speaker_text, found[1].speaker.index) == ("title", "الوزير", 0)
+
+
+def test_an_aside_between_dashes_is_not_part_of_the_title_and_one_quote_is_kept_once():
+    found = quotes("قال الرئيس الصيني، [[شي جين بينغ|PER]]، إن العلاقات سليمة. وأضاف الرئيس الصيني - وفقا لوكالة "
+                   "شينخوا - أنه يتعين على البلدين توريث الصداقة. وتابع قائلا: «نحن جيران وشركاء».")
+    assert [(q.verb, q.speaker_text, q.speaker.index if q.speaker else None) for q in found] == [
+        ("قال", "شي جين بينغ", 0), ("وأضاف", "الرئيس الصيني", 0), ("وتابع", "شي جين بينغ", 0)]
+
+
+def test_a_full_stop_after_a_space_ends_the_proposition():
+    found = quotes("وقال [[هشام المشيشي|PER]] إن لا شرعية سوى إنقاذ البلاد، .ودعا الطبقة السياسية إلى التوحد.")
+    assert found[0].text == "لا شرعية سوى إنقاذ البلاد"

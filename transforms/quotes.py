@@ -46,6 +46,7 @@ class SpeechVerb:
     prepositions: tuple[str, ...] = ()  # أعرب عن، أشار إلى، شدد على
     takes_noun_phrase: bool = False  # أكد جاهزية موسكو، أعلن توقيع مذكرة
     needs_complement_at_once: bool = False  # a form that is also a common noun or preposition (بين، عبر)
+    relays: bool = False  # نقل: the channel is its subject, the speaker comes after عن
 
 
 def _perfect(stem: str) -> tuple[str, ...]:
@@ -87,6 +88,11 @@ SPEECH_VERBS = (
     SpeechVerb("رأى", ("راي", "رات", "راوا", "يري", "تري")),
     SpeechVerb("حذر", (*_perfect("حذر"), "يحذر", "تحذر"), _participle("محذر"), ("من",)),
     SpeechVerb("فند", _perfect("فند")),
+    SpeechVerb("أردف", _perfect("اردف")),
+    SpeechVerb("استدرك", _perfect("استدرك")),
+    SpeechVerb("واصل", _perfect("واصل"), needs_complement_at_once=True),  # also "went on (doing)"
+    # نقلت الوكالة عن الوزير (قوله) إن: relayed speech, the speaker the one after عن
+    SpeechVerb("نقل", _perfect("نقل"), relays=True),
     SpeechVerb("ردد", _perfect("ردد"), takes_noun_phrase=True),
 )
 
@@ -99,16 +105,18 @@ _HONORIFIC_PRONOUNS = frozenset({"سموه", "سيادته", "معاليه", "ج
 # Where the subject ends and the circumstances of the speech begin: في كلمته، خلال مؤتمر صحفي، لوكالة ...
 _CIRCUMSTANCE = re.compile(
     r"(?:^|\s)(?:(?:في|خلال|اثناء|عبر)\s+(?:ال)?(?:تصريح|تصريحات|كلم|كلمة|كلمته|كلمتها|بيان|مؤتمر|حديث|مقابل|لقاء|"
-    r"اتصال|منشور|تغريد|خطاب|اجتماع|ندو|جلس|رسال|حوار|مداخل|افتتاح|ختام|تدوين|مقال)|علي\s+هامش|بمناسب|ردا\s+علي|"
-    r"لل?(?:وكال|صحيف|موقع|قناة|تلفزيون|اذاع|صحفيين|صحافيين|اعلام)|نقلا\s+عن)")
+    r"اتصال|منشور|تغريد|خطاب|اجتماع|ندو|جلس|رسال|حوار|مداخل|افتتاح|ختام|تدوين|مقال|لقائ)|علي\s+هامش|بمناسب|"
+    r"ردا\s+علي|لل?(?:وكال|صحيف|موقع|قناة|تلفزيون|اذاع|صحفيين|صحافيين|اعلام)|نقلا\s+عن|وفقا|حسب|بحسب|ل(?=\s))"
+    r"|\s[-–—]\s")  # a dash opens an aside: الرئيس الصيني - وفقا لوكالة شينخوا -
 _TIME_WORDS = frozenset({"اليوم", "امس", "يوم", "الاحد", "الاثنين", "الثلاثاء", "الاربعاء", "الخميس", "الجمعة",
                          "السبت", "صباح", "مساء", "الليلة", "غدا", "الماضي", "الجاري", "ايضا", "كذلك", "بدوره",
                          "بدورها", "من", "جهته", "جهتها", "جانبه", "جانبها", "قد", "وقد", "لي", "له", "لها", "فيها",
-                         "فيه", "خلالها", "خلاله", "حينها", "مجددا", "مرة", "اخري"})
+                         "فيه", "خلالها", "خلاله", "حينها", "مجددا", "مرة", "اخري",
+                         "قوله", "قولها", "قولهم", "قولهما"})  # (نقل عن الوزير قوله: not the subject)
 # After the verb, a word that cannot start a subject: the content or the circumstances follow at once.
 _NOT_A_SUBJECT = frozenset({"في", "خلال", "اثناء", "عبر", "علي", "الي", "عن", "من", "مع", "لدي", "امام", "بعد",
                             "قبل", "عند", "حول", "ب", "ل", "بذلك", "ذلك", "هذا", "كما"})
-_SENTENCE_END = re.compile(r"[.!?؟](?=\s|$)|\n")
+_SENTENCE_END = re.compile(r"[.!?؟](?=\s|$)|(?<=\s)\.|\n")
 # Where a reported proposition stops: a source tag, or a new act of the same speaker (،مشيرا / ،متمنيا).
 _SOURCE_TAG = re.compile(r"[،,]?\s*(?:وفق|وفقا|حسب|بحسب|حسبما|نقلا\s+عن)\b|[،,]\s*(?:فيما|بينما|في\s+حين)\s")
 _PARTICIPLE_AFTER_COMMA = re.compile(r"[،,]\s*(?:و\s*)?(م[^\s،,.]{3,}(?:ا|ة|ين))(?=[\s،,.]|$)")
@@ -227,9 +235,8 @@ class _Context:
 
     def mention_ending_at(self, end: int) -> Mention | None:
         for mention in self.mentions:
-            if mention.end <= end and not self.folded[mention.end:end].strip(" ،,"):
-                if mention.end == end or end - mention.end <= 2:
-                    return mention
+            if mention.end <= end and not self.folded[mention.end:end].strip() and end - mention.end <= 2:
+                return mention  # a comma between ends a fronted phrase: خلال لقائه مع وانغ يي، أعرب ميرضيايف
         return None
 
 
@@ -255,7 +262,8 @@ def find_quotes(text: str, mentions: Sequence[Mention], start: int = 0, end: int
                                                                                                  ["كما"], ["فقد"]):
             continue  # بين، عبر alone are the preposition; the verb comes as وبيّن، وعبّر، مبيّناً، وقد عبّر
         quote = _quote_at(context, word.start(), word.start() + clitic, word.end(), form, body_end)
-        if quote is not None:
+        if quote is not None and not any((q.start, q.end) == (quote.start, quote.end) for q in quotes[-3:]):
+            # (وتابع قائلا: «...»: one quote, the finite verb's)
             quotes.append(quote)
             context.previous.append((quote, form))
     return quotes
@@ -309,13 +317,23 @@ def _quote_at(context: _Context, word_start: int, verb_start: int, verb_end: int
 def _subject_before(context: _Context, word_start: int, verb_start: int, form: _VerbForm) -> Mention | None:
     """The subject written before the verb (``الشريدة أكد``, ``أن جوزاف عون قال``): a name right before a
     perfect verb with no و. A place there speaks only as a state after إن/أن (``أن الجزائر أعربت``)."""
-    if word_start != verb_start or not form.perfect:
+    if not form.perfect:
         return None
+    if word_start != verb_start:  # أما ماسيموف فقال: the subject fronted by أما
+        mention = context.mention_ending_at(word_start)
+        if context.folded[verb_start - 1] != "ف" or mention is None or \
+                _WORD.findall(context.folded, max(0, mention.start - 8), mention.start)[-1:] != ["اما"]:
+            return None
+        return mention
     mention = context.mention_ending_at(word_start)
     if mention is None:
         previous = list(_WORD.finditer(context.folded, max(0, word_start - 40), word_start))
-        if previous and not context.folded[previous[-1].end():word_start].strip() and len(previous) >= 2 \
-                and previous[-2].group() in COMPLEMENTISERS:  # أن الشريدة أكد
+        opens = previous and (previous[-2].group() in COMPLEMENTISERS if len(previous) >= 2 else False
+                              or not context.folded[max(0, previous[-1].start() - 3):previous[-1].start()].strip(". \n")
+                              or _SENTENCE_END.search(context.folded, previous[-2].end() if len(previous) >= 2
+                                                      else 0, previous[-1].start()))
+        if previous and not context.folded[previous[-1].end():word_start].strip() and opens:
+            # أن الشريدة أكد / ... . العوادي تابع
             earlier = context.named_before(previous[-1].group(), previous[-1].start())
             if earlier is not None:
                 return Mention(previous[-1].start(), previous[-1].end(), "PER", earlier.index, earlier.entity_id)
@@ -374,8 +392,9 @@ def _complement(context: _Context, verb_end: int, sentence_end: int, form: _Verb
                 return word.start(), word.start() + 1, False
             return word.start(), _skip_space(folded, word.end()), _opens_quote(folded, word.end())
         found = _verb_at(token)
-        if found is not None and n > 0 and found[1] == 1 and not found[0].verb.needs_complement_at_once:
-            break  # the same speaker's next verb (وأضاف) before this one found its content
+        if found is not None and n > 0 and (found[1] == 1 or found[0].participle) \
+                and not found[0].verb.needs_complement_at_once:
+            break  # the same speaker's next act (وأضاف، مؤكدا) before this one found its content
     if form.verb.takes_noun_phrase or form.participle:
         return _noun_phrase_complement(context, verb_end, sentence_end, words,
                                        at_once=form.participle or form.plural or subject_before)
@@ -409,9 +428,12 @@ def _noun_phrase_complement(context: _Context, verb_end: int, sentence_end: int,
             return None  # a subject with no name cannot be told from the noun phrase that follows it
         after = subject.end
         following = _skip_space(folded, after)
-        if folded[following:following + 1] in "،,":  # an apposition: أليكسي ميلر، الرئيس التنفيذي لـ ...،
-            close = re.compile(r"[،,]").search(folded, following + 1, min(sentence_end, following + 120))
-            after = close.end() if close else after
+        if folded[following:following + 1] in "،,":
+            if folded[:subject.start].rstrip()[-1:] in ("،", ","):  # رئيس الحكومة، هشام المشيشي، كل المعنيين
+                after = following + 1
+            else:  # an apposition after the name: أليكسي ميلر، الرئيس التنفيذي لـ ...، توقيع
+                close = re.compile(r"[،,]").search(folded, following + 1, min(sentence_end, following + 120))
+                after = close.end() if close else after
         at = next((n for n, w in enumerate(words) if w.start() >= after), len(words))
     while at < len(words) and (words[at].group() in _TIME_WORDS or words[at].group() in _HONORIFIC_PRONOUNS):
         at += 1
@@ -553,8 +575,11 @@ def _speaker(context: _Context, word_start: int, verb_end: int, gap_end: int, fo
     """Who speaks: a mention in the subject's stretch, a title with no name, the name just before the verb, or
     the last speaker. (start, end, via, mention), folded offsets."""
     folded = context.folded
-    if before is not None:
+    if before is not None and not (form.participle or context.mentions_within(verb_end, gap_end)):
         return before.start, before.end, "name", before
+    if form.verb.relays:  # نقلت الوكالة عن الوزير قوله إن: the speaker is the one after عن, if any
+        after = next((w for w in _WORD.finditer(folded, verb_end, gap_end) if w.group() == "عن"), None)
+        verb_end = after.end() if after is not None else verb_end
     if not form.participle:
         gap = folded[verb_end:gap_end]
         cut = [m.start() for m in (_CIRCUMSTANCE.search(gap), _RELATIVE.search(gap)) if m]
@@ -571,6 +596,8 @@ def _speaker(context: _Context, word_start: int, verb_end: int, gap_end: int, fo
             title = _title(context, first, subject_end)
             if title is not None:
                 return title
+    if before is not None:
+        return before.start, before.end, "name", before
     return _antecedent(context, word_start, form)
 
 
@@ -581,6 +608,8 @@ def _first_subject_word(folded: str, start: int, end: int):
         token = word.group()
         if token in _HONORIFIC_PRONOUNS or token in COMPLEMENTISERS or token in _NOT_A_SUBJECT:
             return None
+        if (_verb_at(token) or (None, 0))[0] is not None and _verb_at(token)[0].participle:
+            return None  # وتابع قائلا: no subject written
         if token not in _TIME_WORDS:
             return word
     return None
@@ -591,7 +620,7 @@ def _title(context: _Context, first, end: int) -> tuple[int, int, str, Mention |
     first comma; or a name the model did not tag (``وأوضح ذكي أن``). A title the article gave earlier next to
     a person's name (``سفير الصين في البحرين أنور حبيب الله``) is that person."""
     folded = context.folded
-    comma = re.compile(r"[،,(]").search(folded, first.start(), end)
+    comma = re.compile(r"[،,(\-–—]").search(folded, first.start(), end)
     stop = comma.start() if comma else end
     kept = [w for w in _WORD.finditer(folded, first.start(), stop)]
     while kept and kept[-1].group() in _TIME_WORDS:
@@ -627,6 +656,16 @@ def _person_with_title(context: _Context, title: str, before: int) -> Mention | 
         if earlier:
             return earlier[-1]
         at = context.folded.rfind(title, 0, at)
+    # A short title by its head noun: الوزير after وزير الخارجية، الأمير فيصل بن فرحان
+    words = title.split()
+    head = words[0][2:] if words[0].startswith("ال") else words[0]
+    if len(words) > 3 or len(head) < 3:
+        return None
+    for mention in reversed([m for m in context.mentions if m.label == "PER" and m.end <= before]):
+        lead = context.folded[max(0, mention.start - 50):mention.start]
+        lead = lead[max((e.end() for e in _SENTENCE_END.finditer(lead)), default=0):]
+        if head in {w[2:] if w.startswith("ال") else w for w in _WORD.findall(lead)}:
+            return mention
     return None
 
 
@@ -638,18 +677,9 @@ _TITLE_HEADS = frozenset({"وزير", "وزيرة", "سفير", "سفيرة", "�
 
 
 def _antecedent(context: _Context, word_start: int, form: _VerbForm) -> tuple[int, int, str, Mention | None] | None:
-    """The speaker a verb with no written subject continues: a person named earlier in its own sentence after
-    the last quote, else the last speaker (of the verb's gender when it has one; not one quoted inside another's
-    words), else the last person named before it."""
-    folded = context.folded
-    sentence_start, _ = _sentence_bounds(folded, word_start, len(folded))
+    """The speaker a verb with no written subject continues: the last speaker (of the verb's gender when it has
+    one; not one quoted inside another's words), else the last person named before it."""
     quoted = [(q.start, q.end) for q, _ in context.previous]
-    last_end = max((context.back[q.end] for q, _ in context.previous), default=0)
-    own = [m for m in context.mentions_within(max(sentence_start, last_end), word_start) if m.label == "PER"
-           and not any(context.back[s] <= m.start < context.back[e] for s, e in quoted)]
-    if own and not form.feminine and not form.plural:
-        chosen = own[-1]
-        return chosen.start, chosen.end, "pronoun", chosen
     for quote, previous_form in reversed(context.previous):
         if any(s <= quote.verb_start < e and not s <= context.to_original[word_start] < e for s, e in quoted):
             continue  # speech reported inside another's words does not continue
