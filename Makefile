@@ -30,7 +30,8 @@ test: install
 	$(BIN)/pytest
 	$(MAKE) --no-print-directory evaluate
 
-# Article metadata over the real-page corpora (seeds/dev, seeds/holdout) and entity linking against the
+# Article metadata over the real-page corpora (seeds/dev, seeds/holdout), their entities, amounts
+# (seeds/amounts too), quotes (seeds/quotes too) and stories (seeds/stories), and entity linking against the
 # hand-made gold sets of the samples (seeds/gold/entities.csv).
 evaluate: install
 	rm -rf .eval

@@ -680,8 +680,8 @@ def evaluate(
                                               help="Corpora with gold/amounts.jsonl [default: the --corpus folders "
                                                    "and seeds/amounts]: amounts, value and unit exact."),
     quotes_corpus: list[Path] = typer.Option(None, "--quotes-corpus",
-                                             help="Corpora with gold/quotes.jsonl [default: the --corpus folders and "
-                                                  "seeds/holdout]: quotes, speaker and span."),
+                                             help="Corpora with gold/quotes.jsonl [default: the --corpus folders, "
+                                                  "seeds/quotes and seeds/holdout]: quotes, speaker and span."),
     stories_corpus: list[Path] = typer.Option(None, "--stories-corpus",
                                               help="Corpora with gold/stories.jsonl [default: seeds/stories]: stories, "
                                                    "purity and completeness against a hand grouping."),
@@ -701,12 +701,14 @@ def evaluate(
             reports.append(_metadata_report(folder, settings, format))
             if not metadata_only:
                 entity_reports.append(_entity_report(folder, settings, format))
-        for folder in ([] if metadata_only else quotes_corpus or [*(corpus or [PROJECT_ROOT / "seeds" / "dev"]),
-                                                                  PROJECT_ROOT / "seeds" / "holdout"]):
+        default_quotes = [*(corpus or [PROJECT_ROOT / "seeds" / "dev"]), PROJECT_ROOT / "seeds" / "quotes",
+                          PROJECT_ROOT / "seeds" / "holdout"]
+        for folder in ([] if metadata_only else quotes_corpus or _distinct(default_quotes)):
             quote_reports.append(_quote_report(folder, settings, format))
         for folder in ([] if metadata_only else stories_corpus or [PROJECT_ROOT / "seeds" / "stories"]):
             story_reports.append(_story_report(folder, settings, format))
-        for folder in amounts_corpus or [*(corpus or [PROJECT_ROOT / "seeds" / "dev"]), PROJECT_ROOT / "seeds" / "amounts"]:
+        for folder in amounts_corpus or _distinct([*(corpus or [PROJECT_ROOT / "seeds" / "dev"]),
+                                                   PROJECT_ROOT / "seeds" / "amounts"]):
             amount_reports.append(_amount_report(folder, settings, format))
         ner_path = ner_test or (DEFAULT_NER_TEST if DEFAULT_NER_TEST.is_file() else None)
         if not metadata_only and ner_path is not None:
@@ -823,6 +825,11 @@ def _quote_report(corpus: Path, settings, format: "OutputFormat") -> dict | None
             out.print(f"  spurious {c.article} {c.kind} by {c.speaker}: {c.text[:70]!r}"
                       + (f" (gold: {c.other})" if c.other else ""), highlight=False)
     return report
+
+
+def _distinct(folders: list[Path]) -> list[Path]:
+    """Each folder once, in order (``seeds/holdout`` given with ``--corpus`` and by default)."""
+    return list({folder.resolve(): folder for folder in folders}.values())
 
 
 def _story_report(corpus: Path, settings, format: "OutputFormat") -> dict | None:

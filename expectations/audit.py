@@ -107,8 +107,9 @@ SELECT q.*,
                 AND substr(a.text, q.verb_start + 1, q.verb_end - q.verb_start) = q.verb
                 AND substr(a.text, q.speaker_start + 1, q.speaker_end - q.speaker_start) = q.speaker_text, false)
            AS text_matches,
-       -- a speaker named or continued is a mention of the same article, with that mention's entity
-       CASE WHEN q.speaker_mention_index IS NULL THEN q.speaker_via = 'title' AND q.speaker_entity_id IS NULL
+       -- a speaker is a mention of the same article, with that mention's entity; only a title never named (or
+       -- its continuation) has none, and then no entity
+       CASE WHEN q.speaker_mention_index IS NULL THEN q.speaker_via <> 'name' AND q.speaker_entity_id IS NULL
             ELSE m.article_id IS NOT NULL AND m.entity_id IS NOT DISTINCT FROM q.speaker_entity_id END
            AS speaker_is_mention
 FROM read_parquet($quotes) q

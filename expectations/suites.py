@@ -233,7 +233,8 @@ def quotes_suite() -> gx.ExpectationSuite:
         gxe.ExpectColumnValuesToBeInSet(
             column="speaker_is_mention", value_set=[True],
             meta=_article("quote_speaker_not_a_mention",
-                          rule="a named or continued speaker is a mention of the same article, with its entity"),
+                          rule="a speaker is a mention of the same article with its entity, save a title never "
+                               "named"),
         ),
         gxe.ExpectColumnValuesToBeInSet(column="kind", value_set=list(QUOTE_KINDS),
                                         meta=_batch(rule="kind from transforms.quotes.KINDS")),
