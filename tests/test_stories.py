@@ -118,3 +118,19 @@ def test_two_outlets_on_the_sco_summit_make_one_story_across_two_runs(prefect_ap
     assert sorted(stories[0][3]) == ["aajeg.com", "alalam.ir"]
     members = run_query(warehouse, "SELECT count(*), count(DISTINCT story_id) FROM article_stories").rows
     assert members == [(3, 2)]
+
+
+def test_one_published_day_helps_and_a_day_that_is_only_the_intake_day_does_not():
+    from dataclasses import replace
+
+    from transforms.stories import Similarity
+
+    day = date(2024, 7, 2)
+    a, b = article("a", VISIT, day, "xinhua"), article("b", VISIT_AGAIN, day, "rt")
+    rule = StoryRule()
+    rule = replace(rule, threshold=Similarity([a, b], rule)(a, b) + 0.05)  # words alone fall just short
+    together, _ = assign([a, b], [], rule)
+    assert len({m.story_id for m in together}) == 1  # published the same day: the bonus carries them
+    archive = [replace(a, dated=False), replace(b, dated=False)]  # an archive taken in today, one intake day
+    apart, _ = assign(archive, [], rule)
+    assert len({m.story_id for m in apart}) == 2

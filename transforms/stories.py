@@ -9,8 +9,9 @@ in different words. Two articles are compared on what they name and what they sa
 - **words**: the content words of headline and body (folded, stop words from stopwords-iso left out), weighted
   the same way (tf-idf cosine).
 
-The similarity is the weighted mean of the two, plus :attr:`StoryRule.same_day_bonus` for two articles of the
-same day: the date is the third signal; the place enters as an entity, the dateline's city among them.
+The similarity is the weighted mean of the two, plus :attr:`StoryRule.same_day_bonus` for two articles published
+the same day, less :attr:`StoryRule.undated_margin` when either has no day of its own (none, or only the day it
+was taken in): the date is the third signal; the place enters as an entity, the dateline's city among them.
 
 An article joins the story whose members within :attr:`StoryRule.window_days` of its day are the most similar to
 it on average (average link, so that one member cannot chain two events together), if that mean reaches
@@ -39,7 +40,8 @@ class StoryRule:
     window_days: int = 3  # members compared with an article are at most this many days from it
     threshold: float = 0.25  # the least mean similarity to a story's members to join it
     entity_weight: float = 0.2  # the share of entities in the similarity (the rest: words)
-    same_day_bonus: float = 0.1  # added when both articles are of the same (known) day
+    same_day_bonus: float = 0.1  # added when both articles are of the same day, both days their published ones
+    undated_margin: float = 0.05  # taken off when either day is unknown or only the day it was taken in
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class StoryArticle:
     terms: Mapping[str, float]  # content word → count (:func:`terms`)
     entities: Mapping[str, float]  # canonical entity → mentions
     duplicate_of: str | None = None
+    dated: bool = True  # the day is the article's own (published), not the day it was taken in
 
 
 @dataclass
@@ -151,7 +154,11 @@ def _near(a: date | None, b: date | None, days: int) -> bool:
 
 
 def _same_day(a: StoryArticle, b: StoryArticle, rule: StoryRule) -> float:
-    return rule.same_day_bonus if a.day is not None and a.day == b.day else 0.0
+    """The date's part of the similarity: a bonus for one published day, a margin taken off when a day is not
+    known (an archive taken in today has one ingest day for every article: no evidence of one happening)."""
+    if a.day is None or b.day is None or not (a.dated and b.dated):
+        return -rule.undated_margin
+    return rule.same_day_bonus if a.day == b.day else 0.0
 
 
 def story_id_of(article_id: str) -> str:

@@ -28,8 +28,8 @@ _SOURCE = ARTICLE_OUTLET
 _TITLE = "coalesce(a.title, nullif(trim(regexp_extract(a.body, '^\\s*([^\\n.،]{1,120})', 1)), ''))"
 
 STAGED_SQL = f"""
-SELECT a.article_id, {ARTICLE_DAY} AS day, {_SOURCE} AS source, a.title, a.body, a.duplicate_of,
-       {_TITLE} AS story_title
+SELECT a.article_id, {ARTICLE_DAY} AS day, a.published_date IS NOT NULL AS dated, {_SOURCE} AS source, a.title,
+       a.body, a.duplicate_of, {_TITLE} AS story_title
 FROM read_parquet($articles) a
 """
 
@@ -38,7 +38,8 @@ SELECT article_id, entity_id, label, source FROM read_parquet($mentions) WHERE e
 """
 
 CANDIDATES_SQL = f"""
-SELECT a.article_id, {ARTICLE_DAY} AS day, {_SOURCE} AS source, a.title, a.body, a.duplicate_of, s.story_id
+SELECT a.article_id, {ARTICLE_DAY} AS day, a.published_date IS NOT NULL AS dated, {_SOURCE} AS source, a.title,
+       a.body, a.duplicate_of, s.story_id
 FROM articles a JOIN article_stories s USING (article_id)
 WHERE {ARTICLE_DAY} BETWEEN $first AND $last
 """
@@ -61,7 +62,8 @@ def _story_articles(rows: list[dict], mentions: list[dict]) -> dict[str, StoryAr
         by_article.setdefault(mention["article_id"], []).append(mention)
     return {r["article_id"]: StoryArticle(r["article_id"], r["day"], r["source"], r["title"],
                                           terms(r["title"], r["body"] or ""),
-                                          entity_counts(by_article.get(r["article_id"], [])), r["duplicate_of"])
+                                          entity_counts(by_article.get(r["article_id"], [])), r["duplicate_of"],
+                                          r["dated"])
             for r in rows}
 
 
