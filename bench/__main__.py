@@ -310,6 +310,31 @@ def synthetic_warehouse(path: Path, n_articles: int) -> None:
             INSERT INTO article_entities BY NAME
             SELECT article_id, entity_id, count(*) AS mention_count, min(start_char) AS first_char
             FROM mentions GROUP BY ALL""")
+        # Two amounts and three quotes an article (the speaker one of the first 50 entities, a mention inside
+        # the words), and stories of four articles of consecutive days.
+        con.execute(f"""
+            INSERT INTO amounts BY NAME
+            SELECT md5(a::VARCHAR) AS article_id, k AS amount_index, k AS sentence_index, 0 AS start_char,
+                   1 AS end_char, 'x' AS text, (1 + hash(a * 7 + k) % 1000) * 1e6 AS value, 'currency' AS unit,
+                   ['USD','CNY','KZT'][1 + (a + k) % 3] AS currency, 1e6 AS scale
+            FROM range({n_articles}) t(a), range(2) u(k)""")
+        con.execute(f"""
+            INSERT INTO quotes BY NAME
+            SELECT md5(a::VARCHAR) AS article_id, k AS quote_index, k AS sentence_index, 0 AS start_char,
+                   2 AS end_char, 'نص' AS text, ['direct','reported'][1 + k % 2] AS kind, 'قال' AS verb,
+                   0 AS verb_start, 1 AS verb_end, 'x' AS speaker_text, 0 AS speaker_start, 1 AS speaker_end,
+                   'name' AS speaker_via, 0 AS speaker_mention_index, 'e' || ((a + k) % 50) AS speaker_entity_id,
+                   'PER' AS speaker_label
+            FROM range({n_articles}) t(a), range(3) u(k)""")
+        con.execute(f"""
+            INSERT INTO article_stories BY NAME
+            SELECT md5(i::VARCHAR) AS article_id, 's' || (i // 4) AS story_id, 0.5 AS similarity
+            FROM range({n_articles}) t(i)""")
+        con.execute("""
+            INSERT INTO stories BY NAME
+            SELECT story_id, min(a.published_date) AS first_seen, max(a.published_date) AS last_seen,
+                   count(*) AS n_articles, count(DISTINCT a.agency) AS n_sources, 'عنوان' AS title
+            FROM article_stories s JOIN articles a USING (article_id) GROUP BY story_id""")
         con.execute("""
             UPDATE entities SET mention_count = c.n, article_count = c.a
             FROM (SELECT entity_id, count(*) AS n, count(DISTINCT article_id) AS a FROM mentions GROUP BY ALL) c

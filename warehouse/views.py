@@ -108,14 +108,20 @@ VIEWS: dict[str, str] = {
                             AND m.start_char >= q.start_char AND m.end_char <= q.end_char
         GROUP BY ALL
     """,
-    # entity spoken about × speaker: who said what about an entity, one row per quote and entity named in it
-    "quotes_about_entity": """
-        SELECT e.entity_id, e.type, e.name_ar, e.name_en,
-               c.speaker_entity_id, c.speaker_name_ar, c.speaker_name_en, c.speaker_text, c.speaker_via,
-               c.kind, c.text, c.verb, c.day, c.month, c.day_source, c.title, c.agency, c.source_id,
-               c.article_id, c.quote_index
-        FROM (SELECT *, unnest(about) AS entity_id FROM quotes_in_context) c
-        JOIN entities e USING (entity_id)
+    # entity spoken about × quote: who said what about an entity, one row per quote and entity named in its words
+    # (a join, not an unnest of quotes_in_context, so that a filter on the entity reaches the mentions first)
+    "quotes_about_entity": f"""
+        SELECT DISTINCT e.entity_id, e.type, e.name_ar, e.name_en,
+               q.speaker_entity_id, s.name_ar AS speaker_name_ar, s.name_en AS speaker_name_en, q.speaker_text,
+               q.speaker_via, q.kind, q.text, q.verb, {ARTICLE_DAY} AS day,
+               CAST(date_trunc('month', {ARTICLE_DAY}) AS DATE) AS month, {ARTICLE_DAY_SOURCE} AS day_source,
+               a.title, a.agency, a.source_id, q.article_id, q.quote_index
+        FROM quotes q
+        JOIN mentions m ON m.article_id = q.article_id AND m.start_char >= q.start_char AND m.end_char <= q.end_char
+                       AND m.entity_id IS DISTINCT FROM q.speaker_entity_id
+        JOIN entities e ON e.entity_id = m.entity_id
+        JOIN articles a ON a.article_id = q.article_id
+        LEFT JOIN entities s ON s.entity_id = q.speaker_entity_id
     """,
     # Each story with the outlets that covered it, the agencies they credited, and the entities its articles
     # name most: "which outlets covered this visit".
@@ -130,7 +136,7 @@ VIEWS: dict[str, str] = {
             GROUP BY ALL
         ),
         top_named AS (
-            SELECT story_id, list(e.name_ar ORDER BY n.mentions DESC, e.entity_id)[1:5] AS entities
+            SELECT story_id, max_by(e.name_ar, n.mentions, 5) AS entities
             FROM named n JOIN entities e USING (entity_id)
             GROUP BY story_id
         )
