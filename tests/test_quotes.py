@@ -246,3 +246,26 @@ def test_an_aside_between_dashes_is_not_part_of_the_title_and_one_quote_is_kept_
 def test_a_full_stop_after_a_space_ends_the_proposition():
     found = quotes("وقال [[هشام المشيشي|PER]] إن لا شرعية سوى إنقاذ البلاد، .ودعا الطبقة السياسية إلى التوحد.")
     assert found[0].text == "لا شرعية سوى إنقاذ البلاد"
+
+
+def test_words_in_marks_after_the_circumstances_with_no_complementiser():
+    quote = only("وقال مدير الشرطة اللواء [[محمد أحمد علي|PER]] في مؤتمر صحفي في حضور السفير «نعلن القبض على "
+                 "المتهم بقتل الدبلوماسي».")
+    assert (quote.kind, quote.speaker_text) == ("direct", "محمد أحمد علي")
+    assert quote.text == "نعلن القبض على المتهم بقتل الدبلوماسي"
+    named = only('وقال [[بوتين|PER]] في مقابلة مع "صحيفة الشعب اليومية الصينية الكبرى" إن التعاون يتوسع.')
+    assert (named.kind, named.text) == ("reported", "التعاون يتوسع")  # a name in marks, then the content
+
+
+def test_a_title_before_the_verb_and_a_title_before_a_noun_phrase():
+    found = quotes("استقبل [[قيس سعيد|PER]] الوزير. رئيس الدولة قال بالمناسبة: «إن تونس ليست ضيعة ولا بستانا». "
+                   "ونفى المتحدث الرسمي باسم الجيش سيطرة قوات الدعم السريع على القصر.")
+    assert [(q.speaker_via, q.speaker_text, q.text) for q in found] == [
+        ("title", "رئيس الدولة", "إن تونس ليست ضيعة ولا بستانا"),
+        ("title", "المتحدث الرسمي باسم الجيش", "سيطرة قوات الدعم السريع على القصر")]
+
+
+def test_saying_after_the_subject_introduces_the_words_of_the_verb():
+    found = quotes("قال الرئيس التركي [[رجب طيب أردوغان|PER]] إن الأمر خطير. وأضاف الرئيس التركي قائلا إن ما يحدث "
+                   "في غزة لم نره من قبل.")
+    assert [(q.verb, q.speaker_via, q.speaker.index) for q in found] == [("قال", "name", 0), ("وأضاف", "title", 0)]

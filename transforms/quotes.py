@@ -88,6 +88,7 @@ SPEECH_VERBS = (
     SpeechVerb("رأى", ("راي", "رات", "راوا", "يري", "تري")),
     SpeechVerb("حذر", (*_perfect("حذر"), "يحذر", "تحذر"), _participle("محذر"), ("من",)),
     SpeechVerb("فند", _perfect("فند")),
+    SpeechVerb("نفى", ("نفي", "نفت", "نفوا", "ينفي", "تنفي"), ("نافيا", "نافية", "نافين"), takes_noun_phrase=True),
     SpeechVerb("أردف", _perfect("اردف")),
     SpeechVerb("استدرك", _perfect("استدرك")),
     SpeechVerb("واصل", _perfect("واصل"), needs_complement_at_once=True),  # also "went on (doing)"
@@ -373,6 +374,9 @@ def _complement(context: _Context, verb_end: int, sentence_end: int, form: _Verb
             if (n == 0 or between[:between.index(mark)].strip() in ("،", ",")) \
                     and _is_quotation(folded, opening, sentence_end):
                 return opening, opening, True
+            if n > 0 and _opens_words(folded, opening) and not re.search(r"[،,]\s*و", folded[verb_end:opening]) \
+                    and _is_quotation(folded, opening, sentence_end, words=5) and _closes_sentence(folded, opening):
+                return opening, opening, True  # وقال مدير الشرطة في مؤتمر صحفي «نعلن القبض على المتهم ...»
         if form.verb.needs_complement_at_once and n > 3 and not _only_names(context, verb_end, word.start()):
             return None  # بين / عبر / تابع with more than a short subject before the content: the preposition
         token = word.group()
@@ -393,11 +397,12 @@ def _complement(context: _Context, verb_end: int, sentence_end: int, form: _Verb
             return word.start(), _skip_space(folded, word.end()), _opens_quote(folded, word.end())
         found = _verb_at(token)
         if found is not None and n > 0 and (found[1] == 1 or found[0].participle) \
-                and not found[0].verb.needs_complement_at_once:
+                and not found[0].verb.needs_complement_at_once and found[0].verb.lemma != "قال":
             break  # the same speaker's next act (وأضاف، مؤكدا) before this one found its content
     if form.verb.takes_noun_phrase or form.participle:
         return _noun_phrase_complement(context, verb_end, sentence_end, words,
-                                       at_once=form.participle or form.plural or subject_before)
+                                       at_once=form.participle or form.plural or subject_before,
+                                       after_title=form.verb.lemma != "أعلن")
     return None
 
 
@@ -410,10 +415,10 @@ def _only_names(context: _Context, start: int, end: int) -> bool:
     return not _WORD.search("".join(rest))
 
 
-def _noun_phrase_complement(context: _Context, verb_end: int, sentence_end: int, words,
-                            at_once: bool) -> tuple[int, int, bool] | None:
+def _noun_phrase_complement(context: _Context, verb_end: int, sentence_end: int, words, at_once: bool,
+                            after_title: bool = True) -> tuple[int, int, bool] | None:
     """``أكد نائب الوزير أندريه رودينكو جاهزية موسكو``: the content starts after the subject (a named mention and
-    its apposition) and the words of time. ``at_once``: the subject is not after the verb (a participle, the
+    its apposition, or a title: :func:`_after_title`) and the words of time. ``at_once``: the subject is not after the verb (a participle, the
     two or more, or a subject written before it), so the content starts right after the verb."""
     folded = context.folded
     if not words:
@@ -424,8 +429,8 @@ def _noun_phrase_complement(context: _Context, verb_end: int, sentence_end: int,
         subject = next((m for m in named if m.label == "PER"), None)
         if subject is None and named and named[0].label == "ORG" and not _WORD.findall(folded, verb_end, named[0].start):
             subject = named[0]
-        if subject is None:
-            return None  # a subject with no name cannot be told from the noun phrase that follows it
+        if subject is None:  # (أعلنت السلطات حالة الطوارئ: an act, not speech; أعلن takes a title's noun phrase not)
+            return _after_title(folded, words) if after_title else None
         after = subject.end
         following = _skip_space(folded, after)
         if folded[following:following + 1] in "،,":
@@ -442,6 +447,33 @@ def _noun_phrase_complement(context: _Context, verb_end: int, sentence_end: int,
         return None
     start = words[at].start()
     return start, start, False
+
+
+# Words that carry a title on without the article: المتحدث باسم الجيش، مساعد الوزير لشؤون آسيا
+_TITLE_LINKS = frozenset({"باسم", "لشؤون", "لدي", "العام", "عام"})
+
+
+def _after_title(folded: str, words) -> tuple[int, int, bool] | None:
+    """Where a noun phrase starts after a subject that is a title with no name: the title runs on while its words
+    carry the article (``المتحدث الرسمي باسم الجيش السوداني``), the noun phrase starts at the first word without
+    it (``سيطرة قوات ...``, ``عدم وجود ...``) or after a word of time (``أعلنت الشرطة أمس اعتقال ...``)."""
+    if not words or not (words[0].group().startswith("ال") or words[0].group() in _TITLE_HEADS):
+        return None
+    for n, word in enumerate(words[1:6], start=1):
+        token = word.group()
+        if folded[words[n - 1].end():word.start()].strip():
+            return None  # a comma or a mark: not a plain title
+        if token in _TIME_WORDS:
+            rest = [w for w in words[n:] if w.group() not in _TIME_WORDS]
+            return (rest[0].start(), rest[0].start(), False) if rest and rest[0].group() not in _NOT_A_SUBJECT \
+                else None
+        if re.match(r"(?:[وفبلك]?ال|لل)", token) or token in _TITLE_LINKS:
+            continue
+        if token in _NOT_A_SUBJECT or token in COMPLEMENTISERS or _verb_at(token) or n < 2 and \
+                words[0].group() in _TITLE_HEADS:
+            return None
+        return word.start(), word.start(), False
+    return None
 
 
 def _skip_space(folded: str, at: int) -> int:
@@ -490,11 +522,29 @@ def _closing(folded: str, opening: int, limit: int) -> int | None:
     return None
 
 
-def _is_quotation(folded: str, opening: int, sentence_end: int) -> bool:
+def _is_quotation(folded: str, opening: int, sentence_end: int, words: int = 3) -> bool:
     """Marks around words said, not around a name (``"قوة سيبيريا"``, ``«بريكس»``): three words or more."""
     close = _closing(folded, opening, len(folded))
     inside = folded[opening + 1:close if close is not None else sentence_end]
-    return len(_WORD.findall(inside)) >= 3
+    return len(_WORD.findall(inside)) >= words
+
+
+def _opens_words(folded: str, at: int) -> bool:
+    """A mark that opens (``«`` always; ``"`` when it comes before a word, not after one)."""
+    if folded[at] == "«":
+        return True
+    before = folded[at - 1] if at else " "
+    after = folded[at + 1] if at + 1 < len(folded) else " "
+    return not after.isspace() and (before.isspace() or before in ":،,(")
+
+
+def _closes_sentence(folded: str, opening: int) -> bool:
+    """The quotation ends its sentence (or the text): it is the content, not a title named in passing."""
+    close = _closing(folded, opening, len(folded))
+    if close is None:
+        return True
+    after = _skip_space(folded, close + 1)
+    return after >= len(folded) or folded[after] in ".\n،,؛;" or bool(_SENTENCE_END.match(folded, after))
 
 
 def _span(folded: str, start: int, mark: bool, limit: int) -> tuple[int, int, str] | None:
@@ -598,7 +648,40 @@ def _speaker(context: _Context, word_start: int, verb_end: int, gap_end: int, fo
                 return title
     if before is not None:
         return before.start, before.end, "name", before
+    title = _title_before(context, word_start, form)
+    if title is not None:
+        return title
     return _antecedent(context, word_start, form)
+
+
+_NOT_IN_A_TITLE = frozenset({"في", "من", "علي", "عن", "الي", "مع", "قد", "كان", "كما", "ثم", "لكن", "حيث"})
+
+
+def _title_before(context: _Context, word_start: int, form: _VerbForm) -> tuple[int, int, str, Mention | None] | None:
+    """A title written before a perfect verb with no و, opening its clause (``رئيس الدّولة قال``، ``أن الرئيس
+    الصيني شدد``): a few words from the sentence's start, a comma or إن/أن."""
+    folded = context.folded
+    if not form.perfect or word_start == 0 or folded[word_start - 1] not in " \t":
+        return None
+    words = list(_WORD.finditer(folded, max(0, word_start - 60), word_start))
+    kept = []
+    for word in reversed(words):
+        between = folded[word.end():kept[0].start() if kept else word_start]
+        if between.strip() or word.group() in COMPLEMENTISERS:
+            break
+        kept.insert(0, word)
+    if not 1 <= len(kept) <= 4:
+        return None
+    opening = folded[max(0, kept[0].start() - 12):kept[0].start()]
+    previous = _WORD.findall(opening)
+    opens = not opening.strip() or opening.rstrip()[-1:] in ".:،,\n" or (previous and previous[-1] in COMPLEMENTISERS)
+    head = kept[0].group()
+    if not opens or not (head.startswith("ال") or head in _TITLE_HEADS) or len(head) < 4 \
+            or any(w.group() in _NOT_IN_A_TITLE or _verb_at(w.group()) for w in kept) \
+            or context.mentions_within(kept[0].start(), kept[-1].end()):
+        return None
+    start, end = kept[0].start(), kept[-1].end()
+    return start, end, "title", _person_with_title(context, folded[start:end], start)
 
 
 def _first_subject_word(folded: str, start: int, end: int):
@@ -623,8 +706,8 @@ def _title(context: _Context, first, end: int) -> tuple[int, int, str, Mention |
     comma = re.compile(r"[،,(\-–—]").search(folded, first.start(), end)
     stop = comma.start() if comma else end
     kept = [w for w in _WORD.finditer(folded, first.start(), stop)]
-    while kept and kept[-1].group() in _TIME_WORDS:
-        kept.pop()
+    while kept and (kept[-1].group() in _TIME_WORDS or (_verb_at(kept[-1].group()) or (None,))[0] is not None):
+        kept.pop()  # وأضاف الرئيس التركي قائلا
     if not kept:
         return None
     head = first.group()
