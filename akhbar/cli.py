@@ -681,9 +681,10 @@ def evaluate(
                                                    "and seeds/amounts]: amounts, value and unit exact."),
     quotes_corpus: list[Path] = typer.Option(None, "--quotes-corpus",
                                              help="Corpora with gold/quotes.jsonl [default: the --corpus folders, "
-                                                  "seeds/quotes and seeds/holdout]: quotes, speaker and span."),
+                                                  "seeds/quotes, seeds/quotes2 and seeds/holdout]: quotes, speaker and span."),
     stories_corpus: list[Path] = typer.Option(None, "--stories-corpus",
-                                              help="Corpora with gold/stories.jsonl [default: seeds/stories]: stories, "
+                                              help="Corpora with gold/stories.jsonl [default: seeds/stories and "
+                                                   "seeds/stories_holdout]: stories, "
                                                    "purity and completeness against a hand grouping."),
 ) -> None:
     """Accuracy over gold corpora of real pages: the metadata rules (date, agency, dateline, title, furniture)
@@ -702,10 +703,11 @@ def evaluate(
             if not metadata_only:
                 entity_reports.append(_entity_report(folder, settings, format))
         default_quotes = [*(corpus or [PROJECT_ROOT / "seeds" / "dev"]), PROJECT_ROOT / "seeds" / "quotes",
-                          PROJECT_ROOT / "seeds" / "holdout"]
+                          PROJECT_ROOT / "seeds" / "quotes2", PROJECT_ROOT / "seeds" / "holdout"]
         for folder in ([] if metadata_only else quotes_corpus or _distinct(default_quotes)):
             quote_reports.append(_quote_report(folder, settings, format))
-        for folder in ([] if metadata_only else stories_corpus or [PROJECT_ROOT / "seeds" / "stories"]):
+        for folder in ([] if metadata_only else stories_corpus or [PROJECT_ROOT / "seeds" / "stories",
+                                                                   PROJECT_ROOT / "seeds" / "stories_holdout"]):
             story_reports.append(_story_report(folder, settings, format))
         for folder in amounts_corpus or _distinct([*(corpus or [PROJECT_ROOT / "seeds" / "dev"]),
                                                    PROJECT_ROOT / "seeds" / "amounts"]):
