@@ -777,13 +777,16 @@ def _amount_report(corpus: Path, settings, format: "OutputFormat") -> dict | Non
                   f"({correct}/{len(result.predicted)}), recall {recall:.2f} ({found}/{len(result.gold)}); of those "
                   f"found, currency right {result.currencies_right}/{correct}, span exact {result.spans_exact}/{correct}",
                   highlight=False)
-        for c in missed:
-            out.print(f"  missed   {c.article} {c.text!r} = {c.value:g} {c.unit}"
-                      + (f" (read as {c.other})" if c.other else ""), highlight=False)
-        for c in spurious:
-            out.print(f"  spurious {c.article} {c.text!r} = {c.value:g} {c.unit}"
-                      + (f" (gold: {c.other})" if c.other else ""), highlight=False)
+        _print_misses(missed, spurious, lambda c: f"{c.article} {c.text!r} = {c.value:g} {c.unit}", "read as")
     return report
+
+
+def _print_misses(missed: list, spurious: list, describe, other_side: str) -> None:
+    """Every gold item missed and every prediction not in the gold, with what the other side had there."""
+    for c in missed:
+        out.print(f"  missed   {describe(c)}" + (f" ({other_side} {c.other})" if c.other else ""), highlight=False)
+    for c in spurious:
+        out.print(f"  spurious {describe(c)}" + (f" (gold: {c.other})" if c.other else ""), highlight=False)
 
 
 def _quote_report(corpus: Path, settings, format: "OutputFormat") -> dict | None:
@@ -820,12 +823,8 @@ def _quote_report(corpus: Path, settings, format: "OutputFormat") -> dict | None
                   f"span found for {spans}/{len(result.gold)}, exact for {exact}; recall direct "
                   f"{by['direct'][0]}/{by['direct'][1]}, reported {by['reported'][0]}/{by['reported'][1]}",
                   highlight=False)
-        for c in missed:
-            out.print(f"  missed   {c.article} {c.kind} by {c.speaker}: {c.text[:70]!r}"
-                      + (f" (attributed to {c.other})" if c.other else ""), highlight=False)
-        for c in spurious:
-            out.print(f"  spurious {c.article} {c.kind} by {c.speaker}: {c.text[:70]!r}"
-                      + (f" (gold: {c.other})" if c.other else ""), highlight=False)
+        _print_misses(missed, spurious, lambda c: f"{c.article} {c.kind} by {c.speaker}: {c.text[:70]!r}",
+                      "attributed to")
     return report
 
 

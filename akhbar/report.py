@@ -156,60 +156,55 @@ def gate_table(runs: list[tuple], data_docs: Path | None) -> str:
             f"<th>gate</th><th>failed expectations</th></tr>{rows}</table>{link}")
 
 
+def _cell(value: object, rtl: bool = False) -> str:
+    """One table cell, escaped; Arabic text right to left."""
+    return f"<td dir='rtl'>{escape(str(value))}</td>" if rtl else f"<td>{escape(str(value))}</td>"
+
+
+def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
+    if not rows:
+        return f"<p>{escape(empty)}</p>"
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    return f"<table><tr>{head}</tr>" + "".join(f"<tr>{''.join(cells)}</tr>" for cells in rows) + "</table>"
+
+
+def _names(names: list[str] | None, n: int = 4) -> str:
+    return "، ".join((names or [])[:n])
+
+
 def amounts_table(amounts: list[tuple]) -> str:
-    if not amounts:
-        return "<p>No sums of money in a named currency yet.</p>"
-    rows = "".join(
-        f"<tr><td dir='rtl'>{escape(text)}</td><td>{value:,.0f} {escape(currency or '')}</td>"
-        f"<td>{escape(str(day or ''))}</td><td dir='rtl'>{escape(title or '')}</td><td>{escape(agency or '')}</td>"
-        f"<td dir='rtl'>{escape('، '.join((names or [])[:4]))}</td></tr>"
+    return _table(["as written", "value", "day", "article", "agency", "named in the same sentence"], [
+        [_cell(text, True), _cell(f"{value:,.0f} {currency or ''}"), _cell(day or ""), _cell(title or "", True),
+         _cell(agency or ""), _cell(_names(names), True)]
         for text, value, unit, currency, day, title, agency, names in amounts
-    )
-    return (f"<table><tr><th>as written</th><th>value</th><th>day</th><th>article</th><th>agency</th>"
-            f"<th>named in the same sentence</th></tr>{rows}</table>")
+    ], "No sums of money in a named currency yet.")
 
 
 def speakers_table(speakers: list[tuple]) -> str:
-    if not speakers:
-        return "<p>No quoted speakers yet.</p>"
-    rows = "".join(
-        f"<tr><td dir='rtl'>{escape(name_ar or '')}</td><td>{escape(name_en or '')}</td><td>{quotes}</td>"
-        f"<td>{articles}</td><td>{outlets}</td></tr>"
+    return _table(["speaker", "", "quotes", "articles", "outlets"], [
+        [_cell(name_ar or "", True), _cell(name_en or ""), _cell(quotes), _cell(articles), _cell(outlets)]
         for _, name_ar, name_en, quotes, articles, outlets in speakers
-    )
-    return (f"<table><tr><th>speaker</th><th></th><th>quotes</th><th>articles</th><th>outlets</th></tr>"
-            f"{rows}</table>")
+    ], "No quoted speakers yet.")
 
 
 def quotes_table(quotes: list[tuple], width: int = 180) -> str:
-    if not quotes:
-        return "<p>No quotes yet.</p>"
+    def said(text: str, kind: str) -> str:
+        text = text if len(text) <= width else text[:width].rsplit(" ", 1)[0] + " …"
+        return f"«{text}»" if kind == "direct" else text
 
-    def short(text: str) -> str:
-        return text if len(text) <= width else text[:width].rsplit(" ", 1)[0] + " …"
-
-    rows = "".join(
-        f"<tr><td>{escape(str(day or ''))}</td><td dir='rtl'>{escape(speaker)}</td>"
-        f"<td dir='rtl'>{'«' + escape(short(text)) + '»' if kind == 'direct' else escape(short(text))}</td>"
-        f"<td dir='rtl'>{escape('، '.join((about or [])[:4]))}</td>"
-        f"<td dir='rtl'>{escape(title or '')}</td><td>{escape(agency or '')}</td></tr>"
+    return _table(["day", "speaker", "said", "about", "article", "agency"], [
+        [_cell(day or ""), _cell(speaker, True), _cell(said(text, kind), True), _cell(_names(about), True),
+         _cell(title or "", True), _cell(agency or "")]
         for day, speaker, verb, kind, text, title, agency, about in quotes
-    )
-    return (f"<table><tr><th>day</th><th>speaker</th><th>said</th><th>about</th><th>article</th><th>agency</th></tr>"
-            f"{rows}</table>")
+    ], "No quotes yet.")
 
 
 def stories_table(stories: list[tuple]) -> str:
-    if not stories:
-        return "<p>No stories yet.</p>"
-    rows = "".join(
-        f"<tr><td dir='rtl'>{escape(title or '')}</td><td>{escape(str(first or ''))}"
-        f"{' – ' + escape(str(last)) if last and last != first else ''}</td><td>{n_articles}</td><td>{n_sources}</td>"
-        f"<td>{escape(', '.join(outlets or []))}</td><td dir='rtl'>{escape('، '.join((entities or [])[:4]))}</td></tr>"
+    return _table(["story", "days", "articles", "outlets", "covered by", "names"], [
+        [_cell(title or "", True), _cell(f"{first or ''}" + (f" – {last}" if last and last != first else "")),
+         _cell(n_articles), _cell(n_sources), _cell(", ".join(outlets or [])), _cell(_names(entities), True)]
         for title, first, last, n_articles, n_sources, outlets, entities in stories
-    )
-    return (f"<table><tr><th>story</th><th>days</th><th>articles</th><th>outlets</th><th>covered by</th>"
-            f"<th>names</th></tr>{rows}</table>")
+    ], "No stories yet.")
 
 
 STYLE = """
