@@ -6,18 +6,21 @@ The press reports speech in a few shapes, all read here from the verbs of the pr
   ``أكد الصفدي، أن ...``; a colon or quote marks for the words themselves: ``وقال ميلر للصحفيين: "..."``;
 - a preposition instead of the complementiser (``أعرب عن``, ``أشار إلى``, ``شدد على``), or a noun phrase
   (``أكد ... جاهزية موسكو``) after the few verbs that take one;
-- the subject before the verb (``الشريدة أكد``), or not written at all: ``وأضاف``, ``مشيراً إلى أن``, ``وأضاف
-  سموه``, which continue the last speaker.
+- the subject before the verb (``الشريدة أكد``، ``رئيس الدولة قال``، ``أما ماسيموف فقال``), or not written at
+  all: ``وأضاف``, ``مشيراً إلى أن``, ``وأضاف سموه``, which continue the last speaker;
+- relayed speech: ``ونقلت الوكالة عن الوزير قوله إن ...``, the speaker the one after عن.
 
 A record is ``direct`` when the whole proposition sits between quote marks (the span is the text inside them),
 ``reported`` otherwise (the span runs from the proposition's first word to its end). The speaker is a mention
 of the article (``speaker_via`` ``name``), a title or description with no name (``title``: ``السفير الروسي``,
-``شهود عيان``), or, for a verb with no written subject, the last speaker's mention (``pronoun``). Speech that
-no one can be found for is left out: a quote without a speaker is not who said what.
+``شهود عيان``; the person, when the article gave the title beside a name), or, for a verb with no written
+subject, the last speaker (``pronoun``). Speech that no one can be found for is left out: a quote without a
+speaker is not who said what.
 
 Matching runs on the folded text (:func:`transforms.normalize.fold`), so every spelling of a verb meets one
-list; offsets are reported in the original. Pure: no I/O. The development gold and its guideline are in
-``seeds/dev/gold/QUOTES.md``.
+list; offsets are reported in the original. Pure: no I/O. The guideline of the gold is
+``seeds/dev/gold/QUOTES.md``; the development sets are ``seeds/dev``, ``seeds/quotes`` and ``seeds/quotes2``, and
+``seeds/holdout`` is held out.
 """
 
 from __future__ import annotations
