@@ -225,11 +225,6 @@ def test_relayed_speech_is_the_words_of_the_one_after_an():
     assert channel.speaker_text == "وكالة الأنباء الرسمية"  # no عن: the channel is the source
 
 
-def test_a_subject_fronted_by_amma():
-    found = quotes("وقال [[تشانغ|PER]] إن التعاون يتوسع. أما [[ماسيموف|PER]] فقال إن الصين جارة وشريكة.")
-    assert [(q.speaker_text, q.speaker_via) for q in found] == [("تشانغ", "name"), ("ماسيموف", "name")]
-
-
 def test_a_short_title_is_the_person_named_with_its_head_noun():
     found = quotes("أكد وزير الخارجية، الأمير [[فيصل بن فرحان|PER]]، أن المملكة تدعم الشراكة. "
                    "وأضاف الوزير: «زيارة الرئيس الصيني زادت من توطيد العلاقات».")

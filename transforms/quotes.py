@@ -6,7 +6,7 @@ The press reports speech in a few shapes, all read here from the verbs of the pr
   ``أكد الصفدي، أن ...``; a colon or quote marks for the words themselves: ``وقال ميلر للصحفيين: "..."``;
 - a preposition instead of the complementiser (``أعرب عن``, ``أشار إلى``, ``شدد على``), or a noun phrase
   (``أكد ... جاهزية موسكو``) after the few verbs that take one;
-- the subject before the verb (``الشريدة أكد``، ``رئيس الدولة قال``، ``أما ماسيموف فقال``), or not written at
+- the subject before the verb (``الشريدة أكد``، ``رئيس الدولة قال``), or not written at
   all: ``وأضاف``, ``مشيراً إلى أن``, ``وأضاف سموه``, which continue the last speaker;
 - relayed speech: ``ونقلت الوكالة عن الوزير قوله إن ...``, the speaker the one after عن.
 
@@ -323,12 +323,8 @@ def _subject_before(context: _Context, word_start: int, verb_start: int, form: _
     perfect verb with no و. A place there speaks only as a state after إن/أن (``أن الجزائر أعربت``)."""
     if not form.perfect:
         return None
-    if word_start != verb_start:  # أما ماسيموف فقال: the subject fronted by أما
-        mention = context.mention_ending_at(word_start)
-        if context.folded[verb_start - 1] != "ف" or mention is None or \
-                _WORD.findall(context.folded, max(0, mention.start - 8), mention.start)[-1:] != ["اما"]:
-            return None
-        return mention
+    if word_start != verb_start:
+        return None
     mention = context.mention_ending_at(word_start)
     if mention is None:
         previous = list(_WORD.finditer(context.folded, max(0, word_start - 40), word_start))
