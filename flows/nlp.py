@@ -18,6 +18,7 @@ from typing import Any, Sequence
 from core.settings import DownloadPolicy, Settings
 from transforms import segment
 from transforms.entities import ENTITY_TYPES
+from transforms.ner import TaggedDocument, tagged_document
 
 LANG = "ar"
 # Official Arabic models split clitics with an MWT step; our offline model keeps
@@ -259,8 +260,8 @@ class _CollectorPause:
 young_garbage_only = _CollectorPause()
 
 
-def annotate(pipeline: NerPipeline, texts: Sequence[str]) -> list[Any]:
-    """Sentences, tokens and entities of several texts, as Stanza documents with offsets into each text.
+def annotate(pipeline: NerPipeline, texts: Sequence[str]) -> list[TaggedDocument]:
+    """Sentences, tokens and entities of several texts, with offsets into each text.
 
     NER sees the sentences of all the texts at once, shortest first: Stanza
     batches sentences in the order it gets them and pads each batch to its
@@ -271,48 +272,35 @@ def annotate(pipeline: NerPipeline, texts: Sequence[str]) -> list[Any]:
 
     with young_garbage_only():
         if pipeline.segmenter == "rules":
-            docs = [presplit_document(text) for text in texts]
+            splits = [segment.sentences(text) for text in texts]
         else:
             # Stanza's NER reads tokens, not MWT-expanded words: tokenizing is all it needs first.
             docs = pipeline.stanza.bulk_process([Document([], text=t) for t in texts], processors="tokenize")
-        tag_shortest_first(pipeline.stanza, [s for doc in docs for s in doc.sentences])
-        for doc in docs:
-            doc.build_ents()
-        return docs
+            splits = [[[(t.start_char, t.end_char) for t in s.tokens] for s in doc.sentences] for doc in docs]
+        tags = iter(tag_shortest_first(pipeline.stanza, [[text[start:end] for start, end in spans]
+                                                         for text, split in zip(texts, splits) for spans in split]))
+        return [tagged_document(text, split, [next(tags) for _ in split]) for text, split in zip(texts, splits)]
 
 
-def annotate_tokens(pipeline: NerPipeline, text: str, sentences: Sequence[Sequence[tuple[int, int]]]) -> Any:
+def annotate_tokens(pipeline: NerPipeline, text: str, sentences: Sequence[Sequence[tuple[int, int]]]) -> TaggedDocument:
     """NER over given sentences and tokens ((start, end) offsets into ``text``): a gold-tokenized corpus."""
-    from stanza import Document
-
-    doc = Document([[{"id": (n,), "text": text[start:end], "start_char": start, "end_char": end}
-                     for n, (start, end) in enumerate(tokens, 1)] for tokens in sentences], text=text)
     with young_garbage_only():
-        tag_shortest_first(pipeline.stanza, doc.sentences)
-        doc.build_ents()
-    return doc
+        tags = tag_shortest_first(pipeline.stanza, [[text[start:end] for start, end in spans] for spans in sentences])
+    return tagged_document(text, sentences, tags)
 
 
-def presplit_document(text: str) -> Any:
-    """A Stanza document of the text's rule-made sentences and tokens (transforms.segment), not yet tagged."""
-    from stanza import Document
-
-    sentences = [[{"id": (n,), "text": text[start:end], "start_char": start, "end_char": end}
-                  for n, (start, end) in enumerate(spans, 1)] for spans in segment.sentences(text)]
-    return Document(sentences, text=text)
-
-
-def tag_shortest_first(stanza_pipeline: Any, sentences: Sequence[Any]) -> None:
-    """Run NER over these sentences in order of length and set each token's tag."""
+def tag_shortest_first(stanza_pipeline: Any, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+    """Each sentence's NER tags, one per token; the sentences (their tokens' texts) go to NER in order of length."""
     from stanza import Document
 
     if not sentences:
-        return
-    order = sorted(range(len(sentences)), key=lambda k: len(sentences[k].tokens))
+        return []
+    order = sorted(range(len(sentences)), key=lambda k: len(sentences[k]))
     tagged = stanza_pipeline.process(
-        Document([[{"id": (n,), "text": t.text} for n, t in enumerate(sentences[k].tokens, 1)] for k in order]),
+        Document([[{"id": (n,), "text": token} for n, token in enumerate(sentences[k], 1)] for k in order]),
         processors="ner",
     )
+    tags: list[list[str]] = [[] for _ in sentences]
     for k, result in zip(order, tagged.sentences):
-        for token, tagged_token in zip(sentences[k].tokens, result.tokens):
-            token.ner = tagged_token.ner
+        tags[k] = [token.ner for token in result.tokens]
+    return tags

@@ -100,3 +100,43 @@ def test_the_segmenter_is_part_of_the_models_name(monkeypatch):
     assert stanza.name == "stanza-ar/tokenize=newstok+ner=anercorp" and stanza.segmenter == "stanza"
     assert nlp.inspect_model(OFFLINE_MODEL).segmenter == "rules"  # auto: no MWT, clitics attached
     assert nlp.choose_segmenter("auto", ("tokenize", "mwt", "ner")) == "stanza"
+
+
+def test_entities_decode_from_bioes_tags_as_stanza_decodes_them():
+    import random
+
+    from stanza.models.ner.utils import decode_from_bioes
+
+    from transforms.ner import bioes_entities
+
+    alphabet = ["O", None, "", "X", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-ORG", "I-ORG"]
+    rng = random.Random(7)
+    for _ in range(3000):
+        tags = [rng.choice(alphabet) for _ in range(rng.randint(0, 12))]
+        assert bioes_entities(tags) == [(e["start"], e["end"], e["type"]) for e in decode_from_bioes(tags)], tags
+
+
+@pytest.mark.model
+def test_akhbars_tagged_documents_hold_what_stanzas_own_documents_hold():
+    """The same sentences tagged through Stanza's Document and build_ents: the same entities, offsets and
+    sentences as akhbar's lighter documents (flows.nlp.annotate)."""
+    require_model()
+    from stanza import Document
+
+    from core.settings import get_settings
+    from flows import nlp
+
+    settings = get_settings(segmenter="rules")
+    pipeline = nlp.get_pipeline(nlp.ensure_model(settings), settings)
+    bodies = [sample_text(p.name[:3]) for p in sample_paths()]
+    ours = nlp.annotate(pipeline, bodies)
+    for body, doc in zip(bodies, ours):
+        stanzas = pipeline.stanza.process(Document(
+            [[{"id": (n,), "text": body[a:b], "start_char": a, "end_char": b} for n, (a, b) in enumerate(spans, 1)]
+             for spans in sentences(body)], text=body), processors="ner")
+        stanzas.build_ents()
+        assert [(e.start_char, e.end_char, e.type, e.text) for e in doc.ents] == \
+            [(e.start_char, e.end_char, e.type, e.text) for e in stanzas.ents]
+        assert [[(t.start_char, t.end_char) for t in s.tokens] for s in doc.sentences] == \
+            [[(t.start_char, t.end_char) for t in s.tokens] for s in stanzas.sentences]
+    assert sum(len(doc.ents) for doc in ours) > 100

@@ -36,7 +36,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, NamedTuple
 
 from transforms.entities import (AliasTable, ENTITY_TYPES, _ARTICLE, _LETTER_VARIANTS, _remainders, entity_key,
                                  resolve)
@@ -65,8 +65,7 @@ class Span:
     hint: str | None = None  # a known name inside a span the knowledge base does not know, to link it by
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):  # a tuple: an article makes thousands
     start: int  # offsets into the text the tokens were taken from
     end: int
     key: str
@@ -82,41 +81,54 @@ def _tokens(text: str) -> list[_Token]:
     if len(lowered) != len(folded.text):  # a letter whose lower case is longer (İ): keep the case
         lowered = folded.text
     lowered = lowered.translate(_LETTER_VARIANTS)
-    tokens = []
-    for match in _TOKEN.finditer(lowered):
-        start, end = folded.original_span(match.start(), match.end())
-        tokens.append(_Token(start, end, _APOSTROPHES.sub("", match.group())))
-    return tokens
+    matches = _TOKEN.finditer(lowered)
+    if _APOSTROPHES.search(lowered):
+        keys = ((m, _APOSTROPHES.sub("", m.group())) for m in matches)
+    else:
+        keys = ((m, m.group()) for m in matches)
+    origin = folded.origin  # Folded.original_span, inlined: tokens are never empty
+    if origin == range(len(text)):  # folding kept every character where it was
+        return [_Token(m.start(), m.end(), key) for m, key in keys]
+    return [_Token(origin[m.start()], origin[m.end() - 1] + 1, key) for m, key in keys]
 
 
 def _key_tokens(key: str) -> tuple[str, ...]:
     return tuple(_APOSTROPHES.sub("", t) for t in _TOKEN.findall(key))
 
 
-def _name_index(table: AliasTable) -> dict[str, dict[str, list[tuple[tuple[str, ...], str]]]]:
-    """{"trusted"|"bracketed"|"placed": first token → [(the other tokens, key)], longest first}, built once.
+# A scan index: first token → [(token count, {the other tokens: [(kind, key)]})], longest names first, and for one
+# length the kinds in KINDS order. ``trusted`` names are looked for everywhere; ``bracketed``: the organisations'
+# names that are not trusted, only inside brackets; ``placed``: the places' names that are common words too
+# (مسقط, العين), only after a word that says a place follows.
+KINDS = ("trusted", "bracketed", "placed")
+ScanIndex = dict[str, list[tuple[int, dict[tuple[str, ...], list[tuple[str, str]]]]]]
 
-    ``bracketed``: the organisations' names that are not trusted, looked for only inside brackets; ``placed``:
-    the places' names that are common words too (مسقط, العين), looked for only after a word that says a place
-    follows."""
+
+def _scan_index(entries: Iterable[tuple[str, str]]) -> ScanIndex:
+    """The scan index of (kind, key) entries (see ``ScanIndex``)."""
+    by_first: dict[str, dict[int, dict[tuple[str, ...], list[tuple[str, str]]]]] = {}
+    for kind, key in sorted(entries, key=lambda entry: KINDS.index(entry[0])):  # stable: keys keep their order
+        tokens = _key_tokens(key)
+        if tokens:
+            by_first.setdefault(tokens[0], {}).setdefault(len(tokens), {}).setdefault(tokens[1:], []).append(
+                (kind, key))
+    return {first: sorted(by_count.items(), key=lambda item: -item[0]) for first, by_count in by_first.items()}
+
+
+def _name_index(table: AliasTable) -> ScanIndex:
+    """The scan index of every name the knowledge base looks for, built once per table."""
     index = table.derived.get("name_index")
     if index is not None:
         return index
-    index = {"trusted": {}, "bracketed": {}, "placed": {}}
+    entries = []
     for key, claims in table.aliases.items():
-        tokens = _key_tokens(key)
-        if not tokens:
-            continue
         if any(c.trusted for c in claims):
-            index["trusted"].setdefault(tokens[0], []).append((tokens[1:], key))
+            entries.append(("trusted", key))
         elif any(c.type == "ORG" and c.rank <= BRACKETED_MAX_RANK for c in claims):
-            index["bracketed"].setdefault(tokens[0], []).append((tokens[1:], key))
+            entries.append(("bracketed", key))
         elif key in table.ambiguous and any(c.type == "LOC" for c in claims):
-            index["placed"].setdefault(tokens[0], []).append((tokens[1:], key))
-    for kind in index.values():
-        for entries in kind.values():
-            entries.sort(key=lambda entry: -len(entry[0]))
-    table.derived["name_index"] = index
+            entries.append(("placed", key))
+    index = table.derived["name_index"] = _scan_index(entries)
     return index
 
 
@@ -159,31 +171,31 @@ def gazetteer_spans(text: str, table: AliasTable, offset: int = 0) -> list[tuple
     return _scan(text, _name_index(table), offset, table.adjectives)
 
 
-def _scan(text: str, index: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]],
-          offset: int = 0, adjectives: Mapping[str, str] | None = None) -> list[tuple[int, int, str]]:
+def _scan(text: str, index: ScanIndex, offset: int = 0,
+          adjectives: Mapping[str, str] | None = None) -> list[tuple[int, int, str]]:
     tokens = _tokens(text)
+    keys = [t.key for t in tokens]
     adjectives = adjectives or {}
     found, position = [], 0
     while position < len(tokens):
         best = None
-        for form_number, form in enumerate(_first_token_forms(tokens[position].key)):
-            for kind in ("trusted", "bracketed", "placed"):
-                for rest, key in index.get(kind, {}).get(form, ()):
-                    count = 1 + len(rest)
-                    if best is not None and count <= best[0]:
-                        break
-                    if position + count > len(tokens):
-                        continue
-                    if tuple(t.key for t in tokens[position + 1:position + count]) != rest:
-                        continue
-                    if not _joined(text, tokens, position, count):
-                        continue
-                    span = (tokens[position].start, tokens[position + count - 1].end)
+        for form in _first_token_forms(keys[position]):
+            for count, by_rest in index.get(form, ()):
+                if best is not None and count <= best[0]:
+                    break
+                if position + count > len(tokens):
+                    continue
+                candidates = by_rest.get(tuple(keys[position + 1:position + count]))
+                if not candidates or not _joined(text, tokens, position, count):
+                    continue
+                span = (tokens[position].start, tokens[position + count - 1].end)
+                for kind, key in candidates:
                     if kind == "bracketed" and not _bracketed(text, *span):
                         continue
                     if kind == "placed" and not _after_place_word(text, tokens, position, adjectives):
                         continue
                     best = (count, span, key)
+                    break
         if best is None:
             position += 1
             continue
@@ -193,7 +205,7 @@ def _scan(text: str, index: dict[str, dict[str, list[tuple[tuple[str, ...], str]
     return found
 
 
-def _names_of(table: AliasTable, entity_id: str) -> dict[str, dict[str, list[tuple[tuple[str, ...], str]]]]:
+def _names_of(table: AliasTable, entity_id: str) -> ScanIndex:
     """A scan index of every name of one entity (trusted or not)."""
     by_entity = table.derived.get("names_by_entity")
     if by_entity is None:
@@ -202,14 +214,7 @@ def _names_of(table: AliasTable, entity_id: str) -> dict[str, dict[str, list[tup
             for claim in claims:
                 by_entity.setdefault(claim.entity_id, []).append(key)
         table.derived["names_by_entity"] = by_entity
-    index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-    for key in by_entity.get(entity_id, ()):
-        tokens = _key_tokens(key)
-        if tokens:
-            index.setdefault(tokens[0], []).append((tokens[1:], key))
-    for entries in index.values():
-        entries.sort(key=lambda entry: -len(entry[0]))
-    return {"trusted": index}
+    return _scan_index(("trusted", key) for key in by_entity.get(entity_id, ()))
 
 
 def credit_span(text: str, agency: str | None, agency_source: str, body_start: int, body_end: int,

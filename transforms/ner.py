@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, NamedTuple, Protocol, Sequence
 
 from transforms.normalize import normalize_key
 
@@ -34,6 +34,78 @@ class StanzaDocument(Protocol):
     text: str
     sentences: Sequence[StanzaSentence]
     ents: Sequence[StanzaSpan]
+
+
+class TokenSpan(NamedTuple):
+    start_char: int
+    end_char: int
+
+
+@dataclass
+class TaggedSentence:
+    tokens: list[TokenSpan]
+
+
+class EntitySpan(NamedTuple):
+    start_char: int
+    end_char: int
+    type: str
+    text: str
+
+
+@dataclass
+class TaggedDocument:
+    """A text's sentences, tokens and entities once NER has tagged its tokens: what :func:`document_rows` reads,
+    without the Stanza objects (a token of Stanza's own costs a Token and a Word, and NER needs neither
+    here)."""
+
+    text: str
+    sentences: list[TaggedSentence]
+    ents: list[EntitySpan]
+
+
+def bioes_entities(tags: Sequence[str | None]) -> list[tuple[int, int, str]]:
+    """(first token, last token, type) of the entities in one sentence's BIOES tags, decoded as Stanza decodes
+    them (``stanza.models.ner.utils.decode_from_bioes``: an I- or E- without its B- still makes an entity, and
+    the type is the last tag's)."""
+    found, first, last, kind = [], None, None, None
+
+    def flush() -> None:
+        if first is not None:
+            found.append((first, last, kind))
+
+    for index, tag in enumerate(tags):
+        prefix = tag[:2] if tag else "O"
+        if prefix == "B-" or prefix == "S-":
+            flush()
+            first, last, kind = index, index, tag[2:]
+            if prefix == "S-":
+                flush()
+                first = None
+        elif prefix == "I-" or prefix == "E-":
+            first = index if first is None else first
+            last, kind = index, tag[2:]
+            if prefix == "E-":
+                flush()
+                first = None
+        elif tag is None or tag == "O":
+            flush()
+            first = None
+    flush()
+    return found
+
+
+def tagged_document(text: str, sentences: Sequence[Sequence[tuple[int, int]]],
+                    tags: Sequence[Sequence[str | None]]) -> TaggedDocument:
+    """The document of ``text`` split into ``sentences`` of (start, end) tokens, with each token's NER tag."""
+    tagged, ents = [], []
+    for spans, sentence_tags in zip(sentences, tags, strict=True):
+        tokens = [TokenSpan(start, end) for start, end in spans]
+        tagged.append(TaggedSentence(tokens))
+        for first, last, kind in bioes_entities(sentence_tags):
+            start, end = tokens[first].start_char, tokens[last].end_char
+            ents.append(EntitySpan(start, end, kind, text[start:end]))
+    return TaggedDocument(text, tagged, ents)
 
 
 class OffsetMismatch(ValueError):
