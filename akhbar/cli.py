@@ -12,6 +12,7 @@ import csv
 import dataclasses
 import json
 import sys
+from contextlib import nullcontext
 from enum import Enum
 from pathlib import Path
 from typing import Callable, Optional
@@ -68,13 +69,11 @@ def _run_ingest(temporary: bool = False, **params):
     from flows.nlp import ModelUnavailable
     from flows.runners import ingest_flow
 
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from core.prefect_env import without_heartbeats
 
     settings = get_settings(**{k: params.get(k) for k in ("inbox", "warehouse")})
-    # Against a temporary server, which dies with this process, heartbeats have no one to tell of a crash;
-    # their thread costs each run up to a second at its end.
-    quiet = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None} if temporary else {}
-    with temporary_settings(updates=quiet):
+    # Against a server akhbar started, heartbeats have no one to tell of a crash.
+    with without_heartbeats() if temporary else nullcontext():
         state = ingest_flow(settings)(**params, return_state=True)
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, GateFailed):

@@ -15,3 +15,17 @@ _DEFAULTS = {
 
 for _name, _value in _DEFAULTS.items():
     os.environ.setdefault(_name, _value)
+
+
+def without_heartbeats():
+    """Prefect settings for a flow run that sends no heartbeats.
+
+    Heartbeats tell a server that a run is alive, for automations that mark
+    silent runs crashed. A server akhbar started for a command, or a serving
+    process that watches its runs, has no use for them, and their thread costs
+    each run up to a second at its end (it sleeps in one-second steps before it
+    sees the run is over).
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})

@@ -64,7 +64,7 @@ def ingest(
     logger = get_run_logger()
     settings = get_settings(inbox=inbox, warehouse=warehouse)
     resources = Resources.from_settings(settings)
-    with resources.writer_lock():
+    with resources.writer_lock(), resources.warehouse.held_open():
         settle_leftovers(resources, logger)
         run = Run.start()
         try:

@@ -313,7 +313,7 @@ def _replacing_run(warehouse: str | None, all_articles: bool, relink: bool) -> R
     logger = get_run_logger()
     settings = get_settings(warehouse=warehouse)
     resources = Resources.from_settings(settings)
-    with resources.writer_lock():
+    with resources.writer_lock(), resources.warehouse.held_open():
         settle_leftovers(resources, logger)
         run = Run.start()
         try:

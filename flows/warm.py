@@ -103,19 +103,17 @@ def warm_up(parameters: dict[str, Any]) -> dict[str, float]:
 def _run_one(flow_run_id: str) -> RunReport:
     from prefect.client.orchestration import get_client
     from prefect.flow_engine import run_flow
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from flows import nlp
     from flows.ingest import ingest
+    from core.prefect_env import without_heartbeats
 
     started = time.perf_counter()
     try:
         with get_client(sync_client=True) as client:
             flow_run = client.read_flow_run(UUID(flow_run_id))
-        # No heartbeats: the serving process watches this one and reports its runs Crashed if it dies, which
-        # is what heartbeats are for; their thread costs each run up to a second at its end (it sleeps in
-        # one-second steps before it sees the run is over).
-        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        # No heartbeats: the serving process watches this one and reports its runs Crashed if it dies.
+        with without_heartbeats():
             state = run_flow(ingest, flow_run=flow_run, parameters=flow_run.parameters, return_type="state")
         kind, message = state.type.value, state.message or ""
         summary = _summary_of(state)

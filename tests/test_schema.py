@@ -74,3 +74,22 @@ def test_read_only_connection_to_an_outdated_warehouse_says_so(tmp_path):
         con.execute("DROP VIEW top_entities")
     with store.connect(path, read_only=True) as con, pytest.raises(duckdb.Error):
         store.ensure_schema(con)
+
+
+def test_a_held_warehouse_stays_open_for_the_run_and_is_closed_after(tmp_path):
+    import pickle
+
+    path = tmp_path / "w.duckdb"
+    warehouse = store.Warehouse(path)
+    with warehouse.held_open():
+        assert not path.exists()  # nothing asked for a connection: no file made
+        with warehouse.connection() as con:
+            con.execute("CREATE TABLE kept (n INTEGER)")
+        # Between steps the database stays open in this process: another mode is refused...
+        with pytest.raises(duckdb.Error):
+            duckdb.connect(str(path), read_only=True)
+        with warehouse.connection() as con:  # ...and the next step's connection sees the same database
+            assert con.execute("SELECT count(*) FROM kept").fetchone() == (0,)
+        assert pickle.loads(pickle.dumps(warehouse)).path == path  # a held warehouse still pickles (Dask)
+    with duckdb.connect(str(path), read_only=True) as con:  # closed when the hold ends
+        assert "articles" in {r[0] for r in con.execute("SHOW TABLES").fetchall()}
