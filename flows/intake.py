@@ -183,6 +183,7 @@ def load_knowledge_base(settings):
     built last from ``AKHBAR_CACHE_DIR/kb/`` (``flows/kb_cache.py``) when its files and code are the same.
     """
     from flows import kb_cache, kb_import, kb_places
+    from transforms.kb_mentions import build_indexes
     from transforms.kb import (COMMON_NOUNS, agency_records, body_records, currency_words, generic_names,
                                knowledge_base, place_records)
 
@@ -207,6 +208,7 @@ def load_knowledge_base(settings):
             ambiguous = [row["name"] for row in _rows(AMBIGUOUS_NAMES)]
             table = knowledge_base(_rows(settings.entity_aliases), sorted(records, key=lambda r: r.rank), not_names,
                                    generic_names(bodies), ambiguous)
+            build_indexes(table)
             kb_cache.write_table(settings.kb_cache_dir, stamp, table)
             _knowledge_bases.clear()
             _knowledge_bases[stamp] = table

@@ -14,8 +14,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 from transforms.normalize import normalize_key
 
@@ -42,7 +46,13 @@ def shingles(text: str, width: int = SHINGLE_WORDS) -> set[bytes]:
     return {" ".join(tokens[i : i + width]).encode() for i in range(len(tokens) - width + 1)}
 
 
+# datasketch is imported where a signature is made: importing it loads scipy's integrators (0.4 s), which a
+# run with nothing new never needs.
+
+
 def signature(text: str) -> MinHash:
+    from datasketch import MinHash
+
     sig = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME)
     sig.update_batch(list(shingles(text)))
     return sig
@@ -53,6 +63,8 @@ def to_bytes(sig: MinHash) -> bytes:
 
 
 def from_bytes(blob: bytes) -> MinHash:
+    from datasketch import MinHash
+
     values = np.frombuffer(blob, dtype="<u4").astype(np.uint32)
     return MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME, hashvalues=values)
 
@@ -61,6 +73,8 @@ class NearDuplicateIndex:
     """Signatures of articles seen so far; :meth:`match` finds the most similar earlier one."""
 
     def __init__(self, threshold: float = NEAR_THRESHOLD):
+        from datasketch import MinHashLSH
+
         self.threshold = threshold
         self._lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
         self._signatures: dict[str, MinHash] = {}

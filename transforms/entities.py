@@ -697,9 +697,7 @@ def _translit(key: str, label: str, table: AliasTable) -> Resolution | None:
         skeletons = {skeleton}
     else:
         return None
-    index = table.derived.get("skeletons")
-    if index is None:
-        index = table.derived["skeletons"] = _skeleton_index(table)
+    index = skeleton_index(table)
     found = {entity_id for skeleton in skeletons
              for entity_id in index.get(skeleton, ()) if table.entities[entity_id].type in COMPATIBLE_TYPES[label]
              and (script == "latin" or table.entities[entity_id].type == label)}
@@ -709,8 +707,16 @@ def _translit(key: str, label: str, table: AliasTable) -> Resolution | None:
     return Resolution(entity.entity_id, entity.type, key, "translit", 100.0)
 
 
+def skeleton_index(table: AliasTable) -> dict[str, tuple[str, ...]]:
+    """Consonant skeleton → the entities with an Arabic alias of that skeleton (fuzzy-ranked claims only); built
+    once per table."""
+    index = table.derived.get("skeletons")
+    if index is None:
+        index = table.derived["skeletons"] = _skeleton_index(table)
+    return index
+
+
 def _skeleton_index(table: AliasTable) -> dict[str, tuple[str, ...]]:
-    """Consonant skeleton → the entities with an Arabic alias of that skeleton (fuzzy-ranked claims only)."""
     index: dict[str, set[str]] = {}
     for key, claims in table.aliases.items():
         if script_of(key) != "ar":

@@ -39,7 +39,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping, NamedTuple
 
 from transforms.entities import (AliasTable, ENTITY_TYPES, _ARTICLE, _LETTER_VARIANTS, _remainders, entity_key,
-                                 resolve)
+                                 resolve, skeleton_index)
 from transforms.normalize import fold, normalize_key
 
 SOURCES = ("model", "gazetteer", "metadata")
@@ -130,6 +130,13 @@ def _name_index(table: AliasTable) -> ScanIndex:
             entries.append(("placed", key))
     index = table.derived["name_index"] = _scan_index(entries)
     return index
+
+
+def build_indexes(table: AliasTable) -> None:
+    """Build now the indexes runs ask of the table (the names the gazetteer looks for, the transliteration
+    skeletons), so that a copy of the table kept between processes holds them too."""
+    _name_index(table)
+    skeleton_index(table)
 
 
 @lru_cache(maxsize=65_536)  # asked for every word of every article: the same few thousand words
