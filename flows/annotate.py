@@ -201,8 +201,9 @@ def annotate_chunk(part: int, articles: list[Article], settings: Settings, stagi
     already published (``transforms/linking.py``)."""
     annotated, rejected, n_cached = documents_for(articles, settings)
     result = ChunkResult(rejected=rejected, ner_cached=n_cached)
-    staged = rows_of(annotated, settings, lambda article, n_sentences, n_tokens, n_mentions: article_row(
-        article, staging.run_id, ingested_at, n_sentences, n_tokens, n_mentions), seen)
+    with nlp.young_garbage_only():  # rows are many small objects too, and hold no cycles worth a full collection
+        staged = rows_of(annotated, settings, lambda article, n_sentences, n_tokens, n_mentions: article_row(
+            article, staging.run_id, ingested_at, n_sentences, n_tokens, n_mentions), seen)
     result.rejected += staged.rejected
     faults.at("ner")
     staged.write(staging, part)
