@@ -97,7 +97,8 @@ def test_a_worker_that_dies_is_replaced_and_its_run_reported_crashed(warm_server
     wait_for(lambda: server.worker is not None and server.worker.process is not None and server.worker.warm_up)
     doomed = schedule_run(server)
     wait_for(lambda: flow_run_state(doomed) == "RUNNING", timeout=120)
-    time.sleep(3)  # into the run
+    # Into the run: its first NER chunk staged, two more to go (a fixed sleep raced the run once NER got faster).
+    wait_for(lambda: any((tmp_path / "wh").rglob("staging/**/part-*.parquet")), timeout=120)
     os.kill(server.worker.process.pid, signal.SIGKILL)  # an out-of-memory kill, say
     wait_for(lambda: len(server.reports) >= 1)
     assert server.reports[0].state == "CRASHED" and flow_run_state(doomed) == "CRASHED"
