@@ -7,9 +7,7 @@ second) and exact; Great Expectations then checks them as plain columns.
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
-from typing import Iterator, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import duckdb
 import pandas as pd
@@ -175,77 +173,49 @@ LEFT JOIN linked USING (article_id, entity_id)
 """
 
 
-def audit_queries(staging: Staging,
-                  columns: Mapping[str, Sequence[str]] | None = None) -> dict[str, tuple[str, dict]]:
-    """Each staged table's audit query and its parameters: its rows with the derived audit columns.
+def audit_frames(
+    con: duckdb.DuckDBPyConnection, staging: Staging, columns: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, pd.DataFrame]:
+    """One pandas frame per staged table, with the derived audit columns.
 
-    The queries read the published warehouse too (its ``articles`` table is
-    what "already published" and "existing article" mean). ``columns`` keeps
-    only the columns a table's suite checks: article text the rules never
-    read is then neither computed into nor copied out to pandas (DuckDB
-    prunes it from the query).
+    ``con`` is a connection to the published warehouse (its ``articles``
+    table is what "already published" and "existing article" mean).
+    ``columns`` keeps only the columns a table's suite checks: article text
+    the rules never read is then neither computed into nor copied out to
+    pandas (DuckDB prunes it from the query).
     """
     files = {t: staging.paths(t) for t in ("articles", "sentences", "mentions")}
     for table, paths in files.items():
         if not paths:
             raise ValueError(f"no staged {table} under {staging.root}")
-    queries: dict[str, tuple[str, dict]] = {}
 
-    def add(table: str, sql: str, parameters: dict) -> None:
+    def frame(table: str, sql: str, parameters: dict) -> pd.DataFrame:
         if columns is not None and table in columns:
             sql = f"SELECT {', '.join(columns[table])} FROM ({sql})"
-        queries[table] = (sql, parameters)
+        return con.execute(sql, parameters).df()
 
-    add("articles", ARTICLES_SQL.format(not_arabic_letter=_NOT_ARABIC_LETTER, mojibake_letters=MOJIBAKE_LETTERS),
-        files)
-    add("sentences", SENTENCES_SQL, {k: files[k] for k in ("articles", "sentences")})
-    add("mentions", MENTIONS_SQL, files)
+    articles_sql = ARTICLES_SQL.format(not_arabic_letter=_NOT_ARABIC_LETTER, mojibake_letters=MOJIBAKE_LETTERS)
+    frames = {
+        "articles": frame("articles", articles_sql, files),
+        "sentences": frame("sentences", SENTENCES_SQL, {k: files[k] for k in ("articles", "sentences")}),
+        "mentions": frame("mentions", MENTIONS_SQL, files),
+    }
     amounts = staging.paths("amounts")
     if amounts:  # staged by every run since amounts were added; a batch staged before then has none
-        add("amounts", AMOUNTS_SQL, {k: files[k] for k in ("articles", "sentences")} | {"amounts": amounts})
+        frames["amounts"] = frame("amounts", AMOUNTS_SQL, {k: files[k] for k in ("articles", "sentences")}
+                                  | {"amounts": amounts})
     quotes = staging.paths("quotes")
     if quotes:  # likewise since quotes were added
-        add("quotes", QUOTES_SQL, files | {"quotes": quotes})
+        frames["quotes"] = frame("quotes", QUOTES_SQL, files | {"quotes": quotes})
     stories = {t: staging.paths(t) for t in ("stories", "article_stories")}
     if stories["stories"] and stories["article_stories"]:  # likewise since stories were added
-        add("stories", STORIES_SQL, {"articles": files["articles"]} | stories)
+        frames["stories"] = frame("stories", STORIES_SQL, {"articles": files["articles"]} | stories)
     # Entity tables are checked whenever a batch stages them (every flow run does).
     linked = {t: staging.paths(t) for t in ("entities", "article_entities")}
     if linked["entities"]:
-        add("entities", ENTITIES_SQL, {"mentions": files["mentions"], "entities": linked["entities"]})
+        frames["entities"] = frame("entities", ENTITIES_SQL, {"mentions": files["mentions"],
+                                                              "entities": linked["entities"]})
     if linked["entities"] and linked["article_entities"]:
-        add("article_entities", ARTICLE_ENTITIES_SQL, {k: files[k] for k in ("articles", "mentions")} | linked)
-    return queries
-
-
-def audit_frames(
-    con: duckdb.DuckDBPyConnection, staging: Staging, columns: Mapping[str, Sequence[str]] | None = None
-) -> dict[str, pd.DataFrame]:
-    """One pandas frame per staged table (:func:`audit_queries`), over ``con``, a connection to the published
-    warehouse."""
-    return {table: con.execute(sql, parameters).df()
-            for table, (sql, parameters) in audit_queries(staging, columns).items()}
-
-
-@contextmanager
-def audit_frames_ahead(
-    con: duckdb.DuckDBPyConnection, staging: Staging, columns: Mapping[str, Sequence[str]] | None = None
-) -> Iterator[dict[str, Future]]:
-    """The audit frames as futures, computed one after another on a thread while the caller checks those
-    already made.
-
-    DuckDB leaves the interpreter while it computes, and Great Expectations
-    needs it while it checks: the two overlap instead of adding up. One
-    thread, so that ``con`` is used by one thread at a time (its temporary
-    views, those of a replacing batch, exist on that connection only). The
-    block does not end before the thread has stopped using ``con``.
-    """
-    queries = audit_queries(staging, columns)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="akhbar-audit") as executor:
-        futures = {table: executor.submit(lambda sql=sql, parameters=parameters: con.execute(sql, parameters).df())
-                   for table, (sql, parameters) in queries.items()}
-        try:
-            yield futures
-        finally:
-            for future in futures.values():
-                future.cancel()  # those not started yet; the one running is waited for on leaving the executor
+        params = {k: files[k] for k in ("articles", "mentions")} | linked
+        frames["article_entities"] = frame("article_entities", ARTICLE_ENTITIES_SQL, params)
+    return frames

@@ -366,7 +366,7 @@ def _validate(
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-    from expectations.audit import audit_frames_ahead
+    from expectations.audit import audit_frames
     from expectations.suites import GateLimits, suite_parameters
 
     limits = GateLimits()
@@ -374,28 +374,25 @@ def _validate(
     gate = _gate_context(context_dir, data_docs_dir, limits)
     clock.lap("context")
     failures: list[Failure] = []
+    with published.connection() as con:
+        frames = audit_frames(con, staging, gate.columns)
+    clock.lap("audit frames")
     parameters = suite_parameters(expected, labels, limits, now)
     statistics = {}
     suite_pages = [ExpectationSuiteIdentifier(name=table) for table in gate.undocumented]
     result_pages = []
     run_time = now or datetime.now(timezone.utc)
-    waited = 0.0  # for the audit frames: the part of their time the checkpoints did not hide
-    with published.connection() as con, audit_frames_ahead(con, staging, gate.columns) as frames:
-        for table in (t for t in CHECKED_TABLES if t in frames):
-            started = time.perf_counter()
-            frame = frames[table].result()
-            waited += time.perf_counter() - started
-            run = {"batch_parameters": {"dataframe": frame}, "expectation_parameters": parameters,
-                   "run_id": RunIdentifier(run_name=staging.run_id, run_time=run_time)}
-            result = gate.checkpoints[table].verdict.run(**run)
-            if not result.success:  # the same run id: the detailed result replaces the verdict in the store
-                result = gate.checkpoints[table].rows.run(**run)
-            for result_id, suite_result in result.run_results.items():
-                failures += _failures_of(table, suite_result, frame)
-                statistics[table] = dict(suite_result.statistics)
-                result_pages.append(result_id)
+    for table in (t for t in CHECKED_TABLES if t in frames):
+        run = {"batch_parameters": {"dataframe": frames[table]}, "expectation_parameters": parameters,
+               "run_id": RunIdentifier(run_name=staging.run_id, run_time=run_time)}
+        result = gate.checkpoints[table].verdict.run(**run)
+        if not result.success:  # the same run id: the detailed result replaces the verdict in the store
+            result = gate.checkpoints[table].rows.run(**run)
+        for result_id, suite_result in result.run_results.items():
+            failures += _failures_of(table, suite_result, frames[table])
+            statistics[table] = dict(suite_result.statistics)
+            result_pages.append(result_id)
     clock.lap("checkpoints")
-    clock.laps["audit frames"], clock.laps["checkpoints"] = waited, clock.laps["checkpoints"] - waited
     faults.at("validation")
     docs = None
     if suite_pages or result_pages:

@@ -311,22 +311,6 @@ def test_audit_frames_carry_exactly_the_columns_the_suites_read(tmp_path, lead):
     assert "text_norm" not in narrow["articles"] and "arabic_ratio" in narrow["articles"]
 
 
-def test_audit_frames_made_ahead_are_the_same_frames_in_the_checkpoints_order(tmp_path, lead):
-    from expectations.audit import audit_frames, audit_frames_ahead
-    from expectations.gate import CHECKED_TABLES
-
-    a = article(lead, 2)
-    staging = stage(tmp_path, [a], [sentence(a)], [mention(a, "أستانا", 0), mention(a, "توكاييف", 1, "PER")])
-    with store.connect(tmp_path / "wh.duckdb") as con:
-        store.ensure_schema(con)
-        made = audit_frames(con, staging)
-        with audit_frames_ahead(con, staging) as ahead:
-            assert list(ahead) == [t for t in CHECKED_TABLES if t in ahead] and {"articles", "mentions"} <= set(ahead)
-            frames = {table: future.result() for table, future in ahead.items()}
-        assert con.execute("SELECT 1").fetchone() == (1,)  # the thread is done with the connection
-    assert frames.keys() == made.keys() and all(frames[t].equals(made[t]) for t in made)
-
-
 def amount(a: dict, text: str, index: int = 0, **changes) -> dict:
     start = a["text"].index(text)
     return {"article_id": a["article_id"], "amount_index": index, "sentence_index": 0, "start_char": start,
