@@ -253,9 +253,8 @@ def _gate_context(context_dir: Path, data_docs_dir: Path, limits) -> _GateContex
     Building it (a context, six suites, their validation definitions and twelve
     checkpoints) costs about as much as validating a small batch.
     """
+    from expectations.suites import all_suites, checked_columns  # first: see expectations/gx_import.py
     import great_expectations as gx
-
-    from expectations.suites import all_suites, checked_columns
 
     key = (context_dir.resolve(), data_docs_dir.resolve(), limits)
     if key in _contexts:
@@ -281,10 +280,10 @@ def prepare(context_dir: Path, data_docs_dir: Path) -> None:
     suites and checkpoints made), write the suites' Data Docs pages, and check each suite once against an
     empty frame (Great Expectations loads and caches parts of itself on a first validation). Nothing is
     stored: a frame checked here is no run's, and has no result."""
+    from expectations.suites import GateLimits, suite_parameters  # first: see expectations/gx_import.py
     import pandas as pd
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-    from expectations.suites import GateLimits, suite_parameters
     from transforms.entities import ENTITY_TYPES
 
     limits = GateLimits()
@@ -363,11 +362,11 @@ def _validate(
     labels: Sequence[str],
     now: datetime | None,
 ) -> GateResult:
+    from expectations.suites import GateLimits, suite_parameters  # first: see expectations/gx_import.py
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     from expectations.audit import audit_frames
-    from expectations.suites import GateLimits, suite_parameters
 
     limits = GateLimits()
     clock = Stopwatch()

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Sequence
 
+import expectations.gx_import  # noqa: F401  (before Great Expectations: it defers what the suites never run)
 import great_expectations as gx
 import great_expectations.expectations as gxe
 

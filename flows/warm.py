@@ -24,6 +24,7 @@ One run at a time: the warehouse has one writer anyway (``warehouse/lock.py``).
 from __future__ import annotations
 
 import datetime
+import gc
 import logging
 import multiprocessing
 import os
@@ -92,12 +93,41 @@ def warm_up(parameters: dict[str, Any]) -> dict[str, float]:
     intake.load_places(settings)
     intake.load_agency_rules(settings.agencies)
     lap("knowledge base")
+    rehearse(settings, nlp.get_pipeline(info, settings))
+    lap("rehearsal")
     from expectations.gate import prepare
 
     settings.gx_dir.mkdir(parents=True, exist_ok=True)
     prepare(settings.gx_dir, settings.data_docs_dir)
     lap("gate")
+    # What was loaded stays for the worker's life: moved out of the cyclic collector's sight, it is not rescanned
+    # by every full collection of every run (the first run's alone took 0.3 s over it).
+    gc.collect()
+    gc.freeze()
+    lap("freeze")
     return seconds
+
+
+def rehearse(settings, pipeline) -> None:
+    """One sample article through a run's steps in memory, nothing written: what they load or build on first use
+    (the fingerprints' hashing library, compiled patterns, the stop words of story grouping...) is then loaded
+    before the first scheduled run instead of inside it."""
+    from core.settings import PROJECT_ROOT
+    from flows import intake, nlp
+    from flows.annotate import rows_of
+    from transforms.articles import build_article
+    from transforms.dedup import signature
+    from transforms.formats import parse_text
+    from transforms.stories import terms
+
+    sample = min((PROJECT_ROOT / "seeds" / "articles").glob("*.txt"), default=None)
+    if sample is None:
+        return
+    article = build_article(parse_text(sample.read_bytes(), str(sample)),
+                            intake.load_agency_rules(settings.agencies), places=intake.load_places(settings))
+    signature(article.body)
+    terms(article.meta.title, article.body)
+    rows_of(list(zip([article], nlp.annotate(pipeline, [article.body]))), settings, lambda *row: {})
 
 
 def _run_one(flow_run_id: str) -> RunReport:

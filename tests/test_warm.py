@@ -108,3 +108,30 @@ def test_a_worker_that_dies_is_replaced_and_its_run_reported_crashed(warm_server
     wait_for(lambda: len(server.reports) >= 2)
     assert server.reports[1].state == "COMPLETED" and flow_run_state(after) == "COMPLETED"
     assert server.worker.started == 2
+
+
+@pytest.mark.model
+def test_the_warm_up_rehearses_a_run_in_memory_and_leaves_no_trace(tmp_path):
+    """What a run loads on first use is loaded by the warm-up, which writes nothing to the warehouse, and what
+    it loaded is kept out of the cyclic collector's later passes."""
+    require_model()
+    import subprocess
+    import sys
+    import textwrap
+
+    warehouse = tmp_path / "wh" / "akhbar.duckdb"
+    code = textwrap.dedent(f"""
+        import gc, sys
+        import core.prefect_env
+        from flows.warm import warm_up
+        parts = warm_up({{"warehouse": {str(warehouse)!r}}})
+        from transforms.stories import _stop_words
+        print(sorted(parts), "datasketch" in sys.modules, _stop_words.cache_info().currsize, gc.get_freeze_count() > 0)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                          cwd=Path(__file__).resolve().parent.parent,
+                          env={**os.environ, "AKHBAR_CACHE_DIR": str(tmp_path / "cache")})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == (
+        "['freeze', 'gate', 'imports', 'knowledge base', 'model', 'rehearsal'] True 1 True")
+    assert not warehouse.exists()
