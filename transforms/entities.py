@@ -32,6 +32,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Iterable, Mapping
 
 from rapidfuzz import fuzz, process
@@ -249,6 +250,7 @@ class Resolution:
 # --------------------------------------------------------------------------- keys
 
 
+@lru_cache(maxsize=1 << 16)  # an article's names come back many times, and the same names article after article
 def entity_key(surface: str) -> str:
     """The matching key of a name: what two spellings must share to be one alias.
 
