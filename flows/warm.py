@@ -86,14 +86,13 @@ def warm_up(parameters: dict[str, Any]) -> dict[str, float]:
     settings = get_settings(**{k: v for k, v in parameters.items() if k in ("inbox", "warehouse") and v})
     from flows import intake, nlp
 
-    info = nlp.ensure_model(settings)
-    nlp.get_pipeline(info, settings)
+    pipeline = nlp.get_pipeline(nlp.ensure_model(settings), settings)
     lap("model")
     intake.load_knowledge_base(settings)
     intake.load_places(settings)
     intake.load_agency_rules(settings.agencies)
     lap("knowledge base")
-    rehearse(settings, nlp.get_pipeline(info, settings))
+    rehearse(settings, pipeline)
     lap("rehearsal")
     from expectations.gate import prepare
 
