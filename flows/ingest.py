@@ -21,6 +21,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from core import faults
 from core.settings import Settings, get_settings
@@ -89,11 +90,11 @@ def _ingest(settings: Settings, resources: Resources, run: Run, retry_items: lis
     for problem in collected.problems:
         logger.warning("source unreadable: %s", problem)
     faults.at("intake")
-    articles, rejected = build_articles(collected, settings, run.started_at.date() + timedelta(days=1))
+    articles, rejected = build_articles(quote(collected), settings, run.started_at.date() + timedelta(days=1))
     rejected = collected.rejected + rejected
     clock.lap("intake")
 
-    selection = select_new(articles, resources, settings.near_duplicate_threshold)
+    selection = select_new(quote(articles), resources, settings.near_duplicate_threshold)
     clock.lap("select")
     _log_selection(logger, collected, selection, rejected)
 
@@ -106,7 +107,7 @@ def _ingest(settings: Settings, resources: Resources, run: Run, retry_items: lis
                       resources.warehouse.name_keys() if new else frozenset())
     rejected += totals.rejected
     clock.lap("ner")
-    rejected += stage_copies(staging, selection, run.started_at, totals)
+    rejected += stage_copies(staging, quote(selection), run.started_at, quote(totals))
     clock.lap("copies")
 
     outcome = GateOutcome(published=totals.expected_rows)
@@ -161,7 +162,7 @@ def _summarize(settings: Settings, resources: Resources, run: Run, staging: Stag
     succeeded = outcome.status == "succeeded"
     n_near = sum(i is not None for i in staging.column("articles", "duplicate_of")) if succeeded else 0
     already_open = resources.warehouse.open_quarantine_ids() if rejected else set()
-    quarantined = quarantine_items(resources, staging, rejected) if rejected else []
+    quarantined = quarantine_items(resources, staging, quote(rejected)) if rejected else []
     return RunSummary(
         run_id=run.run_id, flow_run_id=run.flow_run_id, status=outcome.status,
         n_seen=len(collected.items) + len(collected.rejected) + collected.n_unchanged_items,

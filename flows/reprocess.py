@@ -45,6 +45,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from core.settings import Settings, get_settings
 from core.stopwatch import Stopwatch
@@ -274,7 +275,7 @@ def stage(rederived: list[Rederived], settings: Settings, resources: Resources, 
     moved = [item for item in rederived if item.body_changed and not item.near_copy]
     moved_ids = {item.article.article_id for item in moved}
     staged = stage_unchanged_bodies(resources, staging,
-                                    [item for item in rederived if item.article.article_id not in moved_ids])
+                                    quote([item for item in rederived if item.article.article_id not in moved_ids]))
     if not moved:
         return staged
     progress = Progress(len(moved), logger)
@@ -282,7 +283,7 @@ def stage(rederived: list[Rederived], settings: Settings, resources: Resources, 
     try:
         for start in range(0, len(moved), size):
             chunk = moved[start:start + size]
-            result = stage_new_bodies(start // size, chunk, settings, staging, seen)
+            result = stage_new_bodies(start // size, quote(chunk), settings, staging, quote(seen))
             staged.first_copies += result.first_copies
             staged.ner_cached += result.ner_cached
             staged.ner_model += result.ner_model
@@ -361,7 +362,7 @@ def _reprocess(settings: Settings, resources: Resources, run: Run, all_articles:
         rederived = [Rederived(row, stored_article(row, registry), (), relink=True) for row in rows]
         before = _published_links(resources, [row["article_id"] for row in rows])
     else:
-        rederived, summary.kept = rederive_articles(rows, settings, registry_agencies(settings, logger))
+        rederived, summary.kept = rederive_articles(quote(rows), settings, registry_agencies(settings, logger))
     clock.lap("rederive")
     staging = resources.staging.for_run(run.run_id)
     needs_ner = any(item.body_changed and not item.near_copy for item in rederived)
