@@ -6,9 +6,13 @@
   every scheduled run): the 65-article corpus on a new warehouse, then again with nothing new, with and
   without the shared local Prefect API a previous command left up (flows/local_api.py).
 - **Warm scheduled**: the same runs under ``akhbar serve``'s warm worker (``flows/warm.py``) on a local
-  Prefect server: the worker's one-time warm-up (per part), the 65 articles on a new warehouse (wall seconds
-  against the run's own NER seconds), no-op runs; then many scheduled runs, each with one new article, and
-  the worker's memory after the 10th and the last.
+  Prefect server: the worker's one-time warm-up (per part); on a warehouse that has had one earlier run (as
+  a scheduled pipeline's has, and as the end-to-end figures' warehouses have), three runs of 65 new articles
+  each (wall seconds against each run's own NER seconds: one run moves by ±0.3 s between bench runs, so the
+  figure is their median), no-op runs; then many scheduled runs, each with one new article, and the worker's
+  memory after the 10th and the last.
+
+Every run of new articles, cold or warm, goes to a warehouse that has had one earlier run of 3 other articles.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ def _environment(home: Path) -> dict[str, str]:
     return env
 
 
-def cold_cli(corpus: Path, work: Path) -> dict[str, float]:
+def cold_cli(corpus: Path, earlier: Path, work: Path) -> dict[str, float]:
     """Wall seconds of ``akhbar run`` in a new process: the corpus on a new warehouse when no local Prefect API
     is up (the command starts akhbar's shared one, flows/local_api.py), again with nothing new (using it),
     the corpus on another new warehouse with it up; and a no-op whose command starts and stops its own server
@@ -45,9 +49,9 @@ def cold_cli(corpus: Path, work: Path) -> dict[str, float]:
     env = _environment(work / "prefect-cold")
     seconds = {}
 
-    def run(name: str, warehouse: str, **extra: str) -> None:
+    def run(name: str, warehouse: str, inbox: Path = corpus, **extra: str) -> None:
         started = time.perf_counter()
-        done = subprocess.run([str(AKHBAR), "run", "--inbox", str(corpus), "--warehouse",
+        done = subprocess.run([str(AKHBAR), "run", "--inbox", str(inbox), "--warehouse",
                                str(work / warehouse / "akhbar.duckdb")],
                               env={**env, **extra}, capture_output=True, text=True, cwd=PROJECT_ROOT)
         seconds[name] = time.perf_counter() - started
@@ -56,7 +60,8 @@ def cold_cli(corpus: Path, work: Path) -> dict[str, float]:
 
     try:
         # A machine's first command creates Prefect's database (several seconds, once): not measured.
-        run("setup", "setup", AKHBAR_LOCAL_API_IDLE_SECONDS="600")
+        run("setup", "cold", earlier, AKHBAR_LOCAL_API_IDLE_SECONDS="600")
+        run("earlier run", "cold-2", earlier, AKHBAR_LOCAL_API_IDLE_SECONDS="600")
         stop_local_api(work / "prefect-cold")
         run("new", "cold", AKHBAR_LOCAL_API_IDLE_SECONDS="600")
         noops = []
@@ -71,8 +76,8 @@ def cold_cli(corpus: Path, work: Path) -> dict[str, float]:
     return seconds
 
 
-def warm_runs(corpus: Path, work: Path, runs: int) -> dict:
-    """The same corpus, no-op runs and ``runs`` one-article runs through the warm worker."""
+def warm_runs(corpora: list[Path], earlier: Path, work: Path, runs: int) -> dict:
+    """The earlier run, then each corpus, no-op runs and ``runs`` one-article runs through the warm worker."""
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -106,9 +111,12 @@ def warm_runs(corpus: Path, work: Path, runs: int) -> dict:
                     raise RuntimeError(f"warm run {report.state}: {report.message}")
                 return report
 
-            full = run(inbox=str(corpus))
-            result["new"] = full
-            result["no-op"] = [run(inbox=str(corpus)).seconds for _ in range(5)]
+            run(inbox=str(earlier))
+            result["new"] = [run(inbox=str(corpus)) for corpus in corpora]
+            for corpus, report in zip(corpora, result["new"]):
+                if report.n_new != len(list(corpus.glob("*.txt"))):
+                    raise RuntimeError(f"the warm run published {report.n_new} new articles of {corpus}: not comparable")
+            result["no-op"] = [run(inbox=str(corpora[0])).seconds for _ in range(5)]
             trickle = work / "trickle"
             trickle.mkdir()
             memory = {}
@@ -129,30 +137,39 @@ def figures(articles: int = 60, runs: int = 200) -> list[tuple[str, str, str, bo
     """(name, value, target, met) rows for the benchmark table."""
     with tempfile.TemporaryDirectory(prefix="akhbar-bench-warm-") as folder:
         work = Path(folder)
-        corpus = work / "corpus"
+        corpus, earlier = work / "corpus", work / "earlier"
         write_corpus(corpus, articles, SAMPLES, seed=11)
+        write_corpus(earlier, 3, SAMPLES, seed=99, with_samples=False)
         n = len(list(corpus.glob("*.txt")))
-        cold = cold_cli(corpus, work)
-        warm = warm_runs(corpus, work, runs)
+        more = [work / f"corpus-{seed}" for seed in (12, 13)]
+        for folder, seed in zip(more, (12, 13)):
+            write_corpus(folder, n, SAMPLES, seed=seed, with_samples=False)
+        cold = cold_cli(corpus, earlier, work)
+        warm = warm_runs([corpus, *more], earlier, work, runs)
     full = warm["new"]
-    ner = full.timings.get("ner", 0.0)
+    beyond_ner = statistics.median(r.seconds - r.timings.get("ner", 0.0) for r in full)
+    wall = statistics.median(r.seconds for r in full)
+    median_run = sorted(full, key=lambda r: r.seconds)[len(full) // 2]
     noop = statistics.median(warm["no-op"])
     growth = warm["memory"][runs] / warm["memory"][10]
     return [
         ("warm worker's one-time warm-up (seconds per part)",
          ", ".join(f"{k} {v:.1f}" for k, v in warm["warm_up"].items()), "", None),
-        (f"warm scheduled run, {n} new articles: wall / its NER stage", f"{full.seconds:.2f} s / {ner:.2f} s",
-         "≤ NER + 1.5 s", full.seconds <= ner + 1.5),
-        ("warm scheduled run, stage seconds", ", ".join(f"{k} {v:.2f}" for k, v in full.timings.items()), "", None),
+        (f"warm scheduled run, {n} new articles, 3 runs: wall / its NER stage",
+         "; ".join(f"{r.seconds:.2f} s / {r.timings.get('ner', 0.0):.2f} s" for r in full), "", None),
+        (f"warm scheduled run, {n} new articles: wall beyond its NER stage, median of 3", f"{beyond_ner:.2f} s",
+         "≤ 1.5 s (wall ≤ its NER + 1.5 s)", beyond_ner <= 1.5),
+        ("warm scheduled run, stage seconds (the median run)",
+         ", ".join(f"{k} {v:.2f}" for k, v in median_run.timings.items()), "", None),
         ("warm scheduled no-op run (median of 5)", f"{noop:.2f} s", "≤ 1.2 s", noop <= 1.2),
         (f"cold CLI run, {n} new articles, no local API up (the command starts the shared one)",
-         f"{cold['new']:.2f} s ({cold['new'] / full.seconds:.2f}× the warm run)", "≤ 2× warm",
-         cold["new"] <= 2 * full.seconds),
-        (f"cold CLI run, {n} new articles, a machine's very first command (Prefect's database made too)",
+         f"{cold['new']:.2f} s ({cold['new'] / wall:.2f}× the warm run's median)", "≤ 2× warm",
+         cold["new"] <= 2 * wall),
+        ("cold CLI run, 3 new articles, a machine's very first command (Prefect's database made too)",
          f"{cold['setup']:.2f} s", "", None),
         (f"cold CLI run, {n} new articles, the shared local API up", f"{cold['new, API up']:.2f} s "
-         f"({cold['new, API up'] / full.seconds:.2f}× the warm run)", "≤ 2× warm",
-         cold["new, API up"] <= 2 * full.seconds),
+         f"({cold['new, API up'] / wall:.2f}× the warm run's median)", "≤ 2× warm",
+         cold["new, API up"] <= 2 * wall),
         ("cold CLI no-op run (new process, nothing new, the shared local API up), median of 3",
          f"{cold['no-op']:.2f} s ({', '.join(f'{s:.2f}' for s in cold['no-op runs'])})", "≤ 3 s",
          cold["no-op"] <= 3.0),
