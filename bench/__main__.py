@@ -494,6 +494,10 @@ def main() -> None:
         results.add(name, value, target, met)
     for name, value, target, met in model_load_figures():
         results.add(name, value, target, met)
+    from bench.near_copies import figures as near_copy_figures  # pyarrow: only after the GX import was timed
+
+    for name, value, target, met in near_copy_figures(args.articles):
+        results.add(name, value, target, met)
     for name, value, target, met in warm_figures(args.articles, args.warm_runs):
         results.add(name, value, target, met)
 

@@ -68,7 +68,7 @@ from transforms.quotes import article_quotes, quote_rows
 from transforms.rejection import Rejection
 from transforms.reprocessing import FIELDS, STORED_COLUMNS, Rederived, changed_fields, rederive, stored_article
 from transforms.selection import Selection
-from warehouse.rows import article_row, fingerprint_rows, message_of, run_row
+from warehouse.rows import article_row, fingerprint_band_rows, fingerprint_rows, message_of, run_row
 from warehouse.store import Staging
 
 __all__ = ["ReprocessSummary", "relink", "reprocess"]
@@ -232,6 +232,8 @@ def stage_new_bodies(part: int, chunk: list[Rederived], settings: Settings, stag
     ids = {row["article_id"] for row in staged_rows.articles}
     signatures = {i: dedup.to_bytes(dedup.signature(items[i].article.body)) for i in ids}
     staging.write_rows("fingerprints", part, fingerprint_rows(signatures, ids))
+    staging.write_rows("fingerprint_bands", part,
+                       fingerprint_band_rows(signatures, dedup.band_layout(settings.near_duplicate_threshold)))
     return Staged(first_copies=[items[i] for i in items if i in ids], ner_cached=n_cached,
                   ner_model=len(chunk) - n_cached,
                   kept=[(r.source_path, f"{r.reason}: {r.detail}") for r in rejected + staged_rows.rejected])

@@ -30,12 +30,13 @@ from flows.intake import Collected, SourceSpec
 from flows.progress import Progress
 from flows.resources import Resources
 from flows.summary import RunSummary
+from transforms import dedup
 from transforms.articles import Article, articles_from_items
 from transforms.rejection import Rejection
 from transforms.selection import Selection, orphan_rejections, set_aside_near_copies, set_aside_orphans, \
     set_aside_repeats
 from warehouse.entities import stage_entities, stage_entities_replacing
-from warehouse.rows import article_row, duplicate_row, fingerprint_rows, inbox_file_row
+from warehouse.rows import article_row, duplicate_row, fingerprint_band_rows, fingerprint_rows, inbox_file_row
 from warehouse.store import Staging
 from warehouse.stories import stage_stories, stage_stories_replacing
 
@@ -137,7 +138,12 @@ def select_new(articles: list[Article], resources: Resources, threshold: float) 
     selection, candidates = set_aside_repeats(articles, known, recorded)
     if not candidates:
         return selection
-    return set_aside_near_copies(selection, candidates, warehouse.fingerprints(), threshold)
+    signatures = {article.article_id: dedup.signature(article.body) for article in candidates}
+    layout = dedup.band_layout(threshold)
+    published = warehouse.fingerprints_near([dedup.to_bytes(s) for s in signatures.values()], layout)
+    selection = set_aside_near_copies(selection, candidates, published.all, threshold, signatures)
+    selection.band_layout, selection.unbanded = layout, dict(published.unbanded)
+    return selection
 
 
 # --------------------------------------------------------------------- NER
@@ -188,6 +194,10 @@ def stage_copies(staging: Staging, selection: Selection, ingested_at: datetime, 
         duplicate_row(a, m.duplicate_of, "near", m.similarity, run_id, ingested_at) for a, m in selection.near_copies
     ] + [duplicate_row(a, first, "exact", 1.0, run_id, ingested_at) for a, first in selection.exact_copies])
     staging.write_rows("fingerprints", 0, fingerprint_rows(selection.fingerprints, totals.article_ids))
+    if selection.band_layout:  # the kept first copies' band keys, and those of published ones that had none
+        kept = {i: blob for i, blob in selection.fingerprints.items() if i in set(totals.article_ids)}
+        staging.write_rows("fingerprint_bands", 0,
+                           fingerprint_band_rows(selection.unbanded | kept, selection.band_layout))
     # Every table the gate reads exists even when nothing was NER-processed.
     staging.write_rows("sentences", COPIES_PART, [])
     staging.write_rows("mentions", COPIES_PART, [])

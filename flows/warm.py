@@ -115,7 +115,7 @@ def rehearse(settings, pipeline) -> None:
     from flows import intake, nlp
     from flows.annotate import rows_of
     from transforms.articles import build_article
-    from transforms.dedup import signature
+    from transforms.dedup import band_keys, band_layout, signature, to_bytes
     from transforms.formats import parse_text
     from transforms.stories import terms
 
@@ -124,7 +124,7 @@ def rehearse(settings, pipeline) -> None:
         return
     article = build_article(parse_text(sample.read_bytes(), str(sample)),
                             intake.load_agency_rules(settings.agencies), places=intake.load_places(settings))
-    signature(article.body)
+    band_keys(to_bytes(signature(article.body)), band_layout(settings.near_duplicate_threshold))
     terms(article.meta.title, article.body)
     rows_of(list(zip([article], nlp.annotate(pipeline, [article.body]))), settings, lambda *row: {})
 

@@ -193,6 +193,40 @@ def test_a_near_copy_in_a_later_run_points_at_the_published_story(prefect_api, i
     assert row["original"].endswith("001_d37bea9b1dcd7ee6.txt")
 
 
+def test_published_signatures_are_found_by_their_band_keys_and_given_keys_when_they_have_none(
+        prefect_api, inbox, warehouse_path, tmp_path):
+    from flows.ingest import ingest
+    from transforms import dedup
+
+    require_model()
+    ingest(inbox=str(inbox), warehouse=str(warehouse_path))
+    bands, rows_per_band = dedup.band_layout(dedup.NEAR_THRESHOLD)
+    count = "SELECT count(*) AS n FROM fingerprint_bands WHERE bands = {} AND rows_per_band = {}"
+    assert rows(warehouse_path, count.format(bands, rows_per_band)) == [{"n": 5 * bands}]
+    with duckdb.connect(str(warehouse_path)) as con:  # as a warehouse published before band keys were kept
+        con.execute("DELETE FROM fingerprint_bands")
+
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "republished.txt").write_text(near_copy(sample_text("002")) + "\n\nاقرأ أيضا\nشي يصل إلى أستانا\n",
+                                           encoding="utf-8")
+    summary = ingest(inbox=str(later), warehouse=str(warehouse_path))
+    assert (summary.n_new, summary.n_duplicates) == (0, 1)
+
+    # Read whole this time, every published signature now has its keys: the next run reads only what can match.
+    (keyed,) = rows(warehouse_path, "SELECT count(DISTINCT article_id) AS n FROM fingerprint_bands")
+    assert keyed["n"] == 5
+    again = tmp_path / "again"
+    again.mkdir()
+    (again / "republished.txt").write_text(near_copy(sample_text("003")), encoding="utf-8")
+    from warehouse.store import Warehouse
+
+    signature = dedup.to_bytes(dedup.signature(near_copy(sample_text("003"))))
+    near = Warehouse(warehouse_path).fingerprints_near([signature], (bands, rows_per_band))
+    assert near.unbanded == [] and 1 <= len(near.banded) < 5
+    assert ingest(inbox=str(again), warehouse=str(warehouse_path)).n_duplicates == 1
+
+
 def test_an_unreachable_feed_is_reported_and_the_rest_goes_on(prefect_api, tmp_path, monkeypatch, warehouse_path):
     from flows.ingest import ingest
 

@@ -9,11 +9,14 @@ NER-processed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from transforms import dedup
 from transforms.articles import Article
 from transforms.rejection import Rejection
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 
 @dataclass
@@ -25,6 +28,10 @@ class Selection:
     exact_copies: list[tuple[Article, str]] = field(default_factory=list)  # (copy, first copy's id)
     fingerprints: dict[str, bytes] = field(default_factory=dict)  # first copies' MinHash signatures
     n_skipped: int = 0
+    # The LSH layout the near copies were looked for in, and the published signatures that had no band keys in
+    # it (read whole this time): both staged with the batch, so that later runs find them by their keys.
+    band_layout: tuple[int, int] | None = None
+    unbanded: dict[str, bytes] = field(default_factory=dict)
 
 
 def set_aside_repeats(
@@ -53,14 +60,22 @@ def set_aside_repeats(
 
 
 def set_aside_near_copies(
-    selection: Selection, candidates: Iterable[Article], published: Iterable[tuple[str, bytes]], threshold: float
+    selection: Selection, candidates: Iterable[Article], published: Iterable[tuple[str, bytes]], threshold: float,
+    signatures: Mapping[str, "MinHash"] | None = None,
 ) -> Selection:
-    """Near copies of a published or an earlier first copy set aside; the rest is to annotate."""
+    """Near copies of a published or an earlier first copy set aside; the rest is to annotate.
+
+    ``published``: every published signature, or only those an LSH index of all of them could return for the
+    candidates (``Warehouse.fingerprints_near``): the outcome is the same. ``signatures``: the candidates'
+    own, when already made.
+    """
     index = dedup.NearDuplicateIndex(threshold)
     for article_id, blob in published:
         index.add(article_id, dedup.from_bytes(blob))
     for article in candidates:
-        signature = dedup.signature(article.body)
+        signature = signatures.get(article.article_id) if signatures else None
+        if signature is None:
+            signature = dedup.signature(article.body)
         match = index.match(signature)
         if match:
             selection.near_copies.append((article, match))

@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
+from transforms import dedup
+
 if TYPE_CHECKING:  # types only: the quarantine store and the CLI import this without datasketch
     from transforms.articles import Article
     from transforms.dedup import NearMatch
@@ -76,6 +78,13 @@ def duplicate_row(article: Article, duplicate_of: str, kind: str, similarity: fl
 def fingerprint_rows(signatures: dict[str, bytes], kept: set[str]) -> list[dict[str, Any]]:
     """``fingerprints`` rows of the first copies that are published."""
     return [{"article_id": i, "minhash": blob} for i, blob in signatures.items() if i in kept]
+
+
+def fingerprint_band_rows(signatures: dict[str, bytes], layout: tuple[int, int]) -> list[dict[str, Any]]:
+    """``fingerprint_bands`` rows of these signatures in one LSH layout (``transforms.dedup.band_keys``)."""
+    bands, rows_per_band = layout
+    return [{"article_id": i, "bands": bands, "rows_per_band": rows_per_band, "band": band, "band_key": key}
+            for i, blob in signatures.items() for band, key in enumerate(dedup.band_keys(blob, layout))]
 
 
 def inbox_file_row(source_path: str, size: int, mtime_ns: int, n_items: int, run_id: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import shutil
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, NamedTuple, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from core import faults
+from transforms import dedup
 from warehouse.views import create_views_sql
 from warehouse.tables import PRIMARY_KEYS, REPLACED_TABLES, TABLES, create_table_sql, duckdb_type, to_arrow
 
@@ -78,7 +79,7 @@ def view_marker(statement: str) -> str:
 
 # Staged tables whose rows belong to one article (by article_id).
 ARTICLE_TABLES = ("articles", "sentences", "mentions", "amounts", "quotes", "article_entities", "entity_review",
-                  "duplicates", "fingerprints")
+                  "duplicates", "fingerprints", "fingerprint_bands")
 # Everything a batch stages except its run record and quarantine rows.
 DATA_TABLES = ARTICLE_TABLES + ("entities", "stories", "article_stories")
 _PART = "part-{:05d}.parquet"
@@ -86,6 +87,17 @@ _PARTS = "part-*.parquet"
 
 
 _HOLDING = threading.Lock()
+
+
+class NearFingerprints(NamedTuple):
+    """Published signatures a batch's near copies are looked for among (:meth:`Warehouse.fingerprints_near`)."""
+
+    banded: list[tuple[str, bytes]]  # sharing a band key with the batch
+    unbanded: list[tuple[str, bytes]]  # no band keys in the layout asked for: read whole, to be given keys
+
+    @property
+    def all(self) -> list[tuple[str, bytes]]:
+        return self.banded + self.unbanded
 
 
 class Warehouse:
@@ -215,12 +227,29 @@ class Warehouse:
             return frozenset(k for (k,) in con.execute(
                 "SELECT DISTINCT entity_key FROM mentions WHERE entity_key IS NOT NULL").fetchall())
 
-    def fingerprints(self) -> list[tuple[str, bytes]]:
-        """Every published first copy's MinHash signature."""
-        if not self.path.exists():
-            return []
+    def fingerprints_near(self, signatures: Sequence[bytes], layout: tuple[int, int]) -> "NearFingerprints":
+        """The published first copies' MinHash signatures that an LSH index of every one of them could return
+        for one of ``signatures`` (``transforms/dedup.py``): those sharing a band key with one of them in
+        ``layout``, and those that have no band keys in ``layout`` yet (published under another threshold, or
+        before band keys were kept), which are read whole."""
+        if not self.path.exists() or not signatures:
+            return NearFingerprints([], [])
+        bands, rows_per_band = layout
+        keys = [(band, key) for blob in signatures for band, key in enumerate(dedup.band_keys(blob, layout))]
         with self.connection() as con:
-            return [(i, bytes(b)) for i, b in con.execute("SELECT article_id, minhash FROM fingerprints").fetchall()]
+            con.register("wanted_bands", pa.table({"band": pa.array([b for b, _ in keys], pa.int32()),
+                                                   "band_key": pa.array([k for _, k in keys], pa.int64())}))
+            found = con.execute("""
+                WITH in_layout AS (SELECT * FROM fingerprint_bands WHERE bands = $bands AND rows_per_band = $rows),
+                     sharing AS (SELECT DISTINCT article_id FROM in_layout JOIN wanted_bands USING (band, band_key)),
+                     banded AS (SELECT DISTINCT article_id FROM in_layout)
+                SELECT article_id, minhash, article_id IN (SELECT article_id FROM banded) AS banded
+                FROM fingerprints
+                WHERE article_id IN (SELECT article_id FROM sharing)
+                   OR article_id NOT IN (SELECT article_id FROM banded)
+                ORDER BY article_id""", {"bands": bands, "rows": rows_per_band}).fetchall()
+        return NearFingerprints([(i, bytes(b)) for i, b, banded in found if banded],
+                                [(i, bytes(b)) for i, b, banded in found if not banded])
 
     def settled_files(self) -> dict[tuple[str, int, int], int]:
         """(source_path, size, mtime_ns) → item count, of inbox files whose items are all published or recorded."""
@@ -440,8 +469,9 @@ def _delete_replaced(con: duckdb.DuckDBPyConnection, staging: "Staging") -> str 
         con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM akhbar_replaced)")
     fingerprints = staging.paths("fingerprints")
     if fingerprints:
-        con.execute("DELETE FROM fingerprints WHERE article_id IN (SELECT article_id FROM read_parquet(?))",
-                    [fingerprints])
+        for table in ("fingerprints", "fingerprint_bands"):
+            con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM read_parquet(?))",
+                        [fingerprints])
     return "akhbar_stale_entities"
 
 

@@ -255,6 +255,19 @@ FINGERPRINTS = pa.schema(
     ]
 )
 
+# The LSH band keys of a first copy's signature, in the layout (bands × rows per band) of the near-copy
+# threshold it was published under: how a run finds the published signatures that can match its own without
+# reading them all (transforms/dedup.py). A fingerprint without keys in the current layout is read whole.
+FINGERPRINT_BANDS = pa.schema(
+    [
+        _field("article_id", pa.string(), False),
+        _field("bands", pa.int32(), False),
+        _field("rows_per_band", pa.int32(), False),
+        _field("band", pa.int32(), False),
+        _field("band_key", pa.int64(), False),
+    ]
+)
+
 # Inbox files whose every item was published or recorded as a copy, with the size and mtime they had
 # when read: while both stay the same, later runs skip the file unread.
 INBOX_FILES = pa.schema(
@@ -352,6 +365,7 @@ TABLES: dict[str, pa.Schema] = {
     "article_stories": ARTICLE_STORIES,
     "duplicates": DUPLICATES,
     "fingerprints": FINGERPRINTS,
+    "fingerprint_bands": FINGERPRINT_BANDS,
     "inbox_files": INBOX_FILES,
     "web_entries": WEB_ENTRIES,
     "web_sources": WEB_SOURCES,
@@ -373,6 +387,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "entity_review": ("article_id", "mention_index"),
     "duplicates": ("source_path", "article_id"),
     "fingerprints": ("article_id",),
+    "fingerprint_bands": ("article_id", "bands", "rows_per_band", "band"),
     "inbox_files": ("source_path",),
     "web_entries": ("source_id", "url"),
     "web_sources": ("source_id",),
