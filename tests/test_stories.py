@@ -134,3 +134,21 @@ def test_one_published_day_helps_and_a_day_that_is_only_the_intake_day_does_not(
     archive = [replace(a, dated=False), replace(b, dated=False)]  # an archive taken in today, one intake day
     apart, _ = assign(archive, [], rule)
     assert len({m.story_id for m in apart}) == 2
+
+
+def test_a_batch_of_two_distant_days_reads_the_published_stories_near_each_day_and_none_between():
+    import duckdb
+
+    from warehouse.stories import published_within
+
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE articles AS SELECT 'a' || i AS article_id, DATE '2024-01-01' + i::INTEGER AS published_date, "
+                    "TIMESTAMP '2025-01-01' AS ingested_at, NULL::VARCHAR AS url, 'Xinhua' AS agency, "
+                    "'test' AS source_id, 'عنوان' AS title, 'نص' AS body, NULL::VARCHAR AS duplicate_of "
+                    "FROM range(365) t(i)")
+        con.execute("CREATE TABLE article_stories AS SELECT article_id, 's' || article_id AS story_id FROM articles")
+        found = published_within(con, [date(2024, 1, 11), date(2024, 11, 30)], 3)
+    assert sorted(r["day"] for r in found) == (
+        [date(2024, 1, d) for d in range(8, 15)] + [date(2024, 11, d) for d in range(27, 31)]
+        + [date(2024, 12, d) for d in range(1, 4)])
+

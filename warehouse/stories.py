@@ -13,7 +13,6 @@ staged again as they are, and an article published before stories were kept gets
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 import duckdb
 import pyarrow as pa
@@ -37,11 +36,13 @@ STAGED_MENTIONS_SQL = """
 SELECT article_id, entity_id, label, source FROM read_parquet($mentions) WHERE entity_id IS NOT NULL
 """
 
+# The published members within the window of one of the batch's days, not of the span from its first day to its
+# last: one old article in a batch of today's news would otherwise bring in every article published between.
 CANDIDATES_SQL = f"""
 SELECT a.article_id, {ARTICLE_DAY} AS day, a.published_date IS NOT NULL AS dated, {_SOURCE} AS source, a.title,
        a.body, a.duplicate_of, s.story_id
 FROM articles a JOIN article_stories s USING (article_id)
-WHERE {ARTICLE_DAY} BETWEEN $first AND $last
+WHERE EXISTS (SELECT 1 FROM batch_days b WHERE {ARTICLE_DAY} BETWEEN b.day - $window AND b.day + $window)
 """
 
 CANDIDATE_MENTIONS_SQL = """
@@ -70,6 +71,12 @@ def _story_articles(rows: list[dict], mentions: list[dict]) -> dict[str, StoryAr
 def _dicts(cursor) -> list[dict]:
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def published_within(con: duckdb.DuckDBPyConnection, days: list, window_days: int) -> list[dict]:
+    """The published articles that are members of a story, within ``window_days`` of one of ``days``."""
+    con.register("batch_days", pa.table({"day": pa.array(sorted(set(days)), type=pa.date32())}))
+    return _dicts(con.execute(CANDIDATES_SQL, {"window": window_days}))
 
 
 def stage_stories(staging: Staging, warehouse: Warehouse, rule: StoryRule = StoryRule()) -> int:
@@ -135,11 +142,8 @@ def _grouped(staging: Staging, warehouse: Warehouse, rule: StoryRule,
     if not warehouse.path.exists() or not days:
         memberships, stories = assign(list(new.values()), [], rule)
     else:
-        window = timedelta(days=rule.window_days)
         with warehouse.connection() as con:
-            candidates = [r for r in _dicts(con.execute(CANDIDATES_SQL, {"first": min(days) - window,
-                                                                          "last": max(days) + window}))
-                          if r["article_id"] not in new]
+            candidates = [r for r in published_within(con, days, rule.window_days) if r["article_id"] not in new]
             con.register("candidates", pa.table({"article_id": pa.array([r["article_id"] for r in candidates],
                                                                         type=pa.string())}))
             published = _story_articles(candidates, _dicts(con.execute(CANDIDATE_MENTIONS_SQL)))
