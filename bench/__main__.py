@@ -507,6 +507,11 @@ def main() -> None:
     results.add(f"synthetic warehouse of {args.query_articles:,} articles built", f"{time.perf_counter() - started:.1f} s")
     for title, seconds in query_latencies(path).items():
         results.add(f"query: {title}", f"{seconds * 1000:.0f} ms", "< 1 s", seconds < 1.0)
+    from bench.long_lived import figures as long_lived_figures
+
+    for name, value, target, met in long_lived_figures(path, work / "e2e" / "run0" / "akhbar.duckdb",
+                                                       work / "long-lived", len(bodies), timed_ingest):
+        results.add(name, value, target, met)
 
     if args.write:
         write_markdown(results, args)

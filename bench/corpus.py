@@ -11,6 +11,7 @@ bodies of a folder, as the benchmarks feed them to NER.
 from __future__ import annotations
 
 import random
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -40,14 +41,20 @@ def sample_paragraphs(samples: Path) -> list[str]:
     return paragraphs
 
 
-def synthetic_articles(n: int, samples: Path, seed: int = 0) -> Iterator[tuple[str, str]]:
+def synthetic_articles(n: int, samples: Path, seed: int = 0,
+                       days: tuple[date, date] | None = None) -> Iterator[tuple[str, str]]:
+    """``n`` articles dated over 2016-2025, or over ``days`` (first, last) when given, as a day's news is."""
     rng = random.Random(seed)
     pool = sample_paragraphs(samples)
     for i in range(n):
-        year = rng.randint(2016, 2025)
-        month = rng.randint(1, 12)
+        if days:
+            when = days[0] + timedelta(days=rng.randint(0, (days[1] - days[0]).days))
+            year, month, day = when.year, when.month, when.day
+        else:
+            year, month, day = rng.randint(2016, 2025), rng.randint(1, 12), None
         name = MONTHS[month - 1][rng.random() < 0.3]
-        dateline = f"{rng.choice(CITIES)} {rng.randint(1, 28)} {name} {year} {rng.choice(AGENCIES)}"
+        city = rng.choice(CITIES)
+        dateline = f"{city} {day or rng.randint(1, 28)} {name} {year} {rng.choice(AGENCIES)}"
         body = " ".join([dateline, *rng.sample(pool, rng.randint(4, 8))])
         paragraphs = body.split(". ")
         text = "\n".join(paragraphs) if rng.random() < 0.5 else body
@@ -57,7 +64,8 @@ def synthetic_articles(n: int, samples: Path, seed: int = 0) -> Iterator[tuple[s
         yield f"synthetic_{seed}_{i:06d}.txt", text + "\n"
 
 
-def write_corpus(folder: Path, n: int, samples: Path, seed: int = 0, with_samples: bool = True) -> list[Path]:
+def write_corpus(folder: Path, n: int, samples: Path, seed: int = 0, with_samples: bool = True,
+                 days: tuple[date, date] | None = None) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     if with_samples:
@@ -65,7 +73,7 @@ def write_corpus(folder: Path, n: int, samples: Path, seed: int = 0, with_sample
             target = folder / path.name
             target.write_bytes(path.read_bytes())
             written.append(target)
-    for name, text in synthetic_articles(n, samples, seed):
+    for name, text in synthetic_articles(n, samples, seed, days):
         target = folder / name
         target.write_text(text, encoding="utf-8")
         written.append(target)
