@@ -19,13 +19,10 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 
-from transforms import dedup
-from warehouse.rows import fingerprint_band_rows
+from bench.near_copies import publish_signatures, random_signatures
 from warehouse.store import Warehouse, refresh_replica
-from warehouse.tables import TABLES
 
 
 def long_lived_warehouse(synthetic: Path, target: Path, entity_ids: list[str]) -> None:
@@ -39,15 +36,7 @@ def long_lived_warehouse(synthetic: Path, target: Path, entity_ids: list[str]) -
                               ("entities", "entity_id"), ("quotes", "speaker_entity_id")):
             con.execute(f"UPDATE {table} SET {column} = renamed.new FROM renamed WHERE {table}.{column} = renamed.old")
         con.execute("UPDATE mentions SET entity_key = 'name of ' || entity_id")
-        ids = [i for (i,) in con.execute("SELECT article_id FROM articles").fetchall()]
-        rng = np.random.default_rng(0)
-        blobs = {i: rng.integers(0, 2**32, dedup.NUM_PERM, dtype=np.uint32).astype("<u4").tobytes() for i in ids}
-        con.register("signatures", pa.table({"article_id": list(blobs),
-                                              "minhash": pa.array(list(blobs.values()), pa.binary())}))
-        con.execute("INSERT INTO fingerprints BY NAME SELECT * FROM signatures")
-        con.register("band_rows", pa.Table.from_pylist(
-            fingerprint_band_rows(blobs, dedup.band_layout(dedup.NEAR_THRESHOLD)), schema=TABLES["fingerprint_bands"]))
-        con.execute("INSERT INTO fingerprint_bands BY NAME SELECT * FROM band_rows")
+        publish_signatures(con, random_signatures(i for (i,) in con.execute("SELECT article_id FROM articles").fetchall()))
         con.execute("CHECKPOINT")
     refresh_replica(target)
 

@@ -32,20 +32,27 @@ from warehouse.tables import TABLES
 THRESHOLD = dedup.NEAR_THRESHOLD
 
 
+def random_signatures(article_ids, seed: int = 0) -> dict[str, bytes]:
+    """Stored signatures (``dedup.to_bytes``) of random values, one per article id."""
+    rng = np.random.default_rng(seed)
+    return {i: rng.integers(0, 2**32, dedup.NUM_PERM, dtype=np.uint32).astype("<u4").tobytes() for i in article_ids}
+
+
+def publish_signatures(con, signatures: dict[str, bytes]) -> None:
+    """Insert ``signatures`` and their band keys as published, through an open warehouse connection."""
+    con.register("signature_rows", pa.table({"article_id": list(signatures),
+                                              "minhash": pa.array(list(signatures.values()), pa.binary())}))
+    con.execute("INSERT INTO fingerprints BY NAME SELECT * FROM signature_rows")
+    con.register("band_rows", pa.Table.from_pylist(fingerprint_band_rows(signatures, dedup.band_layout(THRESHOLD)),
+                                                   schema=TABLES["fingerprint_bands"]))
+    con.execute("INSERT INTO fingerprint_bands BY NAME SELECT * FROM band_rows")
+
+
 def published_warehouse(path: Path, n: int, near: dict[str, bytes], seed: int = 0) -> None:
     """``n`` published signatures with their band keys: random ones, and ``near`` (signatures the batch has near
     copies of) among them."""
-    rng = np.random.default_rng(seed)
-    blobs = {f"published-{i:07d}": rng.integers(0, 2**32, dedup.NUM_PERM, dtype=np.uint32).astype("<u4").tobytes()
-             for i in range(n - len(near))} | near
     with Warehouse(path).connection() as con:
-        fingerprints = pa.table({"article_id": list(blobs), "minhash": pa.array(list(blobs.values()), pa.binary())})
-        con.register("fingerprints_rows", fingerprints)
-        con.execute("INSERT INTO fingerprints BY NAME SELECT * FROM fingerprints_rows")
-        bands = pa.Table.from_pylist(fingerprint_band_rows(blobs, dedup.band_layout(THRESHOLD)),
-                                     schema=TABLES["fingerprint_bands"])
-        con.register("band_rows", bands)
-        con.execute("INSERT INTO fingerprint_bands BY NAME SELECT * FROM band_rows")
+        publish_signatures(con, random_signatures((f"published-{i:07d}" for i in range(n - len(near))), seed) | near)
         con.execute("CHECKPOINT")
 
 
