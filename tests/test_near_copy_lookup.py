@@ -73,13 +73,20 @@ def candidates_of(stories: dict[str, str]) -> list:
     return [article(f"c{n:02d}", text) for n, text in enumerate(texts)]
 
 
-def test_the_lookup_returns_what_an_index_of_every_published_signature_would(published):
-    warehouse, stories, unkeyed = published
+@pytest.fixture
+def looked_up(published):
+    """The candidates of ``candidates_of``, their signatures, and what the lookup returned for them."""
+    warehouse, stories, _ = published
     candidates = candidates_of(stories)
     signatures = {a.article_id: dedup.signature(a.body) for a in candidates}
     near = warehouse.fingerprints_near([dedup.to_bytes(s) for s in signatures.values()],
                                        dedup.band_layout(THRESHOLD))
+    return candidates, signatures, near
 
+
+def test_the_lookup_returns_what_an_index_of_every_published_signature_would(published, looked_up):
+    _, stories, unkeyed = published
+    _, signatures, near = looked_up
     assert {i for i, _ in near.unbanded} == unkeyed
     everything = dedup.NearDuplicateIndex(THRESHOLD)
     for i, text in stories.items():
@@ -89,12 +96,9 @@ def test_the_lookup_returns_what_an_index_of_every_published_signature_would(pub
     assert 8 <= len(expected) < 40  # the near copies' originals, and few others: not the 100 keyed signatures
 
 
-def test_the_selection_from_the_lookup_is_the_selection_from_every_signature(published):
-    warehouse, stories, unkeyed = published
-    candidates = candidates_of(stories)
-    signatures = {a.article_id: dedup.signature(a.body) for a in candidates}
-    near = warehouse.fingerprints_near([dedup.to_bytes(s) for s in signatures.values()],
-                                       dedup.band_layout(THRESHOLD))
+def test_the_selection_from_the_lookup_is_the_selection_from_every_signature(published, looked_up):
+    _, stories, unkeyed = published
+    candidates, signatures, near = looked_up
     every = [(i, dedup.to_bytes(dedup.signature(text))) for i, text in sorted(stories.items())]
 
     looked_up = set_aside_near_copies(Selection(), candidates, near.all, THRESHOLD, signatures)
