@@ -160,7 +160,8 @@ def annotate(new: list[Article], settings: Settings, staging: Staging, ingested_
     chunks = [(start // settings.ner_batch_articles, new[start:start + settings.ner_batch_articles])
               for start in range(0, len(new), settings.ner_batch_articles)]
     if settings.task_runner == "dask":  # submitted all at once, for the workers to share
-        futures = [annotate_chunk.submit(part, quote(chunk), settings, staging, ingested_at, quote(seen)) for part, chunk in chunks]
+        # Not quote()d: Dask's runner hands a quoted argument to the task as the wrapper, not its contents.
+        futures = [annotate_chunk.submit(part, chunk, settings, staging, ingested_at, seen) for part, chunk in chunks]
         results = (future.result() for future in futures)
     else:
         # Called, not submitted: chunks run one after another on the flow's own thread. Stanza ran

@@ -19,6 +19,8 @@ def test_killed_runs_lose_and_duplicate_nothing(tmp_path):
     require_model()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "AKHBAR_"))}
     env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    # A killed command leaves the shared local API it started; one a kill orphaned would idle on for ten minutes.
+    env["AKHBAR_LOCAL_API_IDLE_SECONDS"] = "30"
     results = stress(trials=3, max_delay=25.0, seed=int(os.environ.get("AKHBAR_STRESS_SEED", "7")), env=env)
     assert [r.published + r.quarantined for r in results] == [5, 5, 5]
     assert sum(r.lost for r in results) == 0
