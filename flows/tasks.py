@@ -194,9 +194,10 @@ def stage_copies(staging: Staging, selection: Selection, ingested_at: datetime, 
     staging.write_rows("duplicates", COPIES_PART, [
         duplicate_row(a, m.duplicate_of, "near", m.similarity, run_id, ingested_at) for a, m in selection.near_copies
     ] + [duplicate_row(a, first, "exact", 1.0, run_id, ingested_at) for a, first in selection.exact_copies])
-    staging.write_rows("fingerprints", 0, fingerprint_rows(selection.fingerprints, totals.article_ids))
+    kept_ids = set(totals.article_ids)
+    staging.write_rows("fingerprints", 0, fingerprint_rows(selection.fingerprints, kept_ids))
     if selection.band_layout:  # the kept first copies' band keys, and those of published ones that had none
-        kept = {i: blob for i, blob in selection.fingerprints.items() if i in set(totals.article_ids)}
+        kept = {i: blob for i, blob in selection.fingerprints.items() if i in kept_ids}
         staging.write_rows("fingerprint_bands", 0,
                            fingerprint_band_rows(selection.unbanded | kept, selection.band_layout))
     # Every table the gate reads exists even when nothing was NER-processed.
