@@ -281,7 +281,7 @@ def peak_rss_mb(inbox: Path, warehouse: Path, env: dict) -> float:
 
 def synthetic_warehouse(path: Path, n_articles: int) -> None:
     """A warehouse of n synthetic articles, built in SQL (no NER), for query latency."""
-    from warehouse import store  # pyarrow: only after main() has timed the GX import, which loads it too
+    from warehouse import replica, store  # pyarrow: only after main() has timed the GX import, which loads it too
 
     with store.connect(path) as con:
         store.ensure_schema(con)
@@ -341,7 +341,7 @@ def synthetic_warehouse(path: Path, n_articles: int) -> None:
             FROM (SELECT entity_id, count(*) AS n, count(DISTINCT article_id) AS a FROM mentions GROUP BY ALL) c
             WHERE entities.entity_id = c.entity_id""")
         con.execute("CHECKPOINT")
-    store.refresh_replica(path)
+    replica.refresh_replica(path)
 
 
 def query_latencies(path: Path) -> dict[str, float]:

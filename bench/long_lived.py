@@ -22,7 +22,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from bench.near_copies import publish_signatures, random_signatures
-from warehouse.store import Warehouse, refresh_replica
+from warehouse.replica import refresh_replica
+from warehouse.store import Warehouse
 
 
 def long_lived_warehouse(synthetic: Path, target: Path, entity_ids: list[str]) -> None:

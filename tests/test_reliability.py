@@ -127,7 +127,8 @@ def test_a_file_name_that_is_not_utf8_is_quarantined_under_a_printable_label(tmp
 
 
 def test_a_readers_spill_folder_beside_the_replica_does_not_stop_the_writer(tmp_path):
-    from warehouse.store import Warehouse, refresh_replica
+    from warehouse.replica import refresh_replica
+    from warehouse.store import Warehouse
 
     warehouse = Warehouse(tmp_path / "akhbar.duckdb")
     with warehouse.connection():

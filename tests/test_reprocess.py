@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import copy_samples, repeat_a_mention_key, require_model, sample_text
 from transforms.metadata import METADATA_RULES_VERSION
-from warehouse.store import refresh_replica
+from warehouse.replica import refresh_replica
 
 DATA_TABLES = ("articles", "sentences", "mentions", "entities", "article_entities", "entity_review", "fingerprints",
                "duplicates")

@@ -15,7 +15,7 @@ from transforms.articles import build_article
 from transforms.formats import RawItem
 from transforms.metadata import METADATA_RULES_VERSION, KnownFields
 from transforms.reprocessing import STORED_COLUMNS, changed_fields, known_fields, not_after_of, rederive
-from warehouse import store
+from warehouse import replica, store
 from warehouse.rows import article_row
 from warehouse.status import read_status
 from warehouse.tables import TABLES
@@ -109,7 +109,7 @@ def _old_schema_warehouse(path, rules) -> str:
         rows = pa.Table.from_pylist([row])  # noqa: F841  (read by DuckDB)
         con.execute("INSERT INTO articles BY NAME SELECT * FROM rows")
         con.execute("CHECKPOINT")
-    store.refresh_replica(path)
+    replica.refresh_replica(path)
     return article.article_id
 
 
@@ -126,7 +126,7 @@ def test_an_old_schema_warehouse_gains_the_columns_and_its_rows_count_as_older(t
                                               "WHERE table_name = 'articles'").fetchall()]
     assert set(NEW_COLUMNS) <= set(columns)
     assert warehouse.stored_articles(STORED_COLUMNS, 1) == []  # NULL is version 1: not older than 1
-    store.refresh_replica(path)
+    replica.refresh_replica(path)
     assert read_status(path).older_rules == 1
 
 

@@ -44,7 +44,7 @@ def test_failed_write_publishes_nothing_alerts_and_the_next_run_recovers(
     prefect_api, model, tmp_path, warehouse_path, webhook, monkeypatch, fault, code,
 ):
     from flows.ingest import ingest
-    from warehouse.store import replica_path
+    from warehouse.replica import replica_path
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()

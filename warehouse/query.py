@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from warehouse.lock import WriterLock, writer_lock_path
-from warehouse.store import replica_path
+from warehouse.replica import replica_path
 
 
 class WarehouseMissing(FileNotFoundError):
@@ -72,7 +72,7 @@ def _deadline(con: duckdb.DuckDBPyConnection, seconds: float | None) -> Iterator
 
 
 def readable_path(path: Path) -> Path:
-    """The replica a writer refreshes after each publish (see ``store.refresh_replica``), else the file."""
+    """The replica a writer refreshes after each publish (see ``warehouse.replica``), else the file."""
     replica = replica_path(path)
     if replica.exists():
         return replica

@@ -14,7 +14,6 @@ so a reader sees the whole batch or none of it, then files the Parquet in
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import threading
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ import pyarrow.parquet as pq
 
 from core import faults
 from transforms import dedup
+from warehouse.replica import refresh_replica, replica_path
 from warehouse.views import create_views_sql
 from warehouse.tables import PRIMARY_KEYS, REPLACED_TABLES, TABLES, create_table_sql, duckdb_type, to_arrow
 
@@ -510,27 +510,3 @@ class WarehouseWithout(Warehouse):
                 for table in REPLACED_ARTICLE_TABLES:
                     con.execute(f"DROP VIEW IF EXISTS temp.main.{table}")
                 con.execute("DROP TABLE IF EXISTS temp.main.akhbar_hidden")
-
-
-def replica_path(path: Path) -> Path:
-    """The readers' copy of the warehouse: ``akhbar.duckdb`` → ``akhbar.read.duckdb``."""
-    return path.with_name(f"{path.stem}.read{path.suffix or '.duckdb'}")
-
-
-def refresh_replica(path: Path) -> Path:
-    """Copy the just-published file and swap it in atomically for readers.
-
-    DuckDB lets one process write a file, and a reader in another process
-    holding it open would block that writer (and vice versa). Readers open
-    the replica instead: they never wait, never make the writer wait, and see
-    the last published state; a reader that has the old copy open keeps it
-    until it closes (the rename leaves its inode alone).
-    """
-    replica = replica_path(path)
-    # Not "<replica>.tmp": that is DuckDB's default spill folder for a reader of the replica.
-    tmp = replica.with_name(f".{replica.name}.swap")
-    if tmp.is_dir():
-        shutil.rmtree(tmp)
-    shutil.copyfile(path, tmp)
-    os.replace(tmp, replica)
-    return replica
