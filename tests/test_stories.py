@@ -152,3 +152,75 @@ def test_a_batch_of_two_distant_days_reads_the_published_stories_near_each_day_a
         [date(2024, 1, d) for d in range(8, 15)] + [date(2024, 11, d) for d in range(27, 31)]
         + [date(2024, 12, d) for d in range(1, 4)])
 
+
+
+def _pairwise_assign(new, published, rule):
+    """The rule as the module's docstring states it, one pair at a time: the reference for ``assign``."""
+    import math
+
+    def unit(counts, idf):
+        weighted = {k: (1 + math.log(v)) * idf[k] for k, v in counts.items() if v > 0}
+        norm = math.sqrt(sum(w * w for w in weighted.values()))
+        return {k: w / norm for k, w in weighted.items()} if norm else {}
+
+    pool = [a for a, _ in published] + list(new)
+    vectors = {}
+    for part in ("terms", "entities"):
+        df = Counter(k for a in pool for k in getattr(a, part))
+        idf = {k: math.log((len(pool) + 1) / (n + 0.5)) for k, n in df.items()}
+        vectors[part] = {a.article_id: unit(getattr(a, part), idf) for a in pool}
+
+    def similarity(a, b):
+        cos = {p: sum(w * vectors[p][b.article_id].get(k, 0.0) for k, w in vectors[p][a.article_id].items())
+               for p in vectors}
+        return rule.entity_weight * cos["entities"] + (1 - rule.entity_weight) * cos["terms"]
+
+    def dates(a, b):
+        if a.day is None or b.day is None or not (a.dated and b.dated):
+            return -rule.undated_margin
+        return rule.same_day_bonus if a.day == b.day else 0.0
+
+    stories, story_of, chosen_of = {}, {}, {}
+    for a, story_id in published:
+        stories.setdefault(story_id, []).append(a)
+        story_of[a.article_id] = story_id
+    for a in sorted(new, key=lambda a: (a.day or date.min, a.duplicate_of is not None, a.article_id)):
+        chosen, score = (story_of[a.duplicate_of], 1.0) if a.duplicate_of in story_of else (None, rule.threshold)
+        if chosen is None:
+            for story_id, members in stories.items():
+                near = [m for m in members if m.duplicate_of is None
+                        and (a.day is None or m.day is None or abs((a.day - m.day).days) <= rule.window_days)]
+                mean = sum(similarity(a, m) + dates(a, m) for m in near) / len(near) if near else -1
+                if mean >= score:
+                    chosen, score = story_id, mean
+        chosen = chosen or f"s_{a.article_id[:24]}"
+        stories.setdefault(chosen, []).append(a)
+        story_of[a.article_id] = chosen
+        chosen_of[a.article_id] = (chosen, round(min(score, 1.0), 6))
+    return chosen_of
+
+
+def test_grouping_against_the_whole_pool_at_once_follows_the_rule_pair_by_pair():
+    import random
+    from dataclasses import replace
+
+    rng = random.Random(7)
+    texts, places = [VISIT, VISIT_AGAIN, FLOODS, FLOODS_AGAIN], ["xi", "kazakhstan", "astana", "almaty", "tokayev"]
+    words = sorted({w for t in texts for w in t.split()})
+
+    def made(n):
+        text = " ".join(rng.sample(texts, 1) + rng.sample(words, rng.randint(0, 6)))
+        day = None if rng.random() < 0.1 else date(2024, 7, rng.randint(1, 12))
+        made_article = article(f"{n:04d}", text, day, rng.choice(["a", "b", "c"]), rng.sample(places, rng.randint(0, 3)))
+        return replace(made_article, dated=rng.random() > 0.15)
+
+    rule = StoryRule()
+    for trial in range(5):
+        published_articles = [made(n) for n in range(120)]
+        published_ids, _ = assign(published_articles, [], rule)
+        story = {m.article_id: m.story_id for m in published_ids}
+        published = [(a, story[a.article_id]) for a in published_articles]
+        new = [made(1000 + n) for n in range(40)]
+        new += [replace(made(2000 + n), duplicate_of=rng.choice(new).article_id) for n in range(5)]
+        memberships, _ = assign(new, published, rule)
+        assert {m.article_id: (m.story_id, m.similarity) for m in memberships} == _pairwise_assign(new, published, rule)

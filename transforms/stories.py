@@ -117,48 +117,46 @@ def _idf(documents: Iterable[Mapping[str, float]]) -> dict[str, float]:
     return {key: math.log((n + 1) / (count + 0.5)) for key, count in df.items()}
 
 
-def _vector(counts: Mapping[str, float], idf: Mapping[str, float]) -> dict[str, float]:
-    weighted = {k: (1 + math.log(v)) * idf.get(k, 0.0) for k, v in counts.items() if v > 0}
-    norm = math.sqrt(sum(w * w for w in weighted.values()))
-    return {k: w / norm for k, w in weighted.items()} if norm else {}
+def _unit_rows(documents: Sequence[Mapping[str, float]]):
+    """One row per document: its tf-idf weights ``(1 + log count) · idf``, the row scaled to length 1 (a document
+    with no weight keeps a row of zeros), as a sparse matrix, so that one product gives every cosine."""
+    import numpy as np
+    from scipy import sparse  # loaded with datasketch (transforms/dedup.py) in every run that gets this far
 
-
-def _cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(w * b.get(k, 0.0) for k, w in a.items())
+    idf = _idf(documents)
+    column = {key: n for n, key in enumerate(idf)}
+    indptr, indices, weights = [0], [], []
+    for document in documents:
+        row = {column[k]: (1 + math.log(v)) * idf[k] for k, v in document.items() if v > 0}
+        norm = math.sqrt(sum(w * w for w in row.values()))
+        if norm:
+            indices += row.keys()
+            weights += (w / norm for w in row.values())
+        indptr.append(len(indices))
+    return sparse.csr_matrix((np.array(weights, dtype=np.float64), np.array(indices, dtype=np.int64),
+                              np.array(indptr, dtype=np.int64)), shape=(len(documents), len(column)))
 
 
 class Similarity:
-    """Pairwise similarity of a pool of articles, with the pool's own rarity weights."""
+    """Similarity of pool articles, with the pool's own rarity weights: one article against the whole pool at once."""
 
     def __init__(self, articles: Sequence[StoryArticle], rule: StoryRule):
         self.rule = rule
-        term_idf = _idf(a.terms for a in articles)
-        entity_idf = _idf(a.entities for a in articles)
-        self.terms = {a.article_id: _vector(a.terms, term_idf) for a in articles}
-        self.entities = {a.article_id: _vector(a.entities, entity_idf) for a in articles}
-        self._cache: dict[tuple[str, str], float] = {}
+        self.position = {a.article_id: n for n, a in enumerate(articles)}
+        # Each as rows (one article's weights) and as columns (one weight across the pool).
+        self._terms = _unit_rows([a.terms for a in articles])
+        self._entities = _unit_rows([a.entities for a in articles])
+        self._terms_across, self._entities_across = self._terms.T.tocsr(), self._entities.T.tocsr()
+
+    def to_pool(self, article: StoryArticle):
+        """The article's similarity to every pool article, in pool order (a numpy array)."""
+        n, w = self.position[article.article_id], self.rule.entity_weight
+        entities = (self._entities[n] @ self._entities_across).toarray()[0]
+        terms_ = (self._terms[n] @ self._terms_across).toarray()[0]
+        return w * entities + (1 - w) * terms_
 
     def __call__(self, a: StoryArticle, b: StoryArticle) -> float:
-        key = (a.article_id, b.article_id) if a.article_id < b.article_id else (b.article_id, a.article_id)
-        if key not in self._cache:
-            w = self.rule.entity_weight
-            self._cache[key] = (w * _cosine(self.entities[a.article_id], self.entities[b.article_id])
-                                + (1 - w) * _cosine(self.terms[a.article_id], self.terms[b.article_id]))
-        return self._cache[key]
-
-
-def _near(a: date | None, b: date | None, days: int) -> bool:
-    return a is None or b is None or abs((a - b).days) <= days
-
-
-def _same_day(a: StoryArticle, b: StoryArticle, rule: StoryRule) -> float:
-    """The date's part of the similarity: a bonus for one published day, a margin taken off when a day is not
-    known (an archive taken in today has one ingest day for every article: no evidence of one happening)."""
-    if a.day is None or b.day is None or not (a.dated and b.dated):
-        return -rule.undated_margin
-    return rule.same_day_bonus if a.day == b.day else 0.0
+        return float(self.to_pool(a)[self.position[b.article_id]])
 
 
 def story_id_of(article_id: str) -> str:
@@ -166,16 +164,63 @@ def story_id_of(article_id: str) -> str:
     return f"s_{article_id[:24]}"
 
 
+class _Pool:
+    """The articles compared, as arrays in the similarity's pool order: each one's day, and its story so far."""
+
+    def __init__(self, articles: Sequence[StoryArticle], rule: StoryRule):
+        import numpy as np
+
+        self.rule = rule
+        self.day = np.array([a.day.toordinal() if a.day else 0 for a in articles], dtype=np.int64)
+        self.undated = np.array([a.day is None for a in articles])
+        self.not_own_day = np.array([a.day is None or not a.dated for a in articles])
+        self.original = np.array([a.duplicate_of is None for a in articles])  # near copies are not compared
+        self.story = np.full(len(articles), -1, dtype=np.int64)  # its story's number; -1 while in none
+
+    def mean_per_story(self, article: StoryArticle, similarity, n_stories: int):
+        """(mean, count) per story number: the mean of the article's similarity plus the date's part over the
+        story's members within the window of its day (average link), and how many there were."""
+        import numpy as np
+
+        rule = self.rule
+        near = (self.story >= 0) & self.original
+        if article.day is not None:
+            near &= self.undated | (np.abs(self.day - article.day.toordinal()) <= rule.window_days)
+        # The date's part: a bonus for one published day, a margin off when either day is not one's own
+        # (an archive taken in today has one ingest day for every article: no evidence of one happening).
+        if article.day is None or not article.dated:
+            dates = np.full(len(self.day), -rule.undated_margin)
+        else:
+            same = self.day == article.day.toordinal()
+            dates = np.where(self.not_own_day, -rule.undated_margin, np.where(same, rule.same_day_bonus, 0.0))
+        values = similarity.to_pool(article) + dates
+        counts = np.bincount(self.story[near], minlength=n_stories)
+        sums = np.bincount(self.story[near], weights=values[near], minlength=n_stories)
+        return np.divide(sums, counts, out=np.full(n_stories, -np.inf), where=counts > 0), counts
+
+
 def assign(new: Sequence[StoryArticle], published: Sequence[tuple[StoryArticle, str]],
            rule: StoryRule = StoryRule()) -> tuple[list[Membership], list[Story]]:
     """The story of each new article, and every story they opened or joined (with all its members, the
     published ones included). ``published``: articles already in stories, with their story ids."""
+    pool_articles = [a for a, _ in published] + list(new)
+    similarity = Similarity(pool_articles, rule)
+    pool = _Pool(pool_articles, rule)
     stories: dict[str, Story] = {}
+    number: dict[str, int] = {}  # story id → its number, in the order stories appear
     story_of: dict[str, str] = {}
-    for article, story_id in published:
-        stories.setdefault(story_id, Story(story_id)).members.append(article)
+
+    def join(article: StoryArticle, story_id: str) -> None:
+        if story_id not in stories:
+            number[story_id] = len(stories)
+            stories[story_id] = Story(story_id)
+        stories[story_id].members.append(article)
         story_of[article.article_id] = story_id
-    similarity = Similarity([a for a, _ in published] + list(new), rule)
+        pool.story[similarity.position[article.article_id]] = number[story_id]
+
+    for article, story_id in published:
+        join(article, story_id)
+    ids = list(stories)
     memberships: list[Membership] = []
     touched: set[str] = set()
     for article in sorted(new, key=lambda a: (a.day or date.min, a.duplicate_of is not None, a.article_id)):
@@ -183,19 +228,17 @@ def assign(new: Sequence[StoryArticle], published: Sequence[tuple[StoryArticle, 
             chosen, score = story_of[article.duplicate_of], 1.0
         else:
             chosen, score = None, rule.threshold
-            for story in stories.values():
-                near = [m for m in story.members if m.duplicate_of is None and _near(article.day, m.day,
-                                                                                      rule.window_days)]
-                if not near:
-                    continue
-                mean = sum(similarity(article, m) + _same_day(article, m, rule) for m in near) / len(near)
-                if mean >= score:
-                    chosen, score = story.story_id, mean
+            if stories:
+                means, _ = pool.mean_per_story(article, similarity, len(stories))
+                best = float(means.max())
+                if best >= rule.threshold:
+                    # Ties go to the story that appeared last.
+                    chosen, score = ids[int(len(means) - 1 - means[::-1].argmax())], best
             if chosen is None:
                 chosen, score = story_id_of(article.article_id), 1.0
-                stories[chosen] = Story(chosen)
-        stories[chosen].members.append(article)
-        story_of[article.article_id] = chosen
+        if chosen not in stories:
+            ids.append(chosen)
+        join(article, chosen)
         touched.add(chosen)
         memberships.append(Membership(article.article_id, chosen, round(min(score, 1.0), 6)))
     return memberships, [stories[s] for s in sorted(touched)]
