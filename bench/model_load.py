@@ -22,11 +22,11 @@ def _child(mode: str, cache: str) -> dict[str, float]:
 
     seconds["import torch"] = time.perf_counter() - started
     started = time.perf_counter()
-    import stanza
+    from flows import nlp
 
+    nlp.import_stanza()
     seconds["import stanza"] = time.perf_counter() - started
     from core.settings import get_settings
-    from flows import nlp
 
     settings = get_settings(cache_dir=cache if mode == "copies" else "")
     info = nlp.ensure_model(settings)

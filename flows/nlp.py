@@ -123,8 +123,22 @@ def inspect_model(folder: Path, segmenter: str = "auto") -> ModelInfo | None:
     )
 
 
-def _download_official(folder: Path) -> None:
+def import_stanza():
+    """``stanza``, without loading ``networkx``: its document module imports it at its top for dependency
+    graphs, which an NER pipeline never builds (0.2 s of every new process that tags text). Torch first (see
+    ``core/lazy_import.py``)."""
+    import torch  # noqa: F401
+
+    from core.lazy_import import load_on_first_use
+
+    load_on_first_use("networkx")
     import stanza
+
+    return stanza
+
+
+def _download_official(folder: Path) -> None:
+    stanza = import_stanza()
 
     log.warning("No Arabic Stanza model in %s; downloading Stanza's official one.", folder)
     try:
@@ -199,10 +213,11 @@ def get_pipeline(info: ModelInfo, settings: Settings) -> NerPipeline:
     key = (str(info.resources_dir), info.processors, info.segmenter, settings.ner_batch_size, device)
     with _lock:
         if key not in _pipelines:
-            import stanza
             import torch
 
             from flows.model_load import fast_model_loading
+
+            stanza = import_stanza()
 
             if settings.torch_threads:
                 torch.set_num_threads(settings.torch_threads)
