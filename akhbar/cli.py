@@ -66,13 +66,15 @@ def _run_flow(**params):
 
 
 def _run_ingest(temporary: bool = False, **params):
-    # The flow layer (Prefect, and Stanza when a run needs it) loads only for the commands that run flows.
-    from flows.ingest import GateFailed, RunSummary
-    from flows.intake import RegistryError
-    from flows.nlp import ModelUnavailable
-    from flows.runners import ingest_flow
-
+    from core.collector import kept_for_the_process
     from core.prefect_env import without_heartbeats
+
+    # The flow layer (Prefect, and Stanza when a run needs it) loads only for the commands that run flows.
+    with kept_for_the_process():
+        from flows.ingest import GateFailed, RunSummary
+        from flows.intake import RegistryError
+        from flows.nlp import ModelUnavailable
+        from flows.runners import ingest_flow
 
     settings = get_settings(**{k: params.get(k) for k in ("inbox", "warehouse")})
     # Against a server akhbar started, heartbeats have no one to tell of a crash.

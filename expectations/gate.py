@@ -29,6 +29,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -253,22 +254,27 @@ def _gate_context(context_dir: Path, data_docs_dir: Path, limits) -> _GateContex
     Building it (a context, six suites, their validation definitions and twelve
     checkpoints) costs about as much as validating a small batch.
     """
-    from expectations.suites import all_suites, checked_columns  # first: see expectations/gx_import.py
-    import great_expectations as gx
+    from core.collector import kept_for_the_process
 
     key = (context_dir.resolve(), data_docs_dir.resolve(), limits)
     if key in _contexts:
         _contexts.move_to_end(key)
         return _contexts[key]
-    context = gx.get_context(mode="ephemeral", project_config=_project_config(context_dir, data_docs_dir))
-    context.data_sources.add_pandas("akhbar_staging")
-    suites = all_suites(limits)  # new objects: GX binds a suite to the context that stores it
-    _contexts[key] = _GateContext(
-        context,
-        {table: _register(context, table, suite) for table, suite in suites.items()},
-        {table: checked_columns(suite, INDEX_COLUMNS[table]) for table, suite in suites.items()},
-        list(suites),
-    )
+    # The process's first context is kept for its life; a process that gates many warehouses drops the
+    # least recent ones (KEPT_CONTEXTS), which the collector must then be able to reach.
+    with kept_for_the_process() if not _contexts else nullcontext():
+        from expectations.suites import all_suites, checked_columns  # first: see expectations/gx_import.py
+        import great_expectations as gx
+
+        context = gx.get_context(mode="ephemeral", project_config=_project_config(context_dir, data_docs_dir))
+        context.data_sources.add_pandas("akhbar_staging")
+        suites = all_suites(limits)  # new objects: GX binds a suite to the context that stores it
+        _contexts[key] = _GateContext(
+            context,
+            {table: _register(context, table, suite) for table, suite in suites.items()},
+            {table: checked_columns(suite, INDEX_COLUMNS[table]) for table, suite in suites.items()},
+            list(suites),
+        )
     while len(_contexts) > KEPT_CONTEXTS:
         _contexts.popitem(last=False)
     return _contexts[key]

@@ -208,6 +208,15 @@ def devices_used() -> tuple[str, ...]:
 
 def get_pipeline(info: ModelInfo, settings: Settings) -> NerPipeline:
     """The process-wide pipeline for this model, built on first use."""
+    if not _pipelines:  # the process's first: torch, Stanza and the model are kept for its life
+        from core.collector import kept_for_the_process
+
+        with kept_for_the_process():
+            return _get_pipeline(info, settings)
+    return _get_pipeline(info, settings)
+
+
+def _get_pipeline(info: ModelInfo, settings: Settings) -> NerPipeline:
     global pipelines_built
     device = resolve_device(settings.device)
     key = (str(info.resources_dir), info.processors, info.segmenter, settings.ner_batch_size, device)
