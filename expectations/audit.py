@@ -12,21 +12,22 @@ from typing import Mapping, Sequence
 import duckdb
 import pandas as pd
 
-from transforms.script import ARABIC_LETTERS, MOJIBAKE_LETTERS, re2_class
+from transforms.script import ARABIC_LETTERS, MOJIBAKE_LETTERS
 from warehouse.store import Staging
 
-# Anything but an Arabic letter proper (transforms/script.py): diacritics and digits do not count.
-_NOT_ARABIC_LETTER = re2_class(ARABIC_LETTERS, negated=True)
+# Every Arabic letter proper (transforms/script.py): diacritics and digits do not count.
+_ARABIC_LETTERS = "".join(chr(c) for first, last in ARABIC_LETTERS for c in range(first, last + 1))
 
 ARTICLES_SQL = """
 WITH a AS (SELECT * FROM read_parquet($articles, union_by_name = true)),
      s AS (SELECT article_id, count(*) AS n FROM read_parquet($sentences) GROUP BY ALL),
      m AS (SELECT article_id, count(*) AS n FROM read_parquet($mentions) GROUP BY ALL),
+     -- translate() deletes a set of letters a few times faster than a regular expression class does
      letters AS (
         SELECT article_id,
                length(regexp_replace(text, '[^\\p{{L}}]', '', 'g')) AS n_letters,
-               length(regexp_replace(text, '{not_arabic_letter}', '', 'g')) AS n_arabic,
-               length(regexp_replace(text, '[^{mojibake_letters}]', '', 'g')) AS n_mojibake
+               length(text) - length(translate(text, '{arabic_letters}', '')) AS n_arabic,
+               length(text) - length(translate(text, '{mojibake_letters}', '')) AS n_mojibake
         FROM a)
 SELECT a.*,
        coalesce(letters.n_arabic / nullif(letters.n_letters, 0), 0.0) AS arabic_ratio,
@@ -194,7 +195,7 @@ def audit_frames(
             sql = f"SELECT {', '.join(columns[table])} FROM ({sql})"
         return con.execute(sql, parameters).df()
 
-    articles_sql = ARTICLES_SQL.format(not_arabic_letter=_NOT_ARABIC_LETTER, mojibake_letters=MOJIBAKE_LETTERS)
+    articles_sql = ARTICLES_SQL.format(arabic_letters=_ARABIC_LETTERS, mojibake_letters=MOJIBAKE_LETTERS)
     frames = {
         "articles": frame("articles", articles_sql, files),
         "sentences": frame("sentences", SENTENCES_SQL, {k: files[k] for k in ("articles", "sentences")}),

@@ -45,12 +45,6 @@ def python_class(ranges: Ranges, negated: bool = False) -> str:
     return f"[{'^' if negated else ''}{body}]"
 
 
-def re2_class(ranges: Ranges, negated: bool = False) -> str:
-    """The same class for RE2 (DuckDB's ``regexp_*``): ``[\\x{0621}-\\x{063A}...]``."""
-    body = "".join(f"\\x{{{first:04X}}}-\\x{{{last:04X}}}" for first, last in ranges)
-    return f"[{'^' if negated else ''}{body}]"
-
-
 ARABIC_LETTER = re.compile(python_class(ARABIC_LETTERS))
 
 
