@@ -24,7 +24,7 @@ def _child(mode: str, cache: str) -> dict[str, float]:
     started = time.perf_counter()
     from flows import nlp
 
-    nlp.import_stanza()
+    stanza = nlp.import_stanza()
     seconds["import stanza"] = time.perf_counter() - started
     from core.settings import get_settings
 

@@ -178,8 +178,8 @@ class _Pool:
         self.story = np.full(len(articles), -1, dtype=np.int64)  # its story's number; -1 while in none
 
     def mean_per_story(self, article: StoryArticle, similarity, n_stories: int):
-        """(mean, count) per story number: the mean of the article's similarity plus the date's part over the
-        story's members within the window of its day (average link), and how many there were."""
+        """Per story number, the mean of the article's similarity plus the date's part over the story's members
+        within the window of its day (average link); -inf for a story with no such member."""
         import numpy as np
 
         rule = self.rule
@@ -196,7 +196,7 @@ class _Pool:
         values = similarity.to_pool(article) + dates
         counts = np.bincount(self.story[near], minlength=n_stories)
         sums = np.bincount(self.story[near], weights=values[near], minlength=n_stories)
-        return np.divide(sums, counts, out=np.full(n_stories, -np.inf), where=counts > 0), counts
+        return np.divide(sums, counts, out=np.full(n_stories, -np.inf), where=counts > 0)
 
 
 def assign(new: Sequence[StoryArticle], published: Sequence[tuple[StoryArticle, str]],
@@ -207,12 +207,14 @@ def assign(new: Sequence[StoryArticle], published: Sequence[tuple[StoryArticle, 
     similarity = Similarity(pool_articles, rule)
     pool = _Pool(pool_articles, rule)
     stories: dict[str, Story] = {}
-    number: dict[str, int] = {}  # story id → its number, in the order stories appear
+    ids: list[str] = []  # the stories in the order they appear: a story's number is its place here
+    number: dict[str, int] = {}
     story_of: dict[str, str] = {}
 
     def join(article: StoryArticle, story_id: str) -> None:
         if story_id not in stories:
-            number[story_id] = len(stories)
+            number[story_id] = len(ids)
+            ids.append(story_id)
             stories[story_id] = Story(story_id)
         stories[story_id].members.append(article)
         story_of[article.article_id] = story_id
@@ -220,7 +222,6 @@ def assign(new: Sequence[StoryArticle], published: Sequence[tuple[StoryArticle, 
 
     for article, story_id in published:
         join(article, story_id)
-    ids = list(stories)
     memberships: list[Membership] = []
     touched: set[str] = set()
     for article in sorted(new, key=lambda a: (a.day or date.min, a.duplicate_of is not None, a.article_id)):
@@ -228,16 +229,14 @@ def assign(new: Sequence[StoryArticle], published: Sequence[tuple[StoryArticle, 
             chosen, score = story_of[article.duplicate_of], 1.0
         else:
             chosen, score = None, rule.threshold
-            if stories:
-                means, _ = pool.mean_per_story(article, similarity, len(stories))
+            if ids:
+                means = pool.mean_per_story(article, similarity, len(ids))
                 best = float(means.max())
                 if best >= rule.threshold:
                     # Ties go to the story that appeared last.
                     chosen, score = ids[int(len(means) - 1 - means[::-1].argmax())], best
             if chosen is None:
                 chosen, score = story_id_of(article.article_id), 1.0
-        if chosen not in stories:
-            ids.append(chosen)
         join(article, chosen)
         touched.add(chosen)
         memberships.append(Membership(article.article_id, chosen, round(min(score, 1.0), 6)))
