@@ -101,6 +101,22 @@ def test_leftovers_of_a_writer_killed_mid_refresh_are_cleared(main_file):
     assert not (main_file.parent / f".{replica.name}.swap").exists()
 
 
+def test_a_damaged_spare_is_rewritten_whole_and_a_folder_in_its_place_replaced(main_file):
+    spare = spare_path(main_file)
+    with open(spare, "r+b") as damaged:  # a torn write: garbage over the middle of the file
+        damaged.seek(spare.stat().st_size // 2)
+        damaged.write(b"\xff" * 300_000)
+    publish_rows(main_file, 100_000, 10)
+    refresh_replica(main_file)
+    assert filecmp.cmp(main_file, replica_path(main_file), shallow=False)
+    spare.unlink()
+    spare.mkdir()
+    (spare / "stray").write_bytes(b"x")
+    publish_rows(main_file, 200_000, 10)
+    refresh_replica(main_file)
+    assert spare.is_file() and replica_count(main_file) == 100_020
+
+
 @pytest.mark.parametrize("old, new, rewritten", [
     (b"a" * 700_000, b"a" * 300_000 + b"b" + b"a" * 399_999, 256 * 1024),  # only the chunk that differs
     (b"a" * 700_000, b"a" * 100, 100),                                      # shorter

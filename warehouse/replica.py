@@ -52,6 +52,8 @@ def refresh_replica(path: Path) -> Path:
     kept = replica.with_name(f".{replica.name}.keep")
     for leftover in (copy, kept):
         _remove(leftover)  # from a writer killed mid-refresh
+    if spare.exists() and not spare.is_file():
+        _remove(spare)  # not a file this code wrote: it would stop the swap below
     fresh = spare if _rewrite_unheld(path, spare) else None
     if fresh is None:
         shutil.copyfile(path, copy)
