@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.collector import young_garbage_only
 from core.settings import PROJECT_ROOT, get_settings, offline_model_environment
 
 offline_model_environment(os.environ)  # before anything reads the model's folder
@@ -112,7 +113,7 @@ def ner_floor(bodies: list[str], batch_articles: int) -> float:
     documents = [[[text[a:b] for a, b in spans] for spans in segment.sentences(text)] for text in bodies]
     nlp.tag_shortest_first(pipeline.stanza, documents[0][:2])  # warm-up
     started = time.perf_counter()
-    with nlp.young_garbage_only():
+    with young_garbage_only():
         for start in range(0, len(documents), batch_articles):
             nlp.tag_shortest_first(pipeline.stanza, [s for doc in documents[start:start + batch_articles] for s in doc])
     return time.perf_counter() - started

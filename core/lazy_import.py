@@ -45,11 +45,6 @@ def load_on_first_use(name: str) -> None:
         setattr(sys.modules[parent], child, stand_in)
 
 
-def is_deferred(name: str) -> bool:
-    """Whether ``name`` is still a stand-in: its code has not run."""
-    return isinstance(sys.modules.get(name), _OnFirstUse)
-
-
 def _real(stand_in: _OnFirstUse) -> types.ModuleType:
     name = stand_in.__name__
     parent, _, child = name.rpartition(".")

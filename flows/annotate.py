@@ -18,6 +18,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from core import faults
+from core.collector import young_garbage_only
 from core.settings import Settings
 from flows import intake, nlp
 from flows.ner_cache import NerCache
@@ -201,7 +202,7 @@ def annotate_chunk(part: int, articles: list[Article], settings: Settings, stagi
     already published (``transforms/linking.py``)."""
     annotated, rejected, n_cached = documents_for(articles, settings)
     result = ChunkResult(rejected=rejected, ner_cached=n_cached)
-    with nlp.young_garbage_only():  # rows are many small objects too, and hold no cycles worth a full collection
+    with young_garbage_only():  # rows are many small objects too, and hold no cycles worth a full collection
         staged = rows_of(annotated, settings, lambda article, n_sentences, n_tokens, n_mentions: article_row(
             article, staging.run_id, ingested_at, n_sentences, n_tokens, n_mentions), seen)
     result.rejected += staged.rejected

@@ -6,7 +6,6 @@ run with nothing new never pays for the model.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import threading
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from core.collector import kept_for_the_process, young_garbage_only
 from core.settings import DownloadPolicy, Settings
 from transforms import segment
 from transforms.entities import ENTITY_TYPES
@@ -209,8 +209,6 @@ def devices_used() -> tuple[str, ...]:
 def get_pipeline(info: ModelInfo, settings: Settings) -> NerPipeline:
     """The process-wide pipeline for this model, built on first use."""
     if not _pipelines:  # the process's first: torch, Stanza and the model are kept for its life
-        from core.collector import kept_for_the_process
-
         with kept_for_the_process():
             return _get_pipeline(info, settings)
     return _get_pipeline(info, settings)
@@ -246,42 +244,6 @@ def _get_pipeline(info: ModelInfo, settings: Settings) -> NerPipeline:
             _pipelines[key] = NerPipeline(pipeline, info.segmenter, device)
             pipelines_built += 1
         return _pipelines[key]
-
-
-class _CollectorPause:
-    """Python's cyclic garbage collector paused while any Stanza call runs, in any thread.
-
-    A Stanza call allocates hundreds of thousands of small objects (documents,
-    sentences, tokens, words, with parent links). Those bursts set off full
-    collections that rescan every object in the process (the model, Prefect,
-    Great Expectations): 7–12% of a NER run here, measured with ``gc.callbacks``.
-    Collecting only the youngest generation once each call ends frees the same
-    cycles for a fraction of that.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._depth = 0
-        self._was_enabled = True
-
-    @contextmanager
-    def __call__(self):
-        with self._lock:
-            if self._depth == 0:
-                self._was_enabled = gc.isenabled()
-                gc.disable()
-            self._depth += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._depth -= 1
-                if self._depth == 0 and self._was_enabled:
-                    gc.enable()
-            gc.collect(0)
-
-
-young_garbage_only = _CollectorPause()
 
 
 def annotate(pipeline: NerPipeline, texts: Sequence[str]) -> list[TaggedDocument]:

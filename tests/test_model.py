@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.collector import young_garbage_only
 from core.settings import get_settings
 from flows import nlp
 from tests.conftest import OFFLINE_MODEL
@@ -65,9 +66,9 @@ def test_garbage_collector_is_paused_during_stanza_calls_and_their_cycles_are_fr
     import weakref
 
     assert gc.isenabled()
-    with nlp.young_garbage_only():
+    with young_garbage_only():
         assert not gc.isenabled()
-        with nlp.young_garbage_only():  # nested (or another thread's) call: still paused when it ends
+        with young_garbage_only():  # nested (or another thread's) call: still paused when it ends
             pass
         assert not gc.isenabled()
         garbage = _Cycle()
@@ -82,7 +83,7 @@ def test_garbage_collector_comes_back_when_a_stanza_call_fails():
     import gc
 
     with pytest.raises(RuntimeError):
-        with nlp.young_garbage_only():
+        with young_garbage_only():
             raise RuntimeError("model error")
     assert gc.isenabled()
 
