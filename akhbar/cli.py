@@ -61,8 +61,19 @@ def _run_flow(**params):
     """Run the ingest flow; print its summary; exit 1 when the run failed."""
     from flows.schedule import temporary_server
 
+    _start_gate_helper(get_settings(**{k: params.get(k) for k in ("inbox", "warehouse")}))
     with temporary_server() as started:
         _run_ingest(temporary=started is not None, **params)
+
+
+def _start_gate_helper(settings) -> None:
+    """Great Expectations loads for the gate in a helper process from the command's start, beside Prefect's
+    import and server, intake and NER (``expectations/gate_helper.py``); the flow starts one only once it
+    knows the run has new articles, later than this."""
+    if settings.gate_helper:
+        from expectations import gate_helper
+
+        gate_helper.start(settings.gx_dir, settings.data_docs_dir)
 
 
 def _run_ingest(temporary: bool = False, **params):

@@ -180,6 +180,12 @@ class Settings(BaseSettings):
         description="akhbar serve runs each scheduled run in one warm worker process (model, knowledge base and "
                     "gate loaded once, flows/warm.py); false: Prefect's own runner, a new process per run.",
     )
+    gate_helper: bool = Field(
+        default=True,
+        description="A run with new articles in a process that has not loaded Great Expectations (a new `akhbar "
+                    "run`) loads it in a helper process beside NER, and gates there (expectations/gate_helper.py); "
+                    "false: the gate loads in the run's own process.",
+    )
     serve_poll_seconds: float = Field(default=5.0, gt=0, le=3600,
                                       description="How often akhbar serve asks the Prefect API for due runs.")
     device: str = Field(

@@ -280,22 +280,24 @@ def _gate_context(context_dir: Path, data_docs_dir: Path, limits) -> _GateContex
     return _contexts[key]
 
 
-def prepare(context_dir: Path, data_docs_dir: Path) -> None:
+def prepare(context_dir: Path, data_docs_dir: Path, write_pages: bool = True) -> dict[str, list[str]]:
     """Do now what a process's first gate on this warehouse would do once, so that a warm process's first gate
-    costs no more than its later ones (``flows/warm.py``): build the context (Great Expectations imported,
-    suites and checkpoints made), write the suites' Data Docs pages, and check each suite once against an
-    empty frame (Great Expectations loads and caches parts of itself on a first validation). Nothing is
-    stored: a frame checked here is no run's, and has no result."""
-    from expectations.suites import GateLimits, suite_parameters  # first: see expectations/gx_import.py
+    costs no more than its later ones (``flows/warm.py``, ``expectations/gate_helper.py``): build the context
+    (Great Expectations imported, suites and checkpoints made), write the suites' Data Docs pages, and check
+    each suite once against an empty frame (Great Expectations loads and caches parts of itself on a first
+    validation). Nothing is stored: a frame checked here is no run's, and has no result. Returns the columns
+    of each table's audit frame. Without ``write_pages``, the suites' pages are left to the first gate's Data
+    Docs, which are written after its verdict."""
+    from expectations.suites import suite_parameters  # first: see expectations/gx_import.py
     import pandas as pd
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     from transforms.entities import ENTITY_TYPES
 
-    limits = GateLimits()
+    limits = _limits()
     with _gx_lock:
         gate = _gate_context(context_dir, data_docs_dir, limits)
-        if gate.undocumented:
+        if write_pages and gate.undocumented:
             gate.context.build_data_docs(site_names=[SITE], build_index=True, resource_identifiers=[
                 ExpectationSuiteIdentifier(name=table) for table in gate.undocumented])
             gate.undocumented.clear()
@@ -306,6 +308,7 @@ def prepare(context_dir: Path, data_docs_dir: Path) -> None:
                 batch_parameters={"dataframe": pd.DataFrame(columns=columns)})
             batch.validate(gate.context.suites.get(table), expectation_parameters=parameters,
                            result_format="BOOLEAN_ONLY")
+        return gate.columns
 
 
 def _failures_of(table: str, suite_result, frame) -> list[Failure]:
@@ -344,52 +347,72 @@ def run_gate(
     """Validate one run's staged tables; nothing is published here.
 
     Returns as soon as the verdict is known; the Data Docs pages are still
-    being written then (see :class:`DataDocsBuild`).
+    being written then (see :class:`DataDocsBuild`). The flows call it through
+    ``expectations/gate_helper.py``, which runs the checkpoints in a helper
+    process where one was started.
     """
-    started = time.perf_counter()
-    failures = schema_failures(staging)
-    schema_seconds = time.perf_counter() - started
-    if failures:
-        return GateResult(False, failures, {}, seconds={"schema": schema_seconds})
+    from expectations.audit import audit_frames  # pandas: only when a batch is gated
+
+    refused, schema_seconds = refused_schema(staging)
+    if refused is not None:
+        return refused
     if _last_docs is not None:
         _last_docs.join()
     with _gx_lock:
-        result = _validate(staging, published, context_dir, data_docs_dir, expected, labels, now)
-    result.seconds = {"schema": schema_seconds, **result.seconds}
+        clock = Stopwatch()
+        gate = _gate_context(context_dir, data_docs_dir, _limits())
+        clock.lap("context")
+        with published.connection() as con:
+            frames = audit_frames(con, staging, gate.columns)
+        clock.lap("audit frames")
+        result = _checked(gate, frames, data_docs_dir, staging.run_id, expected, labels, now)
+    result.seconds = {"schema": schema_seconds, **clock.laps, **result.seconds}
     return result
 
 
-def _validate(
-    staging: Staging,
-    published: Warehouse,
-    context_dir: Path,
-    data_docs_dir: Path,
-    expected: dict[str, int],
-    labels: Sequence[str],
-    now: datetime | None,
-) -> GateResult:
-    from expectations.suites import GateLimits, suite_parameters  # first: see expectations/gx_import.py
+def refused_schema(staging: Staging) -> tuple[GateResult | None, float]:
+    """The gate's first check, in plain Arrow: its refusal if a staged table's schema differs (else None),
+    and its seconds."""
+    started = time.perf_counter()
+    failures = schema_failures(staging)
+    seconds = time.perf_counter() - started
+    return (GateResult(False, failures, {}, seconds={"schema": seconds}) if failures else None), seconds
+
+
+def validate_frames(context_dir: Path, data_docs_dir: Path, frames: dict, run_id: str, expected: dict[str, int],
+                    labels: Sequence[str], now: datetime | None) -> GateResult:
+    """The checkpoints over audit frames built elsewhere (by the process that holds the warehouse open)."""
+    if _last_docs is not None:
+        _last_docs.join()
+    with _gx_lock:
+        return _checked(_gate_context(context_dir, data_docs_dir, _limits()), frames, data_docs_dir, run_id,
+                        expected, labels, now)
+
+
+def _limits():
+    from expectations.suites import GateLimits  # first: see expectations/gx_import.py
+
+    return GateLimits()
+
+
+def _checked(gate: _GateContext, frames: dict, data_docs_dir: Path, run_id: str, expected: dict[str, int],
+             labels: Sequence[str], now: datetime | None) -> GateResult:
+    """Each table's checkpoint over its audit frame, the failures sorted into article and batch level, and the
+    Data Docs of the results started in the background."""
+    from expectations.suites import suite_parameters  # first: see expectations/gx_import.py
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-    from expectations.audit import audit_frames
-
-    limits = GateLimits()
     clock = Stopwatch()
-    gate = _gate_context(context_dir, data_docs_dir, limits)
-    clock.lap("context")
     failures: list[Failure] = []
-    with published.connection() as con:
-        frames = audit_frames(con, staging, gate.columns)
-    clock.lap("audit frames")
-    parameters = suite_parameters(expected, labels, limits, now)
+    parameters = suite_parameters(expected, labels, _limits(), now)
     statistics = {}
     suite_pages = [ExpectationSuiteIdentifier(name=table) for table in gate.undocumented]
     result_pages = []
     run_time = now or datetime.now(timezone.utc)
     for table in (t for t in CHECKED_TABLES if t in frames):
         run = {"batch_parameters": {"dataframe": frames[table]}, "expectation_parameters": parameters,
-               "run_id": RunIdentifier(run_name=staging.run_id, run_time=run_time)}
+               "run_id": RunIdentifier(run_name=run_id, run_time=run_time)}
         result = gate.checkpoints[table].verdict.run(**run)
         if not result.success:  # the same run id: the detailed result replaces the verdict in the store
             result = gate.checkpoints[table].rows.run(**run)
@@ -415,4 +438,3 @@ def _validate(
         failure.level = "batch"
     success = not any(f.level == "batch" for f in failures) and not article_failures
     return GateResult(success, failures, article_failures, docs, statistics, clock.laps)
-

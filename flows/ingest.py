@@ -26,6 +26,7 @@ from prefect.utilities.annotations import quote
 from core import faults
 from core.settings import Settings, get_settings
 from core.stopwatch import Stopwatch
+from expectations import gate_helper
 from expectations.policy import GateOutcome, gate_batch
 from flows import nlp
 from flows.alerts import Alert, send_alert
@@ -99,6 +100,8 @@ def _ingest(settings: Settings, resources: Resources, run: Run, retry_items: lis
     _log_selection(logger, collected, selection, rejected)
 
     new = selection.to_annotate
+    if new and settings.gate_helper and gate_helper.start(settings.gx_dir, settings.data_docs_dir):
+        logger.info("Great Expectations loads in a helper process for this run's gate")
     # Even a run with nothing new records the model it would use (read from files, not loaded).
     model = nlp.ensure_model(settings) if new else nlp.inspect_model(nlp.resources_dir(settings), settings.segmenter)
     if new:

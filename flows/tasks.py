@@ -22,7 +22,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from core.settings import Settings
-from expectations.gate import GateResult, run_gate
+from expectations import gate_helper
+from expectations.gate import GateResult
 from flows import intake, web
 from flows.alerts import Alert, send_alert
 from flows.annotate import NerTotals, annotate_chunk
@@ -245,8 +246,8 @@ def validate_staging(settings: Settings, resources: Resources, staging: Staging,
     published = resources.warehouse
     if replacing:
         published = published.without(staging.column("articles", "article_id"))
-    return run_gate(staging=staging, published=published, context_dir=settings.gx_dir,
-                    data_docs_dir=settings.data_docs_dir, expected=expected, labels=labels)
+    return gate_helper.run_gate(staging=staging, published=published, context_dir=settings.gx_dir,
+                                data_docs_dir=settings.data_docs_dir, expected=expected, labels=labels)
 
 
 class StagingGate:

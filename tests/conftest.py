@@ -23,6 +23,9 @@ os.environ["AKHBAR_STANZA_DOWNLOAD"] = "never"  # whether or not the offline mod
 os.environ.setdefault("AKHBAR_INBOX", str(SAMPLES))
 # A command's own Prefect server stops with it, unless a test asks for the shared one (test_local_api.py).
 os.environ.setdefault("AKHBAR_LOCAL_API_IDLE_SECONDS", "0")
+# One way to gate in every test process (it depends on what the process loaded): in process. Tests of the
+# helper (tests/test_gate_helper.py) turn it on.
+os.environ.setdefault("AKHBAR_GATE_HELPER", "false")
 
 import core.prefect_env  # noqa: E402,F401  (before prefect)
 
