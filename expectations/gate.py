@@ -129,6 +129,7 @@ class GateResult:
     data_docs: DataDocsBuild | None = None
     statistics: dict[str, dict[str, Any]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # schema, context, audit frames, checkpoints
+    result_ids: list = field(default_factory=list)  # the stored validation results, for their Data Docs pages
 
     @property
     def data_docs_index(self) -> Path | None:
@@ -242,6 +243,7 @@ class _GateContext:
     checkpoints: dict[str, _TableCheckpoints]
     columns: dict[str, list[str]]  # table -> the audit frame columns its suite reads
     undocumented: list[str]  # suites whose Data Docs pages this process has not written yet
+    sizes: dict[str, int]  # table -> expectations in its suite
 
 
 _contexts: "OrderedDict[tuple, _GateContext]" = OrderedDict()
@@ -274,6 +276,7 @@ def _gate_context(context_dir: Path, data_docs_dir: Path, limits) -> _GateContex
             {table: _register(context, table, suite) for table, suite in suites.items()},
             {table: checked_columns(suite, INDEX_COLUMNS[table]) for table, suite in suites.items()},
             list(suites),
+            {table: len(suite.expectations) for table, suite in suites.items()},
         )
     while len(_contexts) > KEPT_CONTEXTS:
         _contexts.popitem(last=False)
@@ -290,7 +293,6 @@ def prepare(context_dir: Path, data_docs_dir: Path, write_pages: bool = True) ->
     Docs, which are written after its verdict."""
     from expectations.suites import suite_parameters  # first: see expectations/gx_import.py
     import pandas as pd
-    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     from transforms.entities import ENTITY_TYPES
 
@@ -298,8 +300,7 @@ def prepare(context_dir: Path, data_docs_dir: Path, write_pages: bool = True) ->
     with _gx_lock:
         gate = _gate_context(context_dir, data_docs_dir, limits)
         if write_pages and gate.undocumented:
-            gate.context.build_data_docs(site_names=[SITE], build_index=True, resource_identifiers=[
-                ExpectationSuiteIdentifier(name=table) for table in gate.undocumented])
+            gate.context.build_data_docs(site_names=[SITE], build_index=True, resource_identifiers=_suite_pages(gate))
             gate.undocumented.clear()
         parameters = suite_parameters(dict.fromkeys(("articles", "sentences", "mentions"), 0), ENTITY_TYPES, limits)
         source = gate.context.data_sources.get("akhbar_staging")
@@ -380,13 +381,42 @@ def refused_schema(staging: Staging) -> tuple[GateResult | None, float]:
 
 
 def validate_frames(context_dir: Path, data_docs_dir: Path, frames: dict, run_id: str, expected: dict[str, int],
-                    labels: Sequence[str], now: datetime | None) -> GateResult:
-    """The checkpoints over audit frames built elsewhere (by the process that holds the warehouse open)."""
+                    labels: Sequence[str], now: datetime | None, build_docs: bool = True) -> GateResult:
+    """The checkpoints over audit frames built elsewhere (by the process that holds the warehouse open), of
+    some tables or all. Without ``build_docs``, their pages are left to :func:`build_pages`."""
     if _last_docs is not None:
         _last_docs.join()
     with _gx_lock:
         return _checked(_gate_context(context_dir, data_docs_dir, _limits()), frames, data_docs_dir, run_id,
-                        expected, labels, now)
+                        expected, labels, now, build_docs)
+
+
+def build_pages(context_dir: Path, data_docs_dir: Path, result_ids: list) -> DataDocsBuild:
+    """Data Docs pages of stored results (of this process's gates or another's), in the background."""
+    global _last_docs
+    gate = _gate_context(context_dir, data_docs_dir, _limits())
+    _last_docs = DataDocsBuild(gate, _suite_pages(gate) + list(result_ids), data_docs_dir / "index.html")
+    return _last_docs
+
+
+def split_tables(context_dir: Path, data_docs_dir: Path, tables: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``tables`` in two groups of about as many expectations each, for two processes to check at once."""
+    sizes = _gate_context(context_dir, data_docs_dir, _limits()).sizes
+    groups: tuple[list[str], list[str]] = ([], [])
+    for table in sorted(tables, key=lambda t: -sizes.get(t, 0)):
+        min(groups, key=lambda g: sum(sizes.get(t, 0) for t in g)).append(table)
+    return groups
+
+
+def merged(parts: Sequence[GateResult]) -> GateResult:
+    """One verdict from the results of disjoint groups of tables, as if one gate had checked them all."""
+    order = {table: n for n, table in enumerate(CHECKED_TABLES)}
+    failures = sorted((f for part in parts for f in part.failures), key=lambda f: order.get(f.suite, len(order)))
+    success, article_failures = _verdict(failures)
+    statistics = dict(sorted(((t, v) for part in parts for t, v in part.statistics.items()),
+                             key=lambda item: order.get(item[0], len(order))))
+    return GateResult(success, failures, article_failures, None, statistics,
+                      result_ids=[i for part in parts for i in part.result_ids])
 
 
 def _limits():
@@ -396,18 +426,16 @@ def _limits():
 
 
 def _checked(gate: _GateContext, frames: dict, data_docs_dir: Path, run_id: str, expected: dict[str, int],
-             labels: Sequence[str], now: datetime | None) -> GateResult:
-    """Each table's checkpoint over its audit frame, the failures sorted into article and batch level, and the
-    Data Docs of the results started in the background."""
+             labels: Sequence[str], now: datetime | None, build_docs: bool = True) -> GateResult:
+    """Each table's checkpoint over its audit frame, the failures sorted into article and batch level, and
+    (``build_docs``) the Data Docs of the results started in the background."""
     from expectations.suites import suite_parameters  # first: see expectations/gx_import.py
     from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     clock = Stopwatch()
     failures: list[Failure] = []
     parameters = suite_parameters(expected, labels, _limits(), now)
     statistics = {}
-    suite_pages = [ExpectationSuiteIdentifier(name=table) for table in gate.undocumented]
     result_pages = []
     run_time = now or datetime.now(timezone.utc)
     for table in (t for t in CHECKED_TABLES if t in frames):
@@ -423,18 +451,29 @@ def _checked(gate: _GateContext, frames: dict, data_docs_dir: Path, run_id: str,
     clock.lap("checkpoints")
     faults.at("validation")
     docs = None
-    if suite_pages or result_pages:
+    if build_docs and (gate.undocumented or result_pages):
         global _last_docs
-        docs = _last_docs = DataDocsBuild(gate, suite_pages + result_pages, data_docs_dir / "index.html")
+        docs = _last_docs = DataDocsBuild(gate, _suite_pages(gate) + result_pages, data_docs_dir / "index.html")
+    success, article_failures = _verdict(failures)
+    return GateResult(success, failures, article_failures, docs, statistics, clock.laps, result_pages)
 
+
+def _suite_pages(gate: _GateContext) -> list:
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    return [ExpectationSuiteIdentifier(name=table) for table in gate.undocumented]
+
+
+def _verdict(failures: list[Failure]) -> tuple[bool, dict[str, str]]:
+    """Whether the batch passes, and the articles that fail on their own with their reasons (the first
+    failure's, in table order)."""
     article_failures: dict[str, str] = {}
     for failure in failures:
         if failure.level == "article":
             for article_id in failure.article_ids:
                 article_failures.setdefault(article_id, failure.reason or failure.expectation)
     # An article-level rule that failed without naming its articles cannot be handled per article.
-    unattributed = [f for f in failures if f.level == "article" and not f.article_ids]
-    for failure in unattributed:
-        failure.level = "batch"
-    success = not any(f.level == "batch" for f in failures) and not article_failures
-    return GateResult(success, failures, article_failures, docs, statistics, clock.laps)
+    for failure in failures:
+        if failure.level == "article" and not failure.article_ids:
+            failure.level = "batch"
+    return not any(f.level == "batch" for f in failures) and not article_failures, article_failures

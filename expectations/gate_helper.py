@@ -1,30 +1,37 @@
-"""Great Expectations loaded in a helper process while a new process takes in and tags its first batch.
+"""The quality gate's checkpoints in a helper process, beside the work of the process that runs the flow.
 
-A new process pays for Great Expectations once, before its first gate: the import, the gate's context, the
-suites' pages and a first validation, about 1.2 s of a cold 65-article ``akhbar run`` on 2 CPUs, spent while
-its other CPU is idle. None of it needs the batch. So a run with new articles, in a process that has not
-loaded Great Expectations, starts a helper process (:func:`start`) that loads all of it beside the import of
-Stanza, the model's load and NER. At the gate, this process builds the audit frames (they read the
+A new process pays for Great Expectations once, before its first gate: the import, the gate's context and a
+first validation, about 1.2 s of a cold 65-article ``akhbar run`` on 2 CPUs, spent while its other CPU is
+idle. None of it needs the batch. So ``akhbar run`` starts a helper process as it begins (and a flow run with
+new articles starts one if its process has none, :func:`start`); the helper loads all of it beside Prefect's
+import, intake, the model's load and NER. At the gate, this process builds the audit frames (they read the
 warehouse, which only the writer opens) and hands them to the helper, which runs the same checkpoints,
-stores the same results and writes the same Data Docs as the gate in process (``expectations/gate.py``).
+stores the same results and writes the same Data Docs as the gate in process (``expectations/gate.py``); the
+pages no longer take the interpreter from publishing, either.
 
-A helper that cannot gate (it failed to start, died, or failed on a batch) costs time, never a run: the gate
-runs in this process instead. A warm process (``akhbar serve``'s worker) has loaded everything already and
-starts none; ``AKHBAR_GATE_HELPER=false`` turns helpers off.
+A process that has loaded Great Expectations itself (``akhbar serve``'s warm worker, which keeps a helper
+for its whole life) checks about half the tables while its helper checks the others, so a gate's checkpoints
+take about half as long; the helper then writes every result's pages.
+
+One helper per process serves every warehouse it gates. A helper that cannot gate (it failed to start, died,
+or failed on a batch) costs time, never a run: the gate runs in this process, and no helper is started again
+in it. ``AKHBAR_GATE_HELPER=false`` turns helpers off; so does a machine with one CPU. A helper holds Great
+Expectations in its own memory (about 300 MB).
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
-import multiprocessing
-import multiprocessing.util  # before the atexit below, which must run before its handler (see stop_all)
 import os
 import signal
+import socket
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from multiprocessing.connection import Connection
 from typing import Any, Sequence
 
 from core.stopwatch import Stopwatch
@@ -36,73 +43,73 @@ log = logging.getLogger(__name__)
 
 _POLL_SECONDS = 0.5  # how often a wait for the helper checks that it is still alive
 
-_helpers: dict[tuple[Path, Path], "GateHelper"] = {}
+_helper: "GateHelper | None" = None  # one per process, for every warehouse it gates
+_gave_up = False  # a helper failed: this process gates in process from then on
 
 
 class HelperGone(RuntimeError):
     """The helper cannot gate: it did not start, it died, or it failed on this batch."""
 
 
-def _key(context_dir: Path, data_docs_dir: Path) -> tuple[Path, Path]:
-    return Path(context_dir).resolve(), Path(data_docs_dir).resolve()
-
-
 def start(context_dir: Path, data_docs_dir: Path) -> "GateHelper | None":
-    """This warehouse's helper, started now if it is :func:`worthwhile`; None when the gate had better run in
-    this process."""
-    key = _key(context_dir, data_docs_dir)
-    if key in _helpers:
-        return _helpers[key]
-    if not worthwhile():
-        return None
-    _helpers[key] = GateHelper(*key)
-    return _helpers[key]
+    """This process's helper, started now (loading the gate of this warehouse first) if it is
+    :func:`worthwhile`; None when the gate had better run in this process."""
+    global _helper
+    if _helper is None and worthwhile():
+        _helper = GateHelper(Path(context_dir).resolve(), Path(data_docs_dir).resolve())
+    return _helper
 
 
 def run_gate(staging: Staging, published: Warehouse, context_dir: Path, data_docs_dir: Path,
              expected: dict[str, int], labels: Sequence[str], now: datetime | None = None) -> GateResult:
-    """``expectations.gate.run_gate``, its checkpoints run by this warehouse's helper if one was started."""
-    helper = helping(context_dir, data_docs_dir)
-    if helper is None:
+    """``expectations.gate.run_gate``, its checkpoints run by this process's helper if one was started."""
+    if _helper is None:
         return gate.run_gate(staging, published, context_dir, data_docs_dir, expected, labels, now)
     refused, schema_seconds = gate.refused_schema(staging)
     if refused is not None:
         return refused
     try:
-        result = helper.validate(staging, published, expected, labels, now)
+        result = _helper.validate(staging, published, Path(context_dir).resolve(), Path(data_docs_dir).resolve(),
+                                  expected, labels, now)
     except HelperGone as gone:
-        log.warning("the gate's helper process cannot gate (%s): gating in this process", gone)
-        forget(context_dir, data_docs_dir)
+        log.warning("the gate's helper process cannot gate (%s): gating in this process from now on", gone)
+        give_up()
         return gate.run_gate(staging, published, context_dir, data_docs_dir, expected, labels, now)
     result.seconds = {"schema": schema_seconds, **result.seconds}
     return result
 
 
 def worthwhile() -> bool:
-    """Whether a helper can save this process time: Great Expectations is not loaded, and a second CPU can."""
-    return "great_expectations" not in sys.modules and (os.cpu_count() or 1) >= 2
+    """Whether a helper can save this process time: it has a second CPU, and no helper failed in it."""
+    return not _gave_up and (os.cpu_count() or 1) >= 2
 
 
-def helping(context_dir: Path, data_docs_dir: Path) -> "GateHelper | None":
-    """The helper started for this warehouse's gate, if any."""
-    return _helpers.get(_key(context_dir, data_docs_dir))
+def checks_here() -> bool:
+    """Whether this process checks half the tables beside its helper: it has loaded Great Expectations."""
+    return "great_expectations" in sys.modules
 
 
-def forget(context_dir: Path, data_docs_dir: Path) -> None:
-    """Stop using this warehouse's helper (it could not gate); the gate runs in this process from now on."""
-    helper = _helpers.pop(_key(context_dir, data_docs_dir), None)
+def helping() -> "GateHelper | None":
+    """This process's helper, if one was started."""
+    return _helper
+
+
+def give_up() -> None:
+    """Stop this process's helper for good (it could not gate): the gate runs in process from now on."""
+    global _gave_up
+    _gave_up = True
+    stop()
+
+
+def stop() -> None:
+    """Let this process's helper end on its own; one still loading is stopped. A later run may start another."""
+    global _helper
+    helper, _helper = _helper, None
     if helper is not None:
         helper.stop()
 
 
-def stop_all() -> None:
-    """Let every helper end on its own (at this process's exit): multiprocessing's exit handler, which runs
-    after this one, would kill them, leaving what they hold for its resource tracker to complain about."""
-    while _helpers:
-        _helpers.popitem()[1].stop()
-
-
-atexit.register(stop_all)
+atexit.register(stop)
 
 
 @dataclass
@@ -137,19 +144,20 @@ class GateHelper:
     _columns: dict[str, list[str]] | None = field(init=False, default=None)
 
     def __post_init__(self):
-        # spawn, not fork: this process has threads (Prefect's) that a forked child would inherit locked.
-        context = multiprocessing.get_context("spawn")
-        self._conn, child_end = context.Pipe()
-        self.process = context.Process(target=serve, args=(child_end, self.context_dir, self.data_docs_dir),
-                                       name="akhbar-gate-helper", daemon=True)
-        self.process.start()
-        child_end.close()
+        # A new interpreter, not multiprocessing's spawn: that would first run this process's main script again,
+        # and a user's script that runs a flow without an `if __name__ == "__main__"` guard would run it twice.
+        ours, theirs = socket.socketpair()
+        with theirs:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(theirs.fileno()), str(self.context_dir), str(self.data_docs_dir)],
+                pass_fds=[theirs.fileno()], env={**os.environ, "PYTHONPATH": _import_path()})
+        self._conn = Connection(ours.detach())
 
     def _receive(self) -> Any:
         try:
             while not self._conn.poll(_POLL_SECONDS):
-                if not self.process.is_alive():
-                    raise HelperGone(f"it ended with exit code {self.process.exitcode}")
+                if self.process.poll() is not None:
+                    raise HelperGone(f"it ended with exit code {self.process.returncode}")
             kind, value = self._conn.recv()
         except (EOFError, OSError) as error:
             raise HelperGone(f"{type(error).__name__}: {error}") from error
@@ -157,12 +165,15 @@ class GateHelper:
             raise HelperGone(value)
         return value
 
-    def call(self, *request: Any) -> Any:
+    def send(self, *request: Any) -> None:
         self.columns()  # its answer to starting comes first
         try:
             self._conn.send(request)
         except (OSError, ValueError) as error:
             raise HelperGone(f"{type(error).__name__}: {error}") from error
+
+    def call(self, *request: Any) -> Any:
+        self.send(*request)
         return self._receive()
 
     def columns(self) -> dict[str, list[str]]:
@@ -171,9 +182,11 @@ class GateHelper:
             self._columns = self._receive()
         return self._columns
 
-    def validate(self, staging: Staging, published: Warehouse, expected: dict[str, int],
-                 labels: Sequence[str], now: datetime | None) -> GateResult:
-        """``run_gate``'s verdict, its checkpoints run by the helper over audit frames built here."""
+    def validate(self, staging: Staging, published: Warehouse, context_dir: Path, data_docs_dir: Path,
+                 expected: dict[str, int], labels: Sequence[str], now: datetime | None) -> GateResult:
+        """``run_gate``'s verdict over audit frames built here. The helper checks them; in a process that has
+        loaded Great Expectations too (a warm worker), the helper checks half the tables while this process
+        checks the others, and the helper then writes every result's pages."""
         from expectations.audit import audit_frames  # pandas: only when a batch is gated
 
         clock = Stopwatch()
@@ -182,49 +195,80 @@ class GateHelper:
         with published.connection() as con:
             frames = audit_frames(con, staging, columns)
         clock.lap("audit frames")
-        result = self.call("validate", frames, staging.run_id, expected, tuple(labels), now)
-        clock.lap("helper")
+        request = (staging.run_id, expected, tuple(labels), now)
+        if not checks_here():
+            result = self.call("validate", context_dir, data_docs_dir, frames, *request, True)
+            clock.lap("helper")
+        else:
+            ours, theirs = gate.split_tables(context_dir, data_docs_dir, list(frames))
+            self.send("validate", context_dir, data_docs_dir, {t: frames[t] for t in theirs}, *request, False)
+            mine = gate.validate_frames(context_dir, data_docs_dir, {t: frames[t] for t in ours}, *request,
+                                        build_docs=False)
+            clock.lap("checkpoints here")
+            helped = self._receive()
+            clock.lap("helper")
+            result = gate.merged([mine, helped])
+            self.call("pages", context_dir, data_docs_dir, result.result_ids)
         result.seconds = {**clock.laps, **result.seconds}  # "checkpoints": the helper's own seconds
         result.data_docs = RemoteDataDocs(self)
         return result
 
     def stop(self) -> None:
         self._conn.close()  # a helper waiting for requests ends at the end of its pipe, once its pages are written
-        if self._columns is None:  # still loading (a run with nothing new), or never asked: not worth waiting for
+        if self._columns is None and self.process.poll() is None:  # still loading (nothing new), or never asked
             self.process.terminate()
-        self.process.join(timeout=5)
-        if self.process.is_alive():
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
 
 
-def serve(conn, context_dir: Path, data_docs_dir: Path) -> None:
+def _import_path() -> str:
+    """This process's import path, for the helper to import the same akhbar and packages."""
+    project = str(Path(__file__).resolve().parents[1])
+    return os.pathsep.join([project, *(p for p in sys.path if p and p != project)])
+
+
+def serve(conn: Connection, context_dir: Path, data_docs_dir: Path) -> None:
     """The helper process: load the gate, then answer requests until the pipe closes."""
     signal.signal(signal.SIGTERM, lambda signum, frame: _leave())
     try:
         # The suites' pages are written with the first results' pages, after the verdict.
-        conn.send(("ready", gate.prepare(context_dir, data_docs_dir, write_pages=False)))
+        ready = ("ready", gate.prepare(context_dir, data_docs_dir, write_pages=False))
     except Exception as error:  # noqa: BLE001 (told to the run, which gates in its own process)
-        conn.send(("error", f"loading the gate: {type(error).__name__}: {error}"))
-        return
+        ready = ("error", f"loading the gate: {type(error).__name__}: {error}")
+    _answer(conn, ready)
     docs = None
-    while True:
+    while ready[0] == "ready":
         try:
             kind, *arguments = conn.recv()
         except (EOFError, OSError):
-            if docs is not None:
-                docs.join()  # pages being written when the run ended
-            _leave()
+            break
         try:
             if kind == "validate":
-                result = gate.validate_frames(context_dir, data_docs_dir, *arguments)
+                result = gate.validate_frames(*arguments)
                 docs, result.data_docs = result.data_docs, None  # the pages are written here
-                conn.send(("ok", result))
+                _answer(conn, ("ok", result))
+            elif kind == "pages":
+                docs = gate.build_pages(*arguments)
+                _answer(conn, ("ok", None))
             elif kind == "docs":
-                conn.send(("ok", docs.wait() if docs is not None else None))
+                _answer(conn, ("ok", docs.wait() if docs is not None else None))
             else:
-                conn.send(("error", f"unknown request {kind!r}"))
+                _answer(conn, ("error", f"unknown request {kind!r}"))
         except Exception as error:  # noqa: BLE001 (the run gates in its own process instead)
-            conn.send(("error", f"{kind}: {type(error).__name__}: {error}"))
+            _answer(conn, ("error", f"{kind}: {type(error).__name__}: {error}"))
+    if docs is not None:
+        docs.join()  # pages being written when the run ended
+    _leave()
+
+
+def _answer(conn: Connection, message: tuple) -> None:
+    try:
+        conn.send(message)
+    except OSError:  # the run is gone
+        _leave()
 
 
 def _leave() -> None:
@@ -232,3 +276,7 @@ def _leave() -> None:
     the exit handlers run (multiprocessing's releases the semaphores the helper made), nothing else."""
     atexit._run_exitfuncs()
     os._exit(0)
+
+
+if __name__ == "__main__":
+    serve(Connection(int(sys.argv[1])), Path(sys.argv[2]), Path(sys.argv[3]))

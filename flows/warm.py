@@ -84,6 +84,10 @@ def warm_up(parameters: dict[str, Any]) -> dict[str, float]:
     import flows.ingest  # noqa: F401  (Prefect, the flow and its tasks)
     lap("imports")
     settings = get_settings(**{k: v for k, v in parameters.items() if k in ("inbox", "warehouse") and v})
+    from expectations import gate_helper
+
+    # The gate's helper loads beside the model (expectations/gate_helper.py): the worker checks half the tables.
+    helper = gate_helper.start(settings.gx_dir, settings.data_docs_dir) if settings.gate_helper else None
     from flows import intake, nlp
 
     pipeline = nlp.get_pipeline(nlp.ensure_model(settings), settings)
@@ -98,6 +102,12 @@ def warm_up(parameters: dict[str, Any]) -> dict[str, float]:
 
     settings.gx_dir.mkdir(parents=True, exist_ok=True)
     prepare(settings.gx_dir, settings.data_docs_dir)
+    if helper is not None:
+        try:
+            helper.columns()  # ready
+        except gate_helper.HelperGone as gone:
+            log.warning("the gate's helper process did not start (%s): the worker gates alone", gone)
+            gate_helper.give_up()
     lap("gate")
     # What was loaded stays for the worker's life: moved out of the cyclic collector's sight, it is not rescanned
     # by every full collection of every run (the first run's alone took 0.3 s over it).

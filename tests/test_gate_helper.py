@@ -18,12 +18,15 @@ from tests.test_gate_rules import LABELS, NOW, article, counts, mention, sentenc
 from warehouse import store
 
 
-@pytest.fixture
-def helpers(monkeypatch):
-    """Helpers may start in this test process (which may have loaded Great Expectations); stopped after."""
+@pytest.fixture(params=["helper checks all", "checks shared"])
+def helpers(request, monkeypatch):
+    """A helper may start in this test process; it checks every table (as for a new `akhbar run`), or half
+    of them while this process checks the rest (as for a warm worker). Stopped after."""
     monkeypatch.setattr(gate_helper, "worthwhile", lambda: True)
-    yield
-    gate_helper.stop_all()
+    monkeypatch.setattr(gate_helper, "_gave_up", False)
+    monkeypatch.setattr(gate_helper, "checks_here", lambda: request.param == "checks shared")
+    yield request.param
+    gate_helper.stop()
 
 
 def batches(lead: str) -> dict[str, tuple]:
@@ -71,7 +74,8 @@ def test_the_helper_gates_as_the_process_does(tmp_path, helpers, batch):
     helped = gate_in(helped_root, rows)
 
     assert "helper" in helped.seconds and "helper" not in inline.seconds  # where each gate ran
-    assert helper.process.is_alive()
+    assert ("checkpoints here" in helped.seconds) == (helpers == "checks shared")
+    assert helper.process.poll() is None  # still serving
     assert verdict(helped) == verdict(inline)
     assert helped.success == (batch == "clean")
     assert stored_results(helped_root) == stored_results(tmp_path / "inline")
@@ -93,24 +97,39 @@ def test_a_second_gate_goes_to_the_same_helper(tmp_path, helpers):
     assert second.data_docs_index.exists()
 
 
+def test_one_helper_gates_every_warehouse_of_its_process(tmp_path, helpers):
+    lead = sample_text("001").splitlines()[0]
+    helper = gate_helper.start(tmp_path / "a" / "gx", tmp_path / "a" / "docs")
+    for name in ("a", "b"):
+        result = gate_in(tmp_path / name, batches(lead)["clean"])
+        assert result.success and "helper" in result.seconds
+        assert result.data_docs_index == tmp_path / name / "docs" / "index.html"
+        assert stored_results(tmp_path / name)  # each warehouse's results in its own folder
+    assert gate_helper.start(tmp_path / "b" / "gx", tmp_path / "b" / "docs") is helper
+
+
 def test_a_helper_that_died_costs_time_not_the_verdict(tmp_path, helpers, caplog):
     lead = sample_text("001").splitlines()[0]
     helper = gate_helper.start(tmp_path / "gx", tmp_path / "docs")
     helper.process.kill()
-    helper.process.join()
+    helper.process.wait()
     with caplog.at_level(logging.WARNING, logger="expectations.gate"):
         result = gate_in(tmp_path, batches(lead)["one bad article"])
     assert "helper" not in result.seconds  # gated in this process
     assert not result.success and list(result.article_failures.values()) == ["mention_surface_mismatch"]
     assert "helper process cannot gate" in caplog.text
-    assert gate_helper.helping(tmp_path / "gx", tmp_path / "docs") is None  # not asked again
+    assert gate_helper.helping() is None
     assert result.data_docs_index.exists()
+    assert gate_helper._gave_up  # no helper is started again in this process (next test)
 
 
-def test_no_helper_where_it_cannot_save_time(tmp_path, monkeypatch):
-    monkeypatch.setattr(gate_helper, "worthwhile", lambda: False)
+def test_no_helper_after_one_failed_or_with_one_cpu(tmp_path, monkeypatch):
+    monkeypatch.setattr(gate_helper, "_gave_up", True)
+    assert not gate_helper.worthwhile()
     assert gate_helper.start(tmp_path / "gx", tmp_path / "docs") is None
-    assert gate_helper.helping(tmp_path / "gx", tmp_path / "docs") is None
+    monkeypatch.setattr(gate_helper, "_gave_up", False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert gate_helper.start(tmp_path / "gx", tmp_path / "docs") is None and gate_helper.helping() is None
 
 
 def _processes_marked(mark: str) -> list[psutil.Process]:
