@@ -249,6 +249,8 @@ def serve(conn: Connection, context_dir: Path, data_docs_dir: Path) -> None:
             if kind == "validate":
                 result = gate.validate_frames(*arguments)
                 docs, result.data_docs = result.data_docs, None  # the pages are written here
+                if docs is not None:  # so their ids are not needed there, where unpickling them would load GX
+                    result.result_ids = []
                 _answer(conn, ("ok", result))
             elif kind == "pages":
                 docs = gate.build_pages(*arguments)

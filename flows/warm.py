@@ -49,7 +49,7 @@ class RunReport:
     state: str  # COMPLETED, FAILED, CRASHED...
     pid: int
     pipelines_built: int  # Stanza pipelines the worker has built in its life
-    rss_mb: float  # the worker's resident memory after the run
+    rss_mb: float  # the worker's resident memory after the run, its gate helper's included
     seconds: float
     message: str = ""
     n_new: int | None = None  # from the run's summary, when it returned one
@@ -60,10 +60,20 @@ class RunReport:
 
 
 def _rss_mb() -> float:
+    """The worker's resident memory, its gate helper's included (``expectations/gate_helper.py``)."""
+    from expectations import gate_helper
+
+    helper = gate_helper.helping()
+    return _process_rss_mb("self") + (_process_rss_mb(str(helper.process.pid)) if helper is not None else 0.0)
+
+
+def _process_rss_mb(pid: str) -> float:
     try:
-        with open("/proc/self/statm") as handle:
+        with open(f"/proc/{pid}/statm") as handle:
             return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
     except (OSError, ValueError):
+        if pid != "self":
+            return 0.0
         import resource
 
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
