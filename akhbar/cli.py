@@ -71,8 +71,10 @@ def _start_gate_helper(settings) -> None:
     import and server, intake and NER (``expectations/gate_helper.py``); the flow starts one only once it
     knows the run has new articles, later than this."""
     if settings.gate_helper:
-        from expectations import gate_helper
+        from core.collector import kept_for_the_process
 
+        with kept_for_the_process():  # what the flow imports later anyway (pyarrow, DuckDB, the gate's module)
+            from expectations import gate_helper
         gate_helper.start(settings.gx_dir, settings.data_docs_dir)
 
 

@@ -1,4 +1,5 @@
-"""`python -m bench.peak ARGS...`: runs `akhbar ARGS` in this process, then prints its peak resident memory.
+"""`python -m bench.peak ARGS...`: runs `akhbar ARGS` in this process, then prints its peak resident memory
+and its gate helper's.
 
 The peak is this process's ``VmHWM`` (Linux ``/proc/self/status``), which
 starts afresh at ``exec``. The ``ru_maxrss`` a parent reads from ``wait4``
@@ -15,20 +16,24 @@ from pathlib import Path
 from akhbar.cli import app
 
 
-def peak_resident_kb() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def peak_resident_kb(pid: str = "self") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
-    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+    raise RuntimeError(f"no VmHWM in /proc/{pid}/status (Linux only)")
 
 
 def main(args: list[str]) -> int:
+    from expectations import gate_helper
+
     try:
         app(args, standalone_mode=False)
         code = 0
     except SystemExit as stop:
         code = stop.code or 0
-    print(f"peak_resident_kb {peak_resident_kb()}", flush=True)
+    helper = gate_helper.helping()  # the run's gate helper (expectations/gate_helper.py): its memory counts too
+    helper_kb = peak_resident_kb(str(helper.process.pid)) if helper is not None else 0
+    print(f"peak_resident_kb {peak_resident_kb()} {helper_kb}", flush=True)
     return int(code)
 
 

@@ -194,9 +194,17 @@ def _project_config(context_dir: Path, data_docs_dir: Path):
         "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(data_docs_dir.resolve())},
         # GX reads every stored validation result to build the index page: without a limit the gate
         # would slow down with every run ever made.
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "validation_results_limit": INDEXED_RESULTS},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "validation_results_limit": INDEXED_RESULTS,
+                               "view": _view("IndexPageView")},
+        "site_section_builders": {section: {"view": _view("PageView")}
+                                  for section in ("expectations", "validations", "profiling")},
     }}
     return config
+
+
+def _view(class_name: str) -> dict[str, str]:
+    """A Data Docs view that compiles its templates once per process (``expectations/data_docs.py``)."""
+    return {"module_name": "expectations.data_docs", "class_name": class_name}
 
 
 @dataclass(frozen=True)

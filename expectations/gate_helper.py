@@ -16,7 +16,7 @@ take about half as long; the helper then writes every result's pages.
 One helper per process serves every warehouse it gates. A helper that cannot gate (it failed to start, died,
 or failed on a batch) costs time, never a run: the gate runs in this process, and no helper is started again
 in it. ``AKHBAR_GATE_HELPER=false`` turns helpers off; so does a machine with one CPU. A helper holds Great
-Expectations in its own memory (about 300 MB).
+Expectations in its own memory (about 230 MB).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -117,6 +118,7 @@ class RemoteDataDocs:
     """The Data Docs pages the helper is writing from a gate's results (``DataDocsBuild``'s interface)."""
 
     helper: "GateHelper"
+    data_docs_dir: Path
     _index: Path | None = None
     _asked: bool = False
 
@@ -127,7 +129,8 @@ class RemoteDataDocs:
         if not self._asked:
             self._asked = True
             try:
-                self._index = self.helper.call("docs")
+                with self.helper.lock:
+                    self._index = self.helper.call("docs", self.data_docs_dir)
             except HelperGone as gone:  # pages are not worth a run, as in process
                 log.error("Data Docs were not updated: the gate's helper process: %s", gone)
         return self._index
@@ -142,6 +145,7 @@ class GateHelper:
     process: Any = field(init=False)
     _conn: Any = field(init=False)
     _columns: dict[str, list[str]] | None = field(init=False, default=None)
+    lock: threading.Lock = field(init=False, default_factory=threading.Lock)  # one caller's requests at a time
 
     def __post_init__(self):
         # A new interpreter, not multiprocessing's spawn: that would first run this process's main script again,
@@ -187,6 +191,11 @@ class GateHelper:
         """``run_gate``'s verdict over audit frames built here. The helper checks them; in a process that has
         loaded Great Expectations too (a warm worker), the helper checks half the tables while this process
         checks the others, and the helper then writes every result's pages."""
+        with self.lock:
+            return self._validate(staging, published, context_dir, data_docs_dir, expected, labels, now)
+
+    def _validate(self, staging: Staging, published: Warehouse, context_dir: Path, data_docs_dir: Path,
+                  expected: dict[str, int], labels: Sequence[str], now: datetime | None) -> GateResult:
         from expectations.audit import audit_frames  # pandas: only when a batch is gated
 
         clock = Stopwatch()
@@ -210,7 +219,7 @@ class GateHelper:
             result = gate.merged([mine, helped])
             self.call("pages", context_dir, data_docs_dir, result.result_ids)
         result.seconds = {**clock.laps, **result.seconds}  # "checkpoints": the helper's own seconds
-        result.data_docs = RemoteDataDocs(self)
+        result.data_docs = RemoteDataDocs(self, data_docs_dir)
         return result
 
     def stop(self) -> None:
@@ -234,12 +243,13 @@ def serve(conn: Connection, context_dir: Path, data_docs_dir: Path) -> None:
     """The helper process: load the gate, then answer requests until the pipe closes."""
     signal.signal(signal.SIGTERM, lambda signum, frame: _leave())
     try:
-        # The suites' pages are written with the first results' pages, after the verdict.
         ready = ("ready", gate.prepare(context_dir, data_docs_dir, write_pages=False))
     except Exception as error:  # noqa: BLE001 (told to the run, which gates in its own process)
         ready = ("error", f"loading the gate: {type(error).__name__}: {error}")
     _answer(conn, ready)
-    docs = None
+    docs: dict[Path, gate.DataDocsBuild] = {}  # each warehouse's latest pages
+    if ready[0] == "ready":  # the suites' pages once the run knows it can count on the helper (a gate waits for them)
+        docs[data_docs_dir] = gate.build_pages(context_dir, data_docs_dir, [])
     while ready[0] == "ready":
         try:
             kind, *arguments = conn.recv()
@@ -248,21 +258,24 @@ def serve(conn: Connection, context_dir: Path, data_docs_dir: Path) -> None:
         try:
             if kind == "validate":
                 result = gate.validate_frames(*arguments)
-                docs, result.data_docs = result.data_docs, None  # the pages are written here
-                if docs is not None:  # so their ids are not needed there, where unpickling them would load GX
+                if result.data_docs is not None:  # written here, so their results' ids are not needed there,
+                    docs[result.data_docs.index.parent] = result.data_docs  # where unpickling them would load GX
                     result.result_ids = []
+                result.data_docs = None
                 _answer(conn, ("ok", result))
             elif kind == "pages":
-                docs = gate.build_pages(*arguments)
+                built = gate.build_pages(*arguments)
+                docs[built.index.parent] = built
                 _answer(conn, ("ok", None))
             elif kind == "docs":
-                _answer(conn, ("ok", docs.wait() if docs is not None else None))
+                built = docs.get(arguments[0])
+                _answer(conn, ("ok", built.wait() if built is not None else None))
             else:
                 _answer(conn, ("error", f"unknown request {kind!r}"))
         except Exception as error:  # noqa: BLE001 (the run gates in its own process instead)
             _answer(conn, ("error", f"{kind}: {type(error).__name__}: {error}"))
-    if docs is not None:
-        docs.join()  # pages being written when the run ended
+    for built in docs.values():
+        built.join()  # pages being written when the run ended
     _leave()
 
 

@@ -423,3 +423,26 @@ def test_a_story_and_its_members_that_hold_pass(tmp_path):
         {"story_id": "s_1", "first_seen": None, "last_seen": None, "n_articles": 2, "n_sources": 2, "title": None}]))
     result = gate(tmp_path, staging, counts(*rows))
     assert result.batch_failures == [] and result.article_failures == {}
+
+
+def test_data_docs_views_that_share_their_templates_render_what_great_expectations_renders(tmp_path, lead):
+    import re
+
+    from great_expectations.render.renderer import ValidationResultsPageRenderer
+    from great_expectations.render.view import DefaultJinjaPageView
+
+    from expectations.data_docs import PageView
+    from expectations.gate import _gate_context, _limits
+
+    a = article(lead, 2)
+    rows = ([a], [sentence(a)], [mention(a, "أستانا", 0), mention(a, "توكاييف", 1, "PER")])
+    result = gate(tmp_path, stage(tmp_path, *rows), counts(*rows))
+    store = _gate_context(tmp_path / "gx", tmp_path / "docs", _limits()).context.validation_results_store
+    varying = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d{8}T\d{6}\.\d+Z|"
+                         r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?(\+00:00)?")
+    for result_id in result.result_ids:
+        def page(view) -> str:  # a new document each time: rendering escapes it in place
+            return varying.sub("…", view.render(ValidationResultsPageRenderer().render(store.get(result_id))))
+
+        ours = [page(PageView()) for _ in range(2)]  # the second view shares the first's templates
+        assert ours[0] == ours[1] == page(DefaultJinjaPageView())
