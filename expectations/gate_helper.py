@@ -31,8 +31,8 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, Sequence
 
 from core.stopwatch import Stopwatch
@@ -46,6 +46,7 @@ _POLL_SECONDS = 0.5  # how often a wait for the helper checks that it is still a
 
 _helper: "GateHelper | None" = None  # one per process, for every warehouse it gates
 _gave_up = False  # a helper failed: this process gates in process from then on
+_pages: dict[Path, gate.DataDocsBuild] = {}  # in the helper: each warehouse's latest pages, being written
 
 
 class HelperGone(RuntimeError):
@@ -247,9 +248,8 @@ def serve(conn: Connection, context_dir: Path, data_docs_dir: Path) -> None:
     except Exception as error:  # noqa: BLE001 (told to the run, which gates in its own process)
         ready = ("error", f"loading the gate: {type(error).__name__}: {error}")
     _answer(conn, ready)
-    docs: dict[Path, gate.DataDocsBuild] = {}  # each warehouse's latest pages
     if ready[0] == "ready":  # the suites' pages once the run knows it can count on the helper (a gate waits for them)
-        docs[data_docs_dir] = gate.build_pages(context_dir, data_docs_dir, [])
+        _pages[data_docs_dir] = gate.build_pages(context_dir, data_docs_dir, [])
     while ready[0] == "ready":
         try:
             kind, *arguments = conn.recv()
@@ -259,23 +259,21 @@ def serve(conn: Connection, context_dir: Path, data_docs_dir: Path) -> None:
             if kind == "validate":
                 result = gate.validate_frames(*arguments)
                 if result.data_docs is not None:  # written here, so their results' ids are not needed there,
-                    docs[result.data_docs.index.parent] = result.data_docs  # where unpickling them would load GX
+                    _pages[result.data_docs.index.parent] = result.data_docs  # where unpickling them would load GX
                     result.result_ids = []
                 result.data_docs = None
                 _answer(conn, ("ok", result))
             elif kind == "pages":
                 built = gate.build_pages(*arguments)
-                docs[built.index.parent] = built
+                _pages[built.index.parent] = built
                 _answer(conn, ("ok", None))
             elif kind == "docs":
-                built = docs.get(arguments[0])
+                built = _pages.get(arguments[0])
                 _answer(conn, ("ok", built.wait() if built is not None else None))
             else:
                 _answer(conn, ("error", f"unknown request {kind!r}"))
         except Exception as error:  # noqa: BLE001 (the run gates in its own process instead)
             _answer(conn, ("error", f"{kind}: {type(error).__name__}: {error}"))
-    for built in docs.values():
-        built.join()  # pages being written when the run ended
     _leave()
 
 
@@ -287,8 +285,11 @@ def _answer(conn: Connection, message: tuple) -> None:
 
 
 def _leave() -> None:
-    """End the helper without tearing Great Expectations down object by object (as ``akhbar/cli.py`` ends):
-    the exit handlers run (multiprocessing's releases the semaphores the helper made), nothing else."""
+    """End the helper, once the pages it is writing are written, without tearing Great Expectations down
+    object by object (as ``akhbar/cli.py`` ends): the exit handlers run (multiprocessing's releases the
+    semaphores the helper made), nothing else."""
+    for built in _pages.values():
+        built.join()
     atexit._run_exitfuncs()
     os._exit(0)
 
