@@ -70,12 +70,11 @@ def _start_gate_helper(settings) -> None:
     """Great Expectations loads for the gate in a helper process from the command's start, beside Prefect's
     import and server, intake and NER (``expectations/gate_helper.py``); the flow starts one only once it
     knows the run has new articles, later than this."""
-    if settings.gate_helper:
-        from core.collector import kept_for_the_process
+    from core.collector import kept_for_the_process
 
-        with kept_for_the_process():  # what the flow imports later anyway (pyarrow, DuckDB, the gate's module)
-            from expectations import gate_helper
-        gate_helper.start(settings.gx_dir, settings.data_docs_dir)
+    with kept_for_the_process():  # what the flow imports later anyway (pyarrow, DuckDB, the gate's module)
+        from expectations import gate_helper
+    gate_helper.start_for(settings)
 
 
 def _run_ingest(temporary: bool = False, **params):

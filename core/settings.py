@@ -182,9 +182,9 @@ class Settings(BaseSettings):
     )
     gate_helper: bool = Field(
         default=True,
-        description="A run with new articles in a process that has not loaded Great Expectations (a new `akhbar "
-                    "run`) loads it in a helper process beside NER, and gates there (expectations/gate_helper.py); "
-                    "false: the gate loads in the run's own process.",
+        description="The quality gate's checkpoints run in a helper process (expectations/gate_helper.py): a new "
+                    "`akhbar run` loads Great Expectations there beside NER, the warm worker checks half the tables "
+                    "beside it; false: the gate runs in the run's own process.",
     )
     serve_poll_seconds: float = Field(default=5.0, gt=0, le=3600,
                                       description="How often akhbar serve asks the Prefect API for due runs.")

@@ -62,6 +62,11 @@ def start(context_dir: Path, data_docs_dir: Path) -> "GateHelper | None":
     return _helper
 
 
+def start_for(settings) -> "GateHelper | None":
+    """:func:`start` for a run with these settings (``AKHBAR_GATE_HELPER``), for its warehouse."""
+    return start(settings.gx_dir, settings.data_docs_dir) if settings.gate_helper else None
+
+
 def run_gate(staging: Staging, published: Warehouse, context_dir: Path, data_docs_dir: Path,
              expected: dict[str, int], labels: Sequence[str], now: datetime | None = None) -> GateResult:
     """``expectations.gate.run_gate``, its checkpoints run by this process's helper if one was started."""

@@ -100,7 +100,7 @@ def _ingest(settings: Settings, resources: Resources, run: Run, retry_items: lis
     _log_selection(logger, collected, selection, rejected)
 
     new = selection.to_annotate
-    if new and settings.gate_helper and gate_helper.start(settings.gx_dir, settings.data_docs_dir):
+    if new and gate_helper.start_for(settings):
         logger.info("Great Expectations loads in a helper process for this run's gate")
     # Even a run with nothing new records the model it would use (read from files, not loaded).
     model = nlp.ensure_model(settings) if new else nlp.inspect_model(nlp.resources_dir(settings), settings.segmenter)

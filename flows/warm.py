@@ -97,7 +97,7 @@ def warm_up(parameters: dict[str, Any]) -> dict[str, float]:
     from expectations import gate_helper
 
     # The gate's helper loads beside the model (expectations/gate_helper.py): the worker checks half the tables.
-    helper = gate_helper.start(settings.gx_dir, settings.data_docs_dir) if settings.gate_helper else None
+    helper = gate_helper.start_for(settings)
     from flows import intake, nlp
 
     pipeline = nlp.get_pipeline(nlp.ensure_model(settings), settings)
