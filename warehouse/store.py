@@ -14,6 +14,7 @@ so a reader sees the whole batch or none of it, then files the Parquet in
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 import threading
 from contextlib import contextmanager
@@ -29,7 +30,10 @@ from core import faults
 from transforms import dedup
 from warehouse.replica import refresh_replica, replica_path
 from warehouse.views import create_views_sql
-from warehouse.tables import PRIMARY_KEYS, REPLACED_TABLES, TABLES, create_table_sql, duckdb_type, to_arrow
+from warehouse.tables import (PRIMARY_KEYS, REPLACED_TABLES, TABLES, UNINDEXED_KEYS, create_table_sql, duckdb_type,
+                              to_arrow)
+
+log = logging.getLogger(__name__)
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -41,9 +45,11 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create missing tables, add columns that newer code defines (never drop), and (re)create changed views.
 
-    Every connection of a run calls this, so a current warehouse costs two
+    Every connection of a run calls this, so a current warehouse costs three
     catalog reads and no write: each view carries a digest of its definition as its
-    comment, and only a view whose digest differs is replaced.
+    comment, and only a view whose digest differs is replaced. A writer also
+    rebuilds, once, a table made with a key index that the schema no longer has
+    (``tables.UNINDEXED_KEYS``); a reader reads such a table as it is.
     """
     columns: dict[str, set[str]] = {}
     for table, column in con.execute(
@@ -61,6 +67,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             if f.name not in columns[name]:
                 con.execute(f"ALTER TABLE {name} ADD COLUMN {f.name} {duckdb_type(f.type)}")
                 tables_changed = True
+    for name in _indexed_in_a_writable_file(con):
+        _rebuild_without_key_index(con, name)
+        tables_changed = True
     comments = dict(con.execute(
         "SELECT view_name, comment FROM duckdb_views() "
         "WHERE database_name = current_database() AND schema_name = current_schema()"
@@ -70,6 +79,37 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         if tables_changed or comments.get(name) != marker:
             con.execute(statement)
             con.execute(f"COMMENT ON VIEW {name} IS '{marker}'")
+
+
+def _indexed_in_a_writable_file(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Tables of ``UNINDEXED_KEYS`` that still have a primary key index, when this connection may write."""
+    return [table for (table,) in con.execute(
+        "SELECT DISTINCT table_name FROM duckdb_constraints() "
+        "WHERE constraint_type = 'PRIMARY KEY' AND database_name = current_database() "
+        "AND schema_name = current_schema() AND list_contains(?, table_name) "
+        "AND NOT (SELECT readonly FROM duckdb_databases() WHERE database_name = current_database())",
+        [list(UNINDEXED_KEYS)]).fetchall()]
+
+
+def _rebuild_without_key_index(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """The table made again without its key index, every row and column kept, in one transaction."""
+    log.warning("rebuilding table %s without its key index (once per warehouse)", name)
+    rebuilt = f"{name}__rebuilt"
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(create_table_sql(name, as_name=rebuilt))
+        for column, type_ in con.execute(  # columns an older schema had, which are never dropped
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
+                "AND schema_name = current_schema() AND table_name = ? ORDER BY column_index", [name]).fetchall():
+            if column not in TABLES[name].names:
+                con.execute(f'ALTER TABLE {rebuilt} ADD COLUMN "{column}" {type_}')
+        con.execute(f"INSERT INTO {rebuilt} BY NAME SELECT * FROM {name}")
+        con.execute(f"DROP TABLE {name}")
+        con.execute(f"ALTER TABLE {rebuilt} RENAME TO {name}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def view_marker(statement: str) -> str:
@@ -335,6 +375,7 @@ class Warehouse:
                         faults.at("publish")
                 if stale:
                     _drop_unmentioned(con, stale)
+                _refuse_repeated_keys(con, staging)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -443,6 +484,26 @@ def _insert_parquet(con: duckdb.DuckDBPyConnection, table: str, files: Iterable[
         keys = ", ".join(PRIMARY_KEYS[table])
         con.execute(f"DELETE FROM {table} WHERE ({keys}) IN (SELECT ({keys}) FROM read_parquet(?))", [paths])
     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)", [paths])
+
+
+def _refuse_repeated_keys(con: duckdb.DuckDBPyConnection, staging: "Staging") -> None:
+    """Raise, inside the publishing transaction, if a key of the batch's unindexed tables is now there twice.
+
+    What a primary key index would refuse, checked where it can repeat: every
+    key of these tables holds its article's id, so only the rows of the
+    batch's articles are grouped (a scan of one column, not an index).
+    """
+    for table in UNINDEXED_KEYS:
+        paths = staging.paths(table)
+        if not paths:
+            continue
+        keys = ", ".join(PRIMARY_KEYS[table])
+        repeated = con.execute(
+            f"SELECT {keys} FROM {table} WHERE article_id IN (SELECT article_id FROM read_parquet(?)) "
+            "GROUP BY ALL HAVING count(*) > 1 LIMIT 1", [paths]).fetchall()
+        if repeated:
+            key = ", ".join(f"{k}: {v}" for k, v in zip(PRIMARY_KEYS[table], repeated[0]))
+            raise duckdb.ConstraintException(f"duplicate key in {table} ({key}): the batch is not published")
 
 
 # What an article's replacement replaces: its row and every row computed from its body.
