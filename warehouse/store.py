@@ -491,19 +491,23 @@ def _refuse_repeated_keys(con: duckdb.DuckDBPyConnection, staging: "Staging") ->
 
     What a primary key index would refuse, checked where it can repeat: every
     key of these tables holds its article's id, so only the rows of the
-    batch's articles are grouped (a scan of one column, not an index).
+    batch's articles are grouped (a scan of one column per table, not an
+    index; one statement, which DuckDB runs in parallel).
     """
+    checks, files = [], []
     for table in UNINDEXED_KEYS:
         paths = staging.paths(table)
-        if not paths:
-            continue
-        keys = ", ".join(PRIMARY_KEYS[table])
-        repeated = con.execute(
-            f"SELECT {keys} FROM {table} WHERE article_id IN (SELECT article_id FROM read_parquet(?)) "
-            "GROUP BY ALL HAVING count(*) > 1 LIMIT 1", [paths]).fetchall()
-        if repeated:
-            key = ", ".join(f"{k}: {v}" for k, v in zip(PRIMARY_KEYS[table], repeated[0]))
-            raise duckdb.ConstraintException(f"duplicate key in {table} ({key}): the batch is not published")
+        if paths:
+            keys = PRIMARY_KEYS[table]
+            checks.append(f"(SELECT '{table}', [{', '.join(f'{k}::VARCHAR' for k in keys)}] AS key FROM {table} "
+                          "WHERE article_id IN (SELECT article_id FROM read_parquet(?)) "
+                          "GROUP BY key HAVING count(*) > 1 LIMIT 1)")
+            files.append(paths)
+    repeated = con.execute(" UNION ALL ".join(checks), files).fetchall() if checks else []
+    if repeated:
+        table, key = repeated[0]
+        named = ", ".join(f"{k}: {v}" for k, v in zip(PRIMARY_KEYS[table], key))
+        raise duckdb.ConstraintException(f"duplicate key in {table} ({named}): the batch is not published")
 
 
 # What an article's replacement replaces: its row and every row computed from its body.
