@@ -79,10 +79,10 @@ def measure(warehouse: Path, repeats: int = 5, work: Path | None = None) -> Gate
     gate = _gate_context(context_dir, docs_dir, GateLimits())
     parameters = suite_parameters(counts, labels, GateLimits())
     audits, floors, passed = [], [], True
-    with published.connection() as con:
+    with published.held_open():
         for _ in range(repeats):
             started = time.perf_counter()
-            frames = audit_frames(con, staging, gate.columns)
+            frames = audit_frames(published, staging, gate.columns)
             audits.append(time.perf_counter() - started)
             seconds = 0.0
             for table, frame in frames.items():

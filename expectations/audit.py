@@ -7,13 +7,14 @@ second) and exact; Great Expectations then checks them as plain columns.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Mapping, Sequence
 
-import duckdb
 import pandas as pd
 
 from transforms.script import ARABIC_LETTERS, MOJIBAKE_LETTERS
-from warehouse.store import Staging
+from warehouse.store import Staging, Warehouse
 
 # Every Arabic letter proper (transforms/script.py): diacritics and digits do not count.
 _ARABIC_LETTERS = "".join(chr(c) for first, last in ARABIC_LETTERS for c in range(first, last + 1))
@@ -175,48 +176,51 @@ LEFT JOIN linked USING (article_id, entity_id)
 
 
 def audit_frames(
-    con: duckdb.DuckDBPyConnection, staging: Staging, columns: Mapping[str, Sequence[str]] | None = None
+    published: Warehouse, staging: Staging, columns: Mapping[str, Sequence[str]] | None = None
 ) -> dict[str, pd.DataFrame]:
     """One pandas frame per staged table, with the derived audit columns.
 
-    ``con`` is a connection to the published warehouse (its ``articles``
-    table is what "already published" and "existing article" mean).
-    ``columns`` keeps only the columns a table's suite checks: article text
-    the rules never read is then neither computed into nor copied out to
-    pandas (DuckDB prunes it from the query).
+    ``published`` is the warehouse (its ``articles`` table is what "already
+    published" and "existing article" mean). ``columns`` keeps only the
+    columns a table's suite checks: article text the rules never read is then
+    neither computed into nor copied out to pandas (DuckDB prunes it from the
+    query). The frames are built at once, one connection each: a batch's
+    staged tables are a row group or two, which DuckDB reads on one thread.
     """
     files = {t: staging.paths(t) for t in ("articles", "sentences", "mentions")}
     for table, paths in files.items():
         if not paths:
             raise ValueError(f"no staged {table} under {staging.root}")
-
-    def frame(table: str, sql: str, parameters: dict) -> pd.DataFrame:
-        if columns is not None and table in columns:
-            sql = f"SELECT {', '.join(columns[table])} FROM ({sql})"
-        return con.execute(sql, parameters).df()
-
     articles_sql = ARTICLES_SQL.format(arabic_letters=_ARABIC_LETTERS, mojibake_letters=MOJIBAKE_LETTERS)
-    frames = {
-        "articles": frame("articles", articles_sql, files),
-        "sentences": frame("sentences", SENTENCES_SQL, {k: files[k] for k in ("articles", "sentences")}),
-        "mentions": frame("mentions", MENTIONS_SQL, files),
+    queries = {
+        "articles": (articles_sql, files),
+        "sentences": (SENTENCES_SQL, {k: files[k] for k in ("articles", "sentences")}),
+        "mentions": (MENTIONS_SQL, files),
     }
     amounts = staging.paths("amounts")
     if amounts:  # staged by every run since amounts were added; a batch staged before then has none
-        frames["amounts"] = frame("amounts", AMOUNTS_SQL, {k: files[k] for k in ("articles", "sentences")}
-                                  | {"amounts": amounts})
+        queries["amounts"] = (AMOUNTS_SQL, {k: files[k] for k in ("articles", "sentences")} | {"amounts": amounts})
     quotes = staging.paths("quotes")
     if quotes:  # likewise since quotes were added
-        frames["quotes"] = frame("quotes", QUOTES_SQL, files | {"quotes": quotes})
+        queries["quotes"] = (QUOTES_SQL, files | {"quotes": quotes})
     stories = {t: staging.paths(t) for t in ("stories", "article_stories")}
     if stories["stories"] and stories["article_stories"]:  # likewise since stories were added
-        frames["stories"] = frame("stories", STORIES_SQL, {"articles": files["articles"]} | stories)
+        queries["stories"] = (STORIES_SQL, {"articles": files["articles"]} | stories)
     # Entity tables are checked whenever a batch stages them (every flow run does).
     linked = {t: staging.paths(t) for t in ("entities", "article_entities")}
     if linked["entities"]:
-        frames["entities"] = frame("entities", ENTITIES_SQL, {"mentions": files["mentions"],
-                                                              "entities": linked["entities"]})
+        queries["entities"] = (ENTITIES_SQL, {"mentions": files["mentions"], "entities": linked["entities"]})
     if linked["entities"] and linked["article_entities"]:
-        params = {k: files[k] for k in ("articles", "mentions")} | linked
-        frames["article_entities"] = frame("article_entities", ARTICLE_ENTITIES_SQL, params)
-    return frames
+        queries["article_entities"] = (ARTICLE_ENTITIES_SQL, {k: files[k] for k in ("articles", "mentions")} | linked)
+
+    def frame(table: str) -> pd.DataFrame:
+        sql, parameters = queries[table]
+        if columns is not None and table in columns:
+            sql = f"SELECT {', '.join(columns[table])} FROM ({sql})"
+        with published.connection() as con:
+            return con.execute(sql, parameters).df()
+
+    # Held open, and its schema checked here, before the threads each ask for a connection.
+    with published.held_open(), published.connection():
+        with ThreadPoolExecutor(min(len(queries), os.cpu_count() or 1)) as pool:
+            return dict(zip(queries, pool.map(frame, queries)))

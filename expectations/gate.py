@@ -371,8 +371,7 @@ def run_gate(
         clock = Stopwatch()
         gate = _gate_context(context_dir, data_docs_dir, _limits())
         clock.lap("context")
-        with published.connection() as con:
-            frames = audit_frames(con, staging, gate.columns)
+        frames = audit_frames(published, staging, gate.columns)
         clock.lap("audit frames")
         result = _checked(gate, frames, data_docs_dir, staging.run_id, expected, labels, now)
     result.seconds = {"schema": schema_seconds, **clock.laps, **result.seconds}

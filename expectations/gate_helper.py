@@ -207,8 +207,7 @@ class GateHelper:
         clock = Stopwatch()
         columns = self.columns()
         clock.lap("helper wait")
-        with published.connection() as con:
-            frames = audit_frames(con, staging, columns)
+        frames = audit_frames(published, staging, columns)
         clock.lap("audit frames")
         request = (staging.run_id, expected, tuple(labels), now)
         if not checks_here():

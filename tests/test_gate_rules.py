@@ -300,10 +300,9 @@ def test_audit_frames_carry_exactly_the_columns_the_suites_read(tmp_path, lead):
     a = article(lead, 2)
     staging = stage(tmp_path, [a], [sentence(a)], [mention(a, "أستانا", 0), mention(a, "توكاييف", 1, "PER")])
     columns = {t: checked_columns(s, INDEX_COLUMNS[t]) for t, s in all_suites(GateLimits()).items()}
-    with store.connect(tmp_path / "wh.duckdb") as con:
-        store.ensure_schema(con)
-        full = audit_frames(con, staging)
-        narrow = audit_frames(con, staging, columns)
+    published = store.Warehouse(tmp_path / "wh.duckdb")
+    full = audit_frames(published, staging)
+    narrow = audit_frames(published, staging, columns)
     for table in ("articles", "sentences", "mentions"):
         assert list(narrow[table].columns) == columns[table]
         assert set(columns[table]) <= set(full[table].columns)
