@@ -25,16 +25,16 @@ import atexit
 import logging
 import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
+from core import helper_process
+from core.helper_process import HelperGone, HelperProcess
 from core.stopwatch import Stopwatch
 from expectations import gate
 from expectations.gate import GateResult
@@ -42,15 +42,9 @@ from warehouse.store import Staging, Warehouse
 
 log = logging.getLogger(__name__)
 
-_POLL_SECONDS = 0.5  # how often a wait for the helper checks that it is still alive
-
 _helper: "GateHelper | None" = None  # one per process, for every warehouse it gates
 _gave_up = False  # a helper failed: this process gates in process from then on
 _pages: dict[Path, gate.DataDocsBuild] = {}  # in the helper: each warehouse's latest pages, being written
-
-
-class HelperGone(RuntimeError):
-    """The helper cannot gate: it did not start, it died, or it failed on this batch."""
 
 
 def start(context_dir: Path, data_docs_dir: Path) -> "GateHelper | None":
@@ -148,49 +142,17 @@ class GateHelper:
 
     context_dir: Path
     data_docs_dir: Path
-    process: Any = field(init=False)
-    _conn: Any = field(init=False)
-    _columns: dict[str, list[str]] | None = field(init=False, default=None)
+    helper: HelperProcess = field(init=False)
     lock: threading.Lock = field(init=False, default_factory=threading.Lock)  # one caller's requests at a time
 
     def __post_init__(self):
-        # A new interpreter, not multiprocessing's spawn: that would first run this process's main script again,
-        # and a user's script that runs a flow without an `if __name__ == "__main__"` guard would run it twice.
-        ours, theirs = socket.socketpair()
-        with theirs:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(theirs.fileno()), str(self.context_dir), str(self.data_docs_dir)],
-                pass_fds=[theirs.fileno()], env={**os.environ, "PYTHONPATH": _import_path()})
-        self._conn = Connection(ours.detach())
-
-    def _receive(self) -> Any:
-        try:
-            while not self._conn.poll(_POLL_SECONDS):
-                if self.process.poll() is not None:
-                    raise HelperGone(f"it ended with exit code {self.process.returncode}")
-            kind, value = self._conn.recv()
-        except (EOFError, OSError) as error:
-            raise HelperGone(f"{type(error).__name__}: {error}") from error
-        if kind == "error":
-            raise HelperGone(value)
-        return value
-
-    def send(self, *request: Any) -> None:
-        self.columns()  # its answer to starting comes first
-        try:
-            self._conn.send(request)
-        except (OSError, ValueError) as error:
-            raise HelperGone(f"{type(error).__name__}: {error}") from error
-
-    def call(self, *request: Any) -> Any:
-        self.send(*request)
-        return self._receive()
+        self.helper = HelperProcess(__name__, str(self.context_dir), str(self.data_docs_dir))
+        self.process = self.helper.process
+        self.send, self.call = self.helper.send, self.helper.call
 
     def columns(self) -> dict[str, list[str]]:
         """The columns of each table's audit frame, once the helper has loaded the gate (waits for it)."""
-        if self._columns is None:
-            self._columns = self._receive()
-        return self._columns
+        return self.helper.ready()
 
     def validate(self, staging: Staging, published: Warehouse, context_dir: Path, data_docs_dir: Path,
                  expected: dict[str, int], labels: Sequence[str], now: datetime | None) -> GateResult:
@@ -219,7 +181,7 @@ class GateHelper:
             mine = gate.validate_frames(context_dir, data_docs_dir, {t: frames[t] for t in ours}, *request,
                                         build_docs=False)
             clock.lap("checkpoints here")
-            helped = self._receive()
+            helped = self.helper.receive()
             clock.lap("helper")
             result = gate.merged([mine, helped])
             self.call("pages", context_dir, data_docs_dir, result.result_ids)
@@ -228,20 +190,7 @@ class GateHelper:
         return result
 
     def stop(self) -> None:
-        self._conn.close()  # a helper waiting for requests ends at the end of its pipe, once its pages are written
-        if self._columns is None and self.process.poll() is None:  # still loading (nothing new), or never asked
-            self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def _import_path() -> str:
-    """This process's import path, for the helper to import the same akhbar and packages."""
-    project = str(Path(__file__).resolve().parents[1])
-    return os.pathsep.join([project, *(p for p in sys.path if p and p != project)])
+        self.helper.stop()  # a helper waiting for requests ends at the end of its pipe, once its pages are written
 
 
 def serve(conn: Connection, context_dir: Path, data_docs_dir: Path) -> None:
@@ -251,7 +200,7 @@ def serve(conn: Connection, context_dir: Path, data_docs_dir: Path) -> None:
         ready = ("ready", gate.prepare(context_dir, data_docs_dir, write_pages=False))
     except Exception as error:  # noqa: BLE001 (told to the run, which gates in its own process)
         ready = ("error", f"loading the gate: {type(error).__name__}: {error}")
-    _answer(conn, ready)
+    answer(conn, ready)
     if ready[0] == "ready":  # the suites' pages once the run knows it can count on the helper (a gate waits for them)
         _pages[data_docs_dir] = gate.build_pages(context_dir, data_docs_dir, [])
     while ready[0] == "ready":
@@ -266,37 +215,34 @@ def serve(conn: Connection, context_dir: Path, data_docs_dir: Path) -> None:
                     _pages[result.data_docs.index.parent] = result.data_docs  # where unpickling them would load GX
                     result.result_ids = []
                 result.data_docs = None
-                _answer(conn, ("ok", result))
+                answer(conn, ("ok", result))
             elif kind == "pages":
                 built = gate.build_pages(*arguments)
                 _pages[built.index.parent] = built
-                _answer(conn, ("ok", None))
+                answer(conn, ("ok", None))
             elif kind == "docs":
                 built = _pages.get(arguments[0])
-                _answer(conn, ("ok", built.wait() if built is not None else None))
+                answer(conn, ("ok", built.wait() if built is not None else None))
             else:
-                _answer(conn, ("error", f"unknown request {kind!r}"))
+                answer(conn, ("error", f"unknown request {kind!r}"))
         except Exception as error:  # noqa: BLE001 (the run gates in its own process instead)
-            _answer(conn, ("error", f"{kind}: {type(error).__name__}: {error}"))
+            answer(conn, ("error", f"{kind}: {type(error).__name__}: {error}"))
     _leave()
 
 
-def _answer(conn: Connection, message: tuple) -> None:
-    try:
-        conn.send(message)
-    except OSError:  # the run is gone
-        _leave()
+def answer(conn: Connection, message: tuple) -> None:
+    helper_process.answer(conn, message, [_finish_pages])
 
 
 def _leave() -> None:
-    """End the helper, once the pages it is writing are written, without tearing Great Expectations down
-    object by object (as ``akhbar/cli.py`` ends): the exit handlers run (multiprocessing's releases the
-    semaphores the helper made), nothing else."""
+    helper_process.leave([_finish_pages])
+
+
+def _finish_pages() -> None:
+    """The pages being written are finished before the helper ends, stopped or not."""
     for built in _pages.values():
         built.join()
-    atexit._run_exitfuncs()
-    os._exit(0)
 
 
 if __name__ == "__main__":
-    serve(Connection(int(sys.argv[1])), Path(sys.argv[2]), Path(sys.argv[3]))
+    serve(helper_process.pipe_from(sys.argv), Path(sys.argv[2]), Path(sys.argv[3]))
