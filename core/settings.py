@@ -193,6 +193,11 @@ class Settings(BaseSettings):
         description="Where Stanza runs: cuda (a GPU, when torch sees one; the CPU otherwise, with a warning), "
                     "cpu, or auto: the GPU when there is one.",
     )
+    ner_processes: int = Field(
+        default=0, ge=0, le=64,
+        description="Worker processes that tag and stage a run's NER chunks (flows/ner_workers.py), each with its "
+                    "own model: 0 is one per CPU up to 4 (none on one CPU); 1 keeps NER in the run's own process.",
+    )
     task_runner: str = Field(
         default="local", pattern="^(local|dask)$",
         description="local: NER chunks one after another in this process; dask: spread over Dask workers.",

@@ -1,8 +1,10 @@
 """The NER stage: one chunk of articles through Stanza (or the NER cache), its rows staged.
 
-A chunk is a Prefect task so that the Dask runner can spread chunks over
-workers; each worker builds its Stanza pipeline once and writes its own
-staged Parquet.
+A chunk is the unit that can run elsewhere: in an NER worker process of this
+one (``flows/ner_workers.py``) or on a Dask worker (``flows/tasks.py`` makes it
+a Prefect task). Wherever it runs, that process builds its Stanza pipeline once
+and writes the chunk's own staged Parquet. Nothing here imports Prefect, so a
+worker process does not pay for it.
 """
 
 from __future__ import annotations
@@ -13,9 +15,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable
-
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from core import faults
 from core.collector import young_garbage_only
@@ -45,6 +44,7 @@ class ChunkResult:
     ner_cached: int = 0
     worker: str = ""  # host:pid of the process that ran the chunk
     pipelines_in_worker: int = 0  # Stanza pipelines that process has built so far
+    new_pipelines: int = 0  # of those, built for this chunk (an NER worker's count its model's load)
     devices: tuple[str, ...] = ()  # where that process's pipelines run
 
 
@@ -59,6 +59,7 @@ class NerTotals:
     article_ids: set[str] = field(default_factory=set)
     ner_cached: int = 0
     workers: dict[str, int] = field(default_factory=dict)  # worker → Stanza pipelines it built
+    new_pipelines: int = 0  # Stanza pipelines built for these chunks
     devices: set[str] = field(default_factory=set)  # where the model ran (cpu, cuda)
 
     def add(self, result: ChunkResult) -> None:
@@ -69,6 +70,7 @@ class NerTotals:
         self.n_mentions += result.n_mentions
         self.article_ids.update(result.article_ids)
         self.ner_cached += result.ner_cached
+        self.new_pipelines += result.new_pipelines
         self.rejected += result.rejected
 
     @property
@@ -195,11 +197,11 @@ def rows_of(annotated: list[tuple[Article, object]], settings: Settings,
     return staged
 
 
-@task(cache_policy=NO_CACHE)
-def annotate_chunk(part: int, articles: list[Article], settings: Settings, staging: Staging,
-                   ingested_at: datetime, seen: frozenset[str] = frozenset()) -> ChunkResult:
+def stage_chunk(part: int, articles: list[Article], settings: Settings, staging: Staging,
+                ingested_at: datetime, seen: frozenset[str] = frozenset()) -> ChunkResult:
     """NER over one chunk of articles; writes its rows to staging, returns counts. ``seen``: the name keys
     already published (``transforms/linking.py``)."""
+    built_before = nlp.pipelines_built
     annotated, rejected, n_cached = documents_for(articles, settings)
     result = ChunkResult(rejected=rejected, ner_cached=n_cached)
     with young_garbage_only():  # rows are many small objects too, and hold no cycles worth a full collection
@@ -214,5 +216,6 @@ def annotate_chunk(part: int, articles: list[Article], settings: Settings, stagi
     result.n_mentions = staged.n_mentions
     result.worker = f"{socket.gethostname()}:{os.getpid()}"
     result.pipelines_in_worker = nlp.pipelines_built
+    result.new_pipelines = nlp.pipelines_built - built_before
     result.devices = nlp.devices_used()
     return result

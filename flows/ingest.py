@@ -80,7 +80,7 @@ def ingest(
 
 def _ingest(settings: Settings, resources: Resources, run: Run, retry_items: list[str] | None,
             logger) -> RunSummary:
-    builds_before, clock = nlp.pipelines_built, Stopwatch()
+    clock = Stopwatch()
     staging = resources.staging.for_run(run.run_id)
 
     if retry_items:
@@ -123,7 +123,7 @@ def _ingest(settings: Settings, resources: Resources, run: Run, retry_items: lis
     clock.lap("held back")
 
     summary = _summarize(settings, resources, run, staging, collected, selection, totals, outcome, rejected, model,
-                         nlp.pipelines_built > builds_before)
+                         totals.new_pipelines > 0)
     _stage_bookkeeping(settings, resources, staging, collected, summary, retry_items)
     publish_batch(resources, staging, summary.run_row(run.started_at, now(), described))
     clock.lap("publish")

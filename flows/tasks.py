@@ -15,18 +15,20 @@ from __future__ import annotations
 
 import errno
 from collections import Counter
+from concurrent.futures import Future
 from datetime import date, datetime, timezone
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
+from core.helper_process import HelperGone
 from core.settings import Settings
 from expectations import gate_helper
 from expectations.gate import GateResult
-from flows import intake, web
+from flows import intake, ner_workers, web
 from flows.alerts import Alert, send_alert
-from flows.annotate import NerTotals, annotate_chunk
+from flows.annotate import ChunkResult, NerTotals, stage_chunk
 from flows.intake import Collected, SourceSpec
 from flows.progress import Progress
 from flows.resources import Resources
@@ -160,10 +162,16 @@ def annotate(new: list[Article], settings: Settings, staging: Staging, ingested_
     progress = Progress(len(new), logger)
     chunks = [(start // settings.ner_batch_articles, new[start:start + settings.ner_batch_articles])
               for start in range(0, len(new), settings.ner_batch_articles)]
+    workers = ner_workers.start_for(settings)
     if settings.task_runner == "dask":  # submitted all at once, for the workers to share
         # Not quote()d: Dask's runner hands a quoted argument to the task as the wrapper, not its contents.
         futures = [annotate_chunk.submit(part, chunk, settings, staging, ingested_at, seen) for part, chunk in chunks]
         results = (future.result() for future in futures)
+    elif workers is not None:  # handed to the NER worker processes all at once; each task waits for its own
+        logger.info("NER in %d worker processes", workers.size)
+        staged = [workers.submit(part, chunk, settings, staging, ingested_at, seen) for part, chunk in chunks]
+        results = (annotate_chunk(part, quote(chunk), settings, staging, ingested_at, quote(seen), quote(future))
+                   for (part, chunk), future in zip(chunks, staged))
     else:
         # Called, not submitted: chunks run one after another on the flow's own thread. Stanza ran
         # about 10% slower on a worker thread than on the main thread here (measured, 2 CPUs).
@@ -175,6 +183,20 @@ def annotate(new: list[Article], settings: Settings, staging: Staging, ingested_
     finally:
         progress.close()
     return totals
+
+
+@task(cache_policy=NO_CACHE)
+def annotate_chunk(part: int, articles: list[Article], settings: Settings, staging: Staging, ingested_at: datetime,
+                   seen: frozenset[str] = frozenset(), staged: Future | None = None) -> ChunkResult:
+    """NER over one chunk of articles, its rows staged (``flows/annotate.py``); ``staged``: the same, handed to an
+    NER worker process, whose result this task waits for (tagged here if no worker can)."""
+    if staged is not None:
+        try:
+            return staged.result()
+        except HelperGone as gone:
+            get_run_logger().warning("NER workers cannot tag (%s): NER runs in this process from now on", gone)
+            ner_workers.give_up()
+    return stage_chunk(part, articles, settings, staging, ingested_at, seen)
 
 
 # ---------------------------------------------------------------- staging

@@ -26,6 +26,8 @@ os.environ.setdefault("AKHBAR_LOCAL_API_IDLE_SECONDS", "0")
 # One way to gate in every test process (it depends on what the process loaded): in process. Tests of the
 # helper (tests/test_gate_helper.py) turn it on.
 os.environ.setdefault("AKHBAR_GATE_HELPER", "false")
+# Likewise NER runs in the test's own process; tests/test_ner_workers.py asks for worker processes.
+os.environ.setdefault("AKHBAR_NER_PROCESSES", "1")
 
 import core.prefect_env  # noqa: E402,F401  (before prefect)
 

@@ -1,0 +1,212 @@
+"""NER in worker processes: a run's chunks tagged and staged by several processes at once.
+
+On a CPU, Stanza's NER does not keep a second core busy: two torch threads in
+one process tag about 1.2× as fast as one, while two processes of one thread
+each tag 1.6× as fast (bench/ner_workers.py measures it on each machine). So a
+run with new articles hands its NER chunks (``flows/annotate.py``'s
+``stage_chunk``: NER or the NER cache, linking, rows, the staged Parquet) to
+worker processes, one per CPU up to four, each holding its own Stanza pipeline
+and knowledge base; this process only waits for them, and never imports torch.
+
+The workers are this process's for its life (a warm ``akhbar serve`` worker
+keeps them across scheduled runs; a command stops them as it ends). Each is a
+new interpreter (``core/helper_process.py``). A worker that dies or cannot
+load the model costs time, never a run: its chunk, and every later one, is
+tagged in this process. A chunk that fails in a worker (a full disk, say)
+raises here as it would have in process. ``AKHBAR_NER_PROCESSES=1`` keeps NER
+in the run's own process; so do one CPU and the Dask task runner.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import queue
+import sys
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from core import helper_process
+from core.helper_process import HelperGone, HelperProcess
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_AUTO_WORKERS = 4  # memory: each worker holds the model and the knowledge base (about 500 MB)
+
+_pool: "NerWorkers | None" = None  # one per process, for every run it makes
+_gave_up = False  # a worker failed: NER runs in process from then on
+
+
+def wanted(settings: Settings) -> int:
+    """How many NER worker processes these settings ask for on this machine (0 or 1: none)."""
+    if _gave_up or settings.task_runner != "local":
+        return 0
+    if settings.ner_processes:
+        return settings.ner_processes if settings.ner_processes > 1 else 0
+    cpus = os.cpu_count() or 1
+    return min(cpus, MAX_AUTO_WORKERS) if cpus >= 2 else 0
+
+
+def start_for(settings: Settings) -> "NerWorkers | None":
+    """This process's NER workers, started now (each loading the model) if these settings want them."""
+    global _pool
+    n = wanted(settings)
+    if not n:
+        return None
+    if _pool is not None and _pool.size != n:
+        stop()
+    if _pool is None:
+        _pool = NerWorkers(n, settings)
+    return _pool
+
+
+def give_up() -> None:
+    global _gave_up
+    _gave_up = True
+    stop()
+
+
+def stop() -> None:
+    """Stop this process's workers (a later run may start others)."""
+    global _pool
+    pool, _pool = _pool, None
+    if pool is not None:
+        pool.stop()
+
+
+atexit.register(stop)
+
+
+@dataclass
+class _Job:
+    request: tuple
+    future: Future
+
+
+class NerWorkers:
+    """``size`` worker processes, and one thread here per worker handing it chunks from a shared queue."""
+
+    def __init__(self, size: int, settings: Settings):
+        self.size = size
+        threads = max(1, (os.cpu_count() or 1) // size)
+        # One torch thread each by default: the processes are the parallelism (torch's own threads scale worse).
+        self.settings = settings.model_copy(update={"torch_threads": settings.torch_threads or threads})
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._lock, self._alive = threading.Lock(), size
+        self._helpers = [HelperProcess(__name__, env={"OMP_NUM_THREADS": str(self.settings.torch_threads)})
+                         for _ in range(size)]
+        self.loaded: list[Future] = [Future() for _ in range(size)]  # each worker's model, once it is loaded
+        self._threads = [threading.Thread(target=self._feed, args=(helper, loaded), daemon=True,
+                                          name=f"akhbar-ner-worker-{n}")
+                         for n, (helper, loaded) in enumerate(zip(self._helpers, self.loaded))]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, *chunk: Any) -> Future:
+        """A future of ``stage_chunk(*chunk)`` run by the first free worker (its model loaded first)."""
+        future: Future = Future()
+        with self._lock:
+            if not self._alive:
+                future.set_exception(HelperGone("no NER worker is left"))
+                return future
+            self._jobs.put(_Job(chunk, future))
+        return future
+
+    def wait_loaded(self) -> None:
+        """Wait until every worker has loaded the model; raises :class:`HelperGone` if one could not."""
+        for loaded in self.loaded:
+            loaded.result()
+
+    def pids(self) -> list[int]:
+        return [helper.process.pid for helper in self._helpers]
+
+    def _feed(self, helper: HelperProcess, loaded: Future) -> None:
+        try:
+            loaded.set_result(helper.call("load", self.settings))
+        except HelperGone as gone:
+            loaded.set_exception(gone)
+            return self._lost(helper, gone)
+        reported = 0  # the pipelines this worker had built at its last chunk: its model's load counts with its first
+        while (job := self._jobs.get()) is not None:
+            try:
+                kind, value = helper.call("chunk", *job.request)
+            except HelperGone as gone:
+                self._jobs.put(job)  # for another worker
+                return self._lost(helper, gone)
+            if kind == "raised":
+                job.future.set_exception(value)
+                continue
+            value.new_pipelines, reported = value.pipelines_in_worker - reported, value.pipelines_in_worker
+            job.future.set_result(value)
+
+    def _lost(self, helper: HelperProcess, gone: HelperGone) -> None:
+        """A worker that cannot tag: the others take its chunks; with none left, every chunk waiting fails."""
+        log.warning("an NER worker process cannot tag (%s)", gone)
+        with self._lock:
+            self._alive -= 1
+            if self._alive:
+                return
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if job is not None:
+                job.future.set_exception(gone)
+
+    def stop(self) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+        for helper in self._helpers:
+            helper.stop()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+
+# ------------------------------------------------------------------ in the worker
+
+
+def serve(conn) -> None:
+    """The worker: load the model when told which, then stage chunks until the pipe closes."""
+    helper_process.answer(conn, ("ready", os.getpid()))
+    from flows import annotate, intake, nlp
+
+    while True:
+        try:
+            kind, *arguments = conn.recv()
+        except (EOFError, OSError):
+            break
+        try:
+            if kind == "load":
+                (settings,) = arguments
+                nlp.get_pipeline(nlp.ensure_model(settings), settings)
+                intake.load_knowledge_base(settings)
+                helper_process.answer(conn, ("ok", nlp.pipelines_built))
+            elif kind == "chunk":
+                try:
+                    helper_process.answer(conn, ("ok", ("done", annotate.stage_chunk(*arguments))))
+                except Exception as error:  # noqa: BLE001 (raised in the run, as in process)
+                    helper_process.answer(conn, ("ok", ("raised", _picklable(error))))
+            else:
+                helper_process.answer(conn, ("error", f"unknown request {kind!r}"))
+        except Exception as error:  # noqa: BLE001 (the run tags in its own process instead)
+            helper_process.answer(conn, ("error", f"{kind}: {type(error).__name__}: {error}"))
+    helper_process.leave()
+
+
+def _picklable(error: Exception) -> Exception:
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:  # noqa: BLE001
+        return RuntimeError(f"{type(error).__name__}: {error}")
+
+
+if __name__ == "__main__":
+    serve(helper_process.pipe_from(sys.argv))

@@ -1,0 +1,114 @@
+"""NER in worker processes (flows/ner_workers.py): the same tables as in process; a worker that dies costs
+time, never the run; a chunk that fails in a worker fails the run as in process; `akhbar run` leaves none."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+
+import pytest
+
+from flows import ner_workers
+from tests.conftest import require_model
+from tests.test_dask import tables
+from tests.test_gate_helper import _processes_marked, akhbar
+
+
+@pytest.fixture
+def two_workers(monkeypatch):
+    """Two NER worker processes for the flows of this test (stopped after it), five chunks to share."""
+    require_model()
+    monkeypatch.setenv("AKHBAR_NER_PROCESSES", "2")
+    monkeypatch.setenv("AKHBAR_NER_BATCH_ARTICLES", "1")
+    monkeypatch.setattr(ner_workers, "_gave_up", False)
+    ner_workers.stop()
+    yield
+    ner_workers.stop()
+
+
+def _ingest(inbox, warehouse):
+    from core.settings import get_settings
+    from flows.runners import ingest_flow
+
+    return ingest_flow(get_settings())(inbox=str(inbox), warehouse=str(warehouse))
+
+
+def test_workers_publish_the_same_tables_as_the_run_s_own_process(prefect_api, inbox, tmp_path, two_workers,
+                                                                   monkeypatch):
+    in_workers = tmp_path / "workers" / "akhbar.duckdb"  # separate folders: separate NER caches, so both compute
+    summary = _ingest(inbox, in_workers)
+    pool = ner_workers._pool
+    assert pool is not None and pool.size == 2
+
+    monkeypatch.setenv("AKHBAR_NER_PROCESSES", "1")
+    in_process = tmp_path / "in-process" / "akhbar.duckdb"
+    alone = _ingest(inbox, in_process)
+
+    assert summary.status == "succeeded" and summary.n_new == 5 and summary.ner_cached == 0
+    assert tables(in_workers) == tables(in_process)
+    pids = {int(worker.rsplit(":", 1)[1]) for worker in summary.ner_workers}
+    assert pids and pids <= set(pool.pids()) and os.getpid() not in pids
+    assert summary.model_loaded and alone.model_loaded
+
+
+def test_the_workers_stay_loaded_for_the_next_run(prefect_api, inbox, tmp_path, two_workers):
+    first = _ingest(inbox, tmp_path / "a" / "akhbar.duckdb")
+    pids = ner_workers._pool.pids()
+    second = _ingest(inbox, tmp_path / "b" / "akhbar.duckdb")
+    assert first.model_loaded and not second.model_loaded  # the workers' models, loaded once
+    assert ner_workers._pool.pids() == pids
+    assert {int(w.rsplit(":", 1)[1]) for w in second.ner_workers} <= set(pids)
+
+
+def test_a_killed_worker_leaves_its_chunks_to_the_other(prefect_api, inbox, tmp_path, two_workers, caplog):
+    from core.settings import get_settings
+
+    pool = ner_workers.start_for(get_settings())
+    pool.wait_loaded()
+    os.kill(pool.pids()[0], signal.SIGKILL)
+    summary = _ingest(inbox, tmp_path / "wh" / "akhbar.duckdb")
+    assert summary.status == "succeeded" and summary.n_new == 5
+    assert {int(w.rsplit(":", 1)[1]) for w in summary.ner_workers} == {pool.pids()[1]}
+    assert "cannot tag" in caplog.text
+
+
+def test_with_every_worker_gone_the_run_tags_in_its_own_process(prefect_api, inbox, tmp_path, two_workers,
+                                                                 caplog):
+    from core.settings import get_settings
+
+    pool = ner_workers.start_for(get_settings())
+    pool.wait_loaded()
+    for pid in pool.pids():
+        os.kill(pid, signal.SIGKILL)
+    summary = _ingest(inbox, tmp_path / "wh" / "akhbar.duckdb")
+    assert summary.status == "succeeded" and summary.n_new == 5
+    assert {int(w.rsplit(":", 1)[1]) for w in summary.ner_workers} == {os.getpid()}
+    assert "NER runs in this process from now on" in caplog.text
+    assert ner_workers._gave_up and ner_workers.start_for(get_settings()) is None
+
+
+def test_a_chunk_that_fails_in_a_worker_fails_the_run_as_in_process(prefect_api, inbox, warehouse_path,
+                                                                     two_workers, monkeypatch):
+    from warehouse.query import WarehouseMissing, run_query
+
+    monkeypatch.setenv("AKHBAR_FAULT", "ner:enospc")  # the workers start with it: each chunk's write fails
+    with pytest.raises(OSError, match="No space left"):
+        _ingest(inbox, warehouse_path)
+    try:
+        assert run_query(warehouse_path, "SELECT count(*) FROM articles").rows == [(0,)]
+    except WarehouseMissing:
+        pass  # nothing published, not even a first file
+
+
+def test_akhbar_run_tags_in_workers_and_leaves_no_process(prefect_api, inbox, warehouse_path):
+    require_model()
+    mark = uuid.uuid4().hex
+    env = dict(os.environ, PREFECT_API_URL=prefect_api, AKHBAR_INBOX=str(inbox), AKHBAR_WAREHOUSE=str(warehouse_path),
+               AKHBAR_NER_PROCESSES="2", AKHBAR_NER_BATCH_ARTICLES="2", AKHBAR_TEST_MARK=mark)
+    run = akhbar("run", env=env)
+    assert run.returncode == 0, run.stderr
+    assert "5 seen, 5 new, 0 skipped, 0 failed" in run.stdout
+    assert "NER in 2 worker processes" in run.stderr + run.stdout
+    assert "cannot tag" not in run.stderr + run.stdout and "leaked" not in run.stderr
+    assert _processes_marked(mark) == []
