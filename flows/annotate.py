@@ -197,6 +197,13 @@ def rows_of(annotated: list[tuple[Article, object]], settings: Settings,
     return staged
 
 
+def rehearse(settings: Settings, article: Article) -> None:
+    """One article through NER and its rows in memory, nothing written: what they load or compile on first use
+    (the model, the knowledge base, patterns) is then loaded before a run needs it."""
+    pipeline = nlp.get_pipeline(nlp.ensure_model(settings), settings)
+    rows_of(list(zip([article], nlp.annotate(pipeline, [article.body]))), settings, lambda *row: {})
+
+
 def stage_chunk(part: int, articles: list[Article], settings: Settings, staging: Staging,
                 ingested_at: datetime, seen: frozenset[str] = frozenset()) -> ChunkResult:
     """NER over one chunk of articles; writes its rows to staging, returns counts. ``seen``: the name keys

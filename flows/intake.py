@@ -174,6 +174,19 @@ def _stamp(paths) -> tuple:
     return tuple((str(p), p.stat().st_mtime_ns) if p.exists() else (str(p), None) for p in paths)
 
 
+def sample_article(settings):
+    """The first sample article (``seeds/articles``), built as a run builds it: for rehearsals
+    (``flows/warm.py``, ``flows/ner_workers.py``); None if the samples are not there."""
+    from transforms.articles import build_article
+    from transforms.formats import parse_text
+
+    sample = min((PROJECT_ROOT / "seeds" / "articles").glob("*.txt"), default=None)
+    if sample is None:
+        return None
+    return build_article(parse_text(sample.read_bytes(), str(sample)), load_agency_rules(settings.agencies),
+                         places=load_places(settings))
+
+
 def load_knowledge_base(settings):
     """The knowledge base every mention is linked against (``transforms/kb.py``): the curated table, the
     agencies registry, the places (GeoNames and CLDR, built into ``AKHBAR_PLACES_KB`` on first use, with

@@ -64,6 +64,11 @@ def start_for(settings: Settings) -> "NerWorkers | None":
     return _pool
 
 
+def working() -> "NerWorkers | None":
+    """This process's NER workers, if they were started."""
+    return _pool
+
+
 def give_up() -> None:
     global _gave_up
     _gave_up = True
@@ -100,7 +105,8 @@ class NerWorkers:
         self._helpers = [HelperProcess(__name__, env={"OMP_NUM_THREADS": str(self.settings.torch_threads)})
                          for _ in range(size)]
         self.loaded: list[Future] = [Future() for _ in range(size)]  # each worker's model, once it is loaded
-        self._threads = [threading.Thread(target=self._feed, args=(helper, loaded), daemon=True,
+        self._built = [0] * size  # each worker's Stanza pipelines, as last heard
+        self._threads = [threading.Thread(target=self._feed, args=(n, helper, loaded), daemon=True,
                                           name=f"akhbar-ner-worker-{n}")
                          for n, (helper, loaded) in enumerate(zip(self._helpers, self.loaded))]
         for thread in self._threads:
@@ -117,16 +123,22 @@ class NerWorkers:
         return future
 
     def wait_loaded(self) -> None:
-        """Wait until every worker has loaded the model; raises :class:`HelperGone` if one could not."""
-        for loaded in self.loaded:
-            loaded.result()
+        """Wait until every worker has loaded the model or failed to; raises :class:`HelperGone` if none could."""
+        failures = [loaded.exception() for loaded in self.loaded]
+        if all(failures):
+            raise failures[0]
+
+    def pipelines_built(self) -> int:
+        """Stanza pipelines the workers have built, as last heard from each."""
+        return sum(self._built)
 
     def pids(self) -> list[int]:
         return [helper.process.pid for helper in self._helpers]
 
-    def _feed(self, helper: HelperProcess, loaded: Future) -> None:
+    def _feed(self, n: int, helper: HelperProcess, loaded: Future) -> None:
         try:
-            loaded.set_result(helper.call("load", self.settings))
+            self._built[n] = helper.call("load", self.settings)
+            loaded.set_result(self._built[n])
         except HelperGone as gone:
             loaded.set_exception(gone)
             return self._lost(helper, gone)
@@ -141,6 +153,7 @@ class NerWorkers:
                 job.future.set_exception(value)
                 continue
             value.new_pipelines, reported = value.pipelines_in_worker - reported, value.pipelines_in_worker
+            self._built[n] = reported
             job.future.set_result(value)
 
     def _lost(self, helper: HelperProcess, gone: HelperGone) -> None:
@@ -185,6 +198,9 @@ def serve(conn) -> None:
                 (settings,) = arguments
                 nlp.get_pipeline(nlp.ensure_model(settings), settings)
                 intake.load_knowledge_base(settings)
+                article = intake.sample_article(settings)
+                if article is not None:
+                    annotate.rehearse(settings, article)
                 helper_process.answer(conn, ("ok", nlp.pipelines_built))
             elif kind == "chunk":
                 try:

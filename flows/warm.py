@@ -48,7 +48,7 @@ class RunReport:
     flow_run_id: str
     state: str  # COMPLETED, FAILED, CRASHED...
     pid: int
-    pipelines_built: int  # Stanza pipelines the worker has built in its life
+    pipelines_built: int  # Stanza pipelines the worker (and its NER workers) built in its life
     rss_mb: float  # the worker's resident memory after the run, its gate helper's included
     seconds: float
     message: str = ""
@@ -60,11 +60,22 @@ class RunReport:
 
 
 def _rss_mb() -> float:
-    """The worker's resident memory, its gate helper's included (``expectations/gate_helper.py``)."""
+    """The worker's resident memory, its gate helper's and NER workers' included (``expectations/gate_helper.py``,
+    ``flows/ner_workers.py``)."""
     from expectations import gate_helper
+    from flows import ner_workers
 
-    helper = gate_helper.helping()
-    return _process_rss_mb("self") + (_process_rss_mb(str(helper.process.pid)) if helper is not None else 0.0)
+    helper, workers = gate_helper.helping(), ner_workers.working()
+    pids = ([helper.process.pid] if helper is not None else []) + (workers.pids() if workers is not None else [])
+    return _process_rss_mb("self") + sum(_process_rss_mb(str(pid)) for pid in pids)
+
+
+def _pipelines_built() -> int:
+    """Stanza pipelines built by the worker and its NER workers."""
+    from flows import ner_workers, nlp
+
+    workers = ner_workers.working()
+    return nlp.pipelines_built + (workers.pipelines_built() if workers is not None else 0)
 
 
 def _process_rss_mb(pid: str) -> float:
@@ -98,15 +109,16 @@ def warm_up(parameters: dict[str, Any]) -> dict[str, float]:
 
     # The gate's helper loads beside the model (expectations/gate_helper.py): the worker checks half the tables.
     helper = gate_helper.start_for(settings)
-    from flows import intake, nlp
+    from flows import intake, ner_workers
 
-    pipeline = nlp.get_pipeline(nlp.ensure_model(settings), settings)
+    # So do the NER workers (flows/ner_workers.py), which tag every run's chunks; without them, the model is here.
+    tagging_here = not _ner_workers_loaded(ner_workers.start_for(settings))
     lap("model")
     intake.load_knowledge_base(settings)
     intake.load_places(settings)
     intake.load_agency_rules(settings.agencies)
     lap("knowledge base")
-    rehearse(settings, pipeline)
+    rehearse(settings, with_ner=tagging_here)
     lap("rehearsal")
     from expectations.gate import prepare
 
@@ -127,33 +139,42 @@ def warm_up(parameters: dict[str, Any]) -> dict[str, float]:
     return seconds
 
 
-def rehearse(settings, pipeline) -> None:
+def _ner_workers_loaded(workers) -> bool:
+    """Whether NER workers are there with their models loaded (a worker that could not load one: none are)."""
+    from flows import ner_workers
+
+    if workers is None:
+        return False
+    try:
+        workers.wait_loaded()
+    except ner_workers.HelperGone as gone:
+        log.warning("the NER worker processes did not start (%s): the worker tags alone", gone)
+        ner_workers.give_up()
+        return False
+    return True
+
+
+def rehearse(settings, with_ner: bool = True) -> None:
     """One sample article through a run's steps in memory, nothing written: what they load or build on first use
     (the fingerprints' hashing library, compiled patterns, the stop words of story grouping...) is then loaded
-    before the first scheduled run instead of inside it."""
-    from core.settings import PROJECT_ROOT
-    from flows import intake, nlp
-    from flows.annotate import rows_of
-    from transforms.articles import build_article
+    before the first scheduled run instead of inside it. ``with_ner``: its NER and rows too, in this process."""
+    from flows import annotate, intake
     from transforms.dedup import band_keys, band_layout, signature, to_bytes
-    from transforms.formats import parse_text
     from transforms.stories import terms
 
-    sample = min((PROJECT_ROOT / "seeds" / "articles").glob("*.txt"), default=None)
-    if sample is None:
+    article = intake.sample_article(settings)
+    if article is None:
         return
-    article = build_article(parse_text(sample.read_bytes(), str(sample)),
-                            intake.load_agency_rules(settings.agencies), places=intake.load_places(settings))
     band_keys(to_bytes(signature(article.body)), band_layout(settings.near_duplicate_threshold))
     terms(article.meta.title, article.body)
-    rows_of(list(zip([article], nlp.annotate(pipeline, [article.body]))), settings, lambda *row: {})
+    if with_ner:
+        annotate.rehearse(settings, article)
 
 
 def _run_one(flow_run_id: str) -> RunReport:
     from prefect.client.orchestration import get_client
     from prefect.flow_engine import run_flow
 
-    from flows import nlp
     from flows.ingest import ingest
     from core.prefect_env import without_heartbeats
 
@@ -169,7 +190,7 @@ def _run_one(flow_run_id: str) -> RunReport:
     except BaseException as error:  # the engine reports the run's failure itself; this is what escaped it
         kind, message, summary = "FAILED", f"{type(error).__name__}: {error}"[:500], None
     seconds = round(time.perf_counter() - started, 2)
-    return RunReport(flow_run_id, kind, os.getpid(), nlp.pipelines_built, round(_rss_mb(), 1), seconds, message,
+    return RunReport(flow_run_id, kind, os.getpid(), _pipelines_built(), round(_rss_mb(), 1), seconds, message,
                      summary.n_new if summary else None, dict(summary.timings) if summary else {})
 
 

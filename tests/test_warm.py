@@ -62,8 +62,11 @@ def flow_run_state(flow_run_id: str) -> str:
         return client.read_flow_run(flow_run_id).state.type.value
 
 
-def test_scheduled_runs_share_one_warm_model_and_a_failing_run_does_not_stop_the_next(warm_server, tmp_path):
+@pytest.mark.parametrize("ner_processes", [1, 2])  # the model in the worker, or one in each of its NER workers
+def test_scheduled_runs_share_one_warm_model_and_a_failing_run_does_not_stop_the_next(warm_server, tmp_path,
+                                                                                     monkeypatch, ner_processes):
     require_model()
+    monkeypatch.setenv("AKHBAR_NER_PROCESSES", str(ner_processes))
     warehouse = tmp_path / "wh" / "akhbar.duckdb"
     samples = copy_samples(tmp_path / "samples")
     later = tmp_path / "later"
@@ -81,7 +84,8 @@ def test_scheduled_runs_share_one_warm_model_and_a_failing_run_does_not_stop_the
     assert [reports[i].state for i in (first, failing, third)] == ["COMPLETED", "FAILED", "COMPLETED"]
     assert "inbox folder not found" in reports[failing].message
     assert len({r.pid for r in server.reports}) == 1  # one worker process for every run
-    assert [reports[i].pipelines_built for i in (first, failing, third)] == [1, 1, 1]  # the model, built once
+    # the model, built once (in each NER worker)
+    assert [reports[i].pipelines_built for i in (first, failing, third)] == [ner_processes] * 3
     # real flow runs, their states in the Prefect API
     assert [flow_run_state(i) for i in (first, failing, third)] == ["COMPLETED", "FAILED", "COMPLETED"]
     with duckdb.connect(str(warehouse), read_only=True) as con:
