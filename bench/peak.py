@@ -1,5 +1,5 @@
-"""`python -m bench.peak ARGS...`: runs `akhbar ARGS` in this process, then prints its peak resident memory
-and its gate helper's.
+"""`python -m bench.peak ARGS...`: runs `akhbar ARGS` in this process, then prints its peak resident memory,
+its gate helper's and its NER workers' (together).
 
 The peak is this process's ``VmHWM`` (Linux ``/proc/self/status``), which
 starts afresh at ``exec``. The ``ru_maxrss`` a parent reads from ``wait4``
@@ -25,15 +25,18 @@ def peak_resident_kb(pid: str = "self") -> int:
 
 def main(args: list[str]) -> int:
     from expectations import gate_helper
+    from flows import ner_workers
 
     try:
         app(args, standalone_mode=False)
         code = 0
     except SystemExit as stop:
         code = stop.code or 0
-    helper = gate_helper.helping()  # the run's gate helper (expectations/gate_helper.py): its memory counts too
+    # The run's gate helper and NER workers (expectations/gate_helper.py, flows/ner_workers.py): theirs counts too.
+    helper, workers = gate_helper.helping(), ner_workers.working()
     helper_kb = peak_resident_kb(str(helper.process.pid)) if helper is not None else 0
-    print(f"peak_resident_kb {peak_resident_kb()} {helper_kb}", flush=True)
+    workers_kb = sum(peak_resident_kb(str(pid)) for pid in workers.pids()) if workers is not None else 0
+    print(f"peak_resident_kb {peak_resident_kb()} {helper_kb} {workers_kb}", flush=True)
     return int(code)
 
 

@@ -196,7 +196,8 @@ class Settings(BaseSettings):
     ner_processes: int = Field(
         default=0, ge=0, le=64,
         description="Worker processes that tag and stage a run's NER chunks (flows/ner_workers.py), each with its "
-                    "own model: 0 is one per CPU up to 4 (none on one CPU); 1 keeps NER in the run's own process.",
+                    "own model: 0 is one per CPU up to 4 (none on one CPU, or with AKHBAR_DEVICE=cuda); 1 keeps "
+                    "NER in the run's own process.",
     )
     task_runner: str = Field(
         default="local", pattern="^(local|dask)$",

@@ -2,19 +2,21 @@
 
 On a CPU, Stanza's NER does not keep a second core busy: two torch threads in
 one process tag about 1.2× as fast as one, while two processes of one thread
-each tag 1.6× as fast (bench/ner_workers.py measures it on each machine). So a
-run with new articles hands its NER chunks (``flows/annotate.py``'s
-``stage_chunk``: NER or the NER cache, linking, rows, the staged Parquet) to
-worker processes, one per CPU up to four, each holding its own Stanza pipeline
-and knowledge base; this process only waits for them, and never imports torch.
+each tag 1.6× as fast (2 CPUs; the benchmark's two NER floors, one process and
+as the run tags, show it on each machine). So a run with new articles hands its
+NER chunks (``flows/annotate.py``'s ``stage_chunk``: NER or the NER cache,
+linking, rows, the staged Parquet) to worker processes, one per CPU up to four,
+each holding its own Stanza pipeline and knowledge base (about 500 MB); this
+process only waits for them, and does not load torch.
 
 The workers are this process's for its life (a warm ``akhbar serve`` worker
 keeps them across scheduled runs; a command stops them as it ends). Each is a
 new interpreter (``core/helper_process.py``). A worker that dies or cannot
-load the model costs time, never a run: its chunk, and every later one, is
-tagged in this process. A chunk that fails in a worker (a full disk, say)
-raises here as it would have in process. ``AKHBAR_NER_PROCESSES=1`` keeps NER
-in the run's own process; so do one CPU and the Dask task runner.
+load the model costs time, never a run: the other workers take its chunks, and
+with none left the run tags in its own process from then on. A chunk that
+fails in a worker (a full disk, say) raises here as it would have in process.
+``AKHBAR_NER_PROCESSES=1`` keeps NER in the run's own process; so do one CPU,
+``AKHBAR_DEVICE=cuda`` (one model on the GPU) and the Dask task runner.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ _gave_up = False  # a worker failed: NER runs in process from then on
 
 def wanted(settings: Settings) -> int:
     """How many NER worker processes these settings ask for on this machine (0 or 1: none)."""
-    if _gave_up or settings.task_runner != "local":
+    if _gave_up or settings.task_runner != "local" or settings.device == "cuda":  # one model on the GPU
         return 0
     if settings.ner_processes:
         return settings.ner_processes if settings.ner_processes > 1 else 0
