@@ -109,6 +109,13 @@ def documents_for(articles: list[Article], settings: Settings) -> tuple[list[tup
     return annotated, rejected, len(articles) - len(misses)
 
 
+def needs_the_model(articles: list[Article], settings: Settings) -> bool:
+    """Whether some article's body is not in the NER cache: only then is a model loaded, here or in workers."""
+    info = nlp.ensure_model(settings)
+    cache = NerCache(settings.ner_cache_dir, info.name, info.version)
+    return not all(cache.holds(a.body) for a in articles)
+
+
 @dataclass
 class StagedRows:
     """What one chunk's NER documents make: article, sentence and linked mention rows, and what failed."""

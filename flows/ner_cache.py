@@ -129,6 +129,10 @@ class NerCache:
         self.hits += 1
         return from_entry(text, entry)
 
+    def holds(self, text: str) -> bool:
+        """Whether an entry is there for this text (``get`` may still find it unreadable)."""
+        return self._path(text).is_file()
+
     def put(self, text: str, doc) -> None:
         path = self._path(text)
         path.parent.mkdir(parents=True, exist_ok=True)

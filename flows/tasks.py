@@ -28,7 +28,7 @@ from expectations import gate_helper
 from expectations.gate import GateResult
 from flows import intake, ner_workers, web
 from flows.alerts import Alert, send_alert
-from flows.annotate import ChunkResult, NerTotals, stage_chunk
+from flows.annotate import ChunkResult, NerTotals, needs_the_model, stage_chunk
 from flows.intake import Collected, SourceSpec
 from flows.progress import Progress
 from flows.resources import Resources
@@ -162,7 +162,7 @@ def annotate(new: list[Article], settings: Settings, staging: Staging, ingested_
     progress = Progress(len(new), logger)
     chunks = [(start // settings.ner_batch_articles, new[start:start + settings.ner_batch_articles])
               for start in range(0, len(new), settings.ner_batch_articles)]
-    workers = ner_workers.start_for(settings)
+    workers = ner_workers.start_for(settings) if needs_the_model(new, settings) else None
     if settings.task_runner == "dask":  # submitted all at once, for the workers to share
         # Not quote()d: Dask's runner hands a quoted argument to the task as the wrapper, not its contents.
         futures = [annotate_chunk.submit(part, chunk, settings, staging, ingested_at, seen) for part, chunk in chunks]

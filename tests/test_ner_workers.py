@@ -112,3 +112,16 @@ def test_akhbar_run_tags_in_workers_and_leaves_no_process(prefect_api, inbox, wa
     assert "NER in 2 worker processes" in run.stderr + run.stdout
     assert "cannot tag" not in run.stderr + run.stdout and "leaked" not in run.stderr
     assert _processes_marked(mark) == []
+
+
+def test_a_batch_all_in_the_ner_cache_starts_no_worker(prefect_api, inbox, tmp_path, two_workers, monkeypatch):
+    warehouse = tmp_path / "wh" / "akhbar.duckdb"
+    monkeypatch.setenv("AKHBAR_NER_PROCESSES", "1")
+    _ingest(inbox, warehouse)  # NER in process: every body now in this warehouse's NER cache
+    again = tmp_path / "again" / "akhbar.duckdb"
+    again.parent.mkdir()
+    (again.parent / "ner_cache").symlink_to(warehouse.parent / "ner_cache")
+    monkeypatch.setenv("AKHBAR_NER_PROCESSES", "2")
+    summary = _ingest(inbox, again)
+    assert summary.n_new == 5 and summary.ner_cached == 5 and not summary.model_loaded
+    assert ner_workers.working() is None
