@@ -55,11 +55,7 @@ def serve(conn) -> None:
     from flows import nlp
 
     pipeline = None
-    while True:
-        try:
-            kind, argument = conn.recv()
-        except (EOFError, OSError):
-            break
+    for kind, (argument,) in helper_process.requests(conn):
         if kind == "load":
             pipeline = nlp.get_pipeline(nlp.ensure_model(argument), argument)
             nlp.tag_shortest_first(pipeline.stanza, [["بكين", "و", "أستانا"]])  # warm-up

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 _POLL_SECONDS = 0.5  # how often a wait for the helper checks that it is still alive
 
@@ -80,6 +80,27 @@ class HelperProcess:
             self.process.wait()
 
 
+class OnePerProcess:
+    """The helper this process keeps for its life, stopped as the process exits; after one has failed, the work
+    is done in process and no helper is started again."""
+
+    def __init__(self) -> None:
+        self.current: Any = None
+        self.gave_up = False
+        atexit.register(self.stop)
+
+    def stop(self) -> None:
+        """Stop the current helper, if any (a later run may start another)."""
+        current, self.current = self.current, None
+        if current is not None:
+            current.stop()
+
+    def give_up(self) -> None:
+        """Stop the current helper for good: it could not do its work."""
+        self.gave_up = True
+        self.stop()
+
+
 def _import_path() -> str:
     """This process's import path, for the helper to import the same akhbar and packages."""
     project = str(Path(__file__).resolve().parents[1])
@@ -92,6 +113,16 @@ def _import_path() -> str:
 def pipe_from(argv: list[str]) -> Connection:
     """The helper's end of the pipe, from its command line."""
     return Connection(int(argv[1]))
+
+
+def requests(conn: Connection) -> Iterator[tuple[str, list]]:
+    """Each request, ``(kind, arguments)``, until the pipe closes."""
+    while True:
+        try:
+            kind, *arguments = conn.recv()
+        except (EOFError, OSError):
+            return
+        yield kind, arguments
 
 
 def answer(conn: Connection, message: tuple, before_leaving: Iterable[Callable[[], None]] = ()) -> None:

@@ -21,7 +21,6 @@ Expectations in its own memory (about 230 MB).
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import signal
@@ -42,18 +41,16 @@ from warehouse.store import Staging, Warehouse
 
 log = logging.getLogger(__name__)
 
-_helper: "GateHelper | None" = None  # one per process, for every warehouse it gates
-_gave_up = False  # a helper failed: this process gates in process from then on
+_slot = helper_process.OnePerProcess()  # its GateHelper, for every warehouse it gates
 _pages: dict[Path, gate.DataDocsBuild] = {}  # in the helper: each warehouse's latest pages, being written
 
 
 def start(context_dir: Path, data_docs_dir: Path) -> "GateHelper | None":
     """This process's helper, started now (loading the gate of this warehouse first) if it is
     :func:`worthwhile`; None when the gate had better run in this process."""
-    global _helper
-    if _helper is None and worthwhile():
-        _helper = GateHelper(Path(context_dir).resolve(), Path(data_docs_dir).resolve())
-    return _helper
+    if _slot.current is None and worthwhile():
+        _slot.current = GateHelper(Path(context_dir).resolve(), Path(data_docs_dir).resolve())
+    return _slot.current
 
 
 def start_for(settings) -> "GateHelper | None":
@@ -64,13 +61,14 @@ def start_for(settings) -> "GateHelper | None":
 def run_gate(staging: Staging, published: Warehouse, context_dir: Path, data_docs_dir: Path,
              expected: dict[str, int], labels: Sequence[str], now: datetime | None = None) -> GateResult:
     """``expectations.gate.run_gate``, its checkpoints run by this process's helper if one was started."""
-    if _helper is None:
+    helper = _slot.current
+    if helper is None:
         return gate.run_gate(staging, published, context_dir, data_docs_dir, expected, labels, now)
     refused, schema_seconds = gate.refused_schema(staging)
     if refused is not None:
         return refused
     try:
-        result = _helper.validate(staging, published, Path(context_dir).resolve(), Path(data_docs_dir).resolve(),
+        result = helper.validate(staging, published, Path(context_dir).resolve(), Path(data_docs_dir).resolve(),
                                   expected, labels, now)
     except HelperGone as gone:
         log.warning("the gate's helper process cannot gate (%s): gating in this process from now on", gone)
@@ -82,7 +80,7 @@ def run_gate(staging: Staging, published: Warehouse, context_dir: Path, data_doc
 
 def worthwhile() -> bool:
     """Whether a helper can save this process time: it has a second CPU, and no helper failed in it."""
-    return not _gave_up and (os.cpu_count() or 1) >= 2
+    return not _slot.gave_up and (os.cpu_count() or 1) >= 2
 
 
 def checks_here() -> bool:
@@ -92,25 +90,11 @@ def checks_here() -> bool:
 
 def helping() -> "GateHelper | None":
     """This process's helper, if one was started."""
-    return _helper
+    return _slot.current
 
 
-def give_up() -> None:
-    """Stop this process's helper for good (it could not gate): the gate runs in process from now on."""
-    global _gave_up
-    _gave_up = True
-    stop()
-
-
-def stop() -> None:
-    """Let this process's helper end on its own; one still loading is stopped. A later run may start another."""
-    global _helper
-    helper, _helper = _helper, None
-    if helper is not None:
-        helper.stop()
-
-
-atexit.register(stop)
+# stop(): a helper waiting for requests ends on its own, one still loading is stopped; give_up(): for good.
+stop, give_up = _slot.stop, _slot.give_up
 
 
 @dataclass
@@ -201,13 +185,11 @@ def serve(conn: Connection, context_dir: Path, data_docs_dir: Path) -> None:
     except Exception as error:  # noqa: BLE001 (told to the run, which gates in its own process)
         ready = ("error", f"loading the gate: {type(error).__name__}: {error}")
     answer(conn, ready)
-    if ready[0] == "ready":  # the suites' pages once the run knows it can count on the helper (a gate waits for them)
-        _pages[data_docs_dir] = gate.build_pages(context_dir, data_docs_dir, [])
-    while ready[0] == "ready":
-        try:
-            kind, *arguments = conn.recv()
-        except (EOFError, OSError):
-            break
+    if ready[0] != "ready":
+        _leave()
+    # The suites' pages once the run knows it can count on the helper (a gate waits for them).
+    _pages[data_docs_dir] = gate.build_pages(context_dir, data_docs_dir, [])
+    for kind, arguments in helper_process.requests(conn):
         try:
             if kind == "validate":
                 result = gate.validate_frames(*arguments)

@@ -21,7 +21,6 @@ fails in a worker (a full disk, say) raises here as it would have in process.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import queue
@@ -39,13 +38,12 @@ log = logging.getLogger(__name__)
 
 MAX_AUTO_WORKERS = 4  # memory: each worker holds the model and the knowledge base (about 500 MB)
 
-_pool: "NerWorkers | None" = None  # one per process, for every run it makes
-_gave_up = False  # a worker failed: NER runs in process from then on
+_slot = helper_process.OnePerProcess()  # its NerWorkers, for every run it makes
 
 
 def wanted(settings: Settings) -> int:
     """How many NER worker processes these settings ask for on this machine (0 or 1: none)."""
-    if _gave_up or settings.task_runner != "local" or settings.device == "cuda":  # one model on the GPU
+    if _slot.gave_up or settings.task_runner != "local" or settings.device == "cuda":  # one model on the GPU
         return 0
     if settings.ner_processes:
         return settings.ner_processes if settings.ner_processes > 1 else 0
@@ -55,37 +53,22 @@ def wanted(settings: Settings) -> int:
 
 def start_for(settings: Settings) -> "NerWorkers | None":
     """This process's NER workers, started now (each loading the model) if these settings want them."""
-    global _pool
     n = wanted(settings)
     if not n:
         return None
-    if _pool is not None and _pool.size != n:
-        stop()
-    if _pool is None:
-        _pool = NerWorkers(n, settings)
-    return _pool
+    if _slot.current is not None and _slot.current.size != n:
+        _slot.stop()
+    if _slot.current is None:
+        _slot.current = NerWorkers(n, settings)
+    return _slot.current
 
 
 def working() -> "NerWorkers | None":
     """This process's NER workers, if they were started."""
-    return _pool
+    return _slot.current
 
 
-def give_up() -> None:
-    global _gave_up
-    _gave_up = True
-    stop()
-
-
-def stop() -> None:
-    """Stop this process's workers (a later run may start others)."""
-    global _pool
-    pool, _pool = _pool, None
-    if pool is not None:
-        pool.stop()
-
-
-atexit.register(stop)
+stop, give_up = _slot.stop, _slot.give_up  # for a later run to start others; for good
 
 
 @dataclass
@@ -190,11 +173,7 @@ def serve(conn) -> None:
     helper_process.answer(conn, ("ready", os.getpid()))
     from flows import annotate, intake, nlp
 
-    while True:
-        try:
-            kind, *arguments = conn.recv()
-        except (EOFError, OSError):
-            break
+    for kind, arguments in helper_process.requests(conn):
         try:
             if kind == "load":
                 (settings,) = arguments

@@ -23,7 +23,7 @@ def helpers(request, monkeypatch):
     """A helper may start in this test process; it checks every table (as for a new `akhbar run`), or half
     of them while this process checks the rest (as for a warm worker). Stopped after."""
     monkeypatch.setattr(gate_helper, "worthwhile", lambda: True)
-    monkeypatch.setattr(gate_helper, "_gave_up", False)
+    monkeypatch.setattr(gate_helper._slot, "gave_up", False)
     monkeypatch.setattr(gate_helper, "checks_here", lambda: request.param == "checks shared")
     yield request.param
     gate_helper.stop()
@@ -120,14 +120,14 @@ def test_a_helper_that_died_costs_time_not_the_verdict(tmp_path, helpers, caplog
     assert "helper process cannot gate" in caplog.text
     assert gate_helper.helping() is None
     assert result.data_docs_index.exists()
-    assert gate_helper._gave_up  # no helper is started again in this process (next test)
+    assert gate_helper._slot.gave_up  # no helper is started again in this process (next test)
 
 
 def test_no_helper_after_one_failed_or_with_one_cpu(tmp_path, monkeypatch):
-    monkeypatch.setattr(gate_helper, "_gave_up", True)
+    monkeypatch.setattr(gate_helper._slot, "gave_up", True)
     assert not gate_helper.worthwhile()
     assert gate_helper.start(tmp_path / "gx", tmp_path / "docs") is None
-    monkeypatch.setattr(gate_helper, "_gave_up", False)
+    monkeypatch.setattr(gate_helper._slot, "gave_up", False)
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     assert gate_helper.start(tmp_path / "gx", tmp_path / "docs") is None and gate_helper.helping() is None
 

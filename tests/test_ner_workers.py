@@ -21,7 +21,7 @@ def two_workers(monkeypatch):
     require_model()
     monkeypatch.setenv("AKHBAR_NER_PROCESSES", "2")
     monkeypatch.setenv("AKHBAR_NER_BATCH_ARTICLES", "1")
-    monkeypatch.setattr(ner_workers, "_gave_up", False)
+    monkeypatch.setattr(ner_workers._slot, "gave_up", False)
     ner_workers.stop()
     yield
     ner_workers.stop()
@@ -38,7 +38,7 @@ def test_workers_publish_the_same_tables_as_the_run_s_own_process(prefect_api, i
                                                                    monkeypatch):
     in_workers = tmp_path / "workers" / "akhbar.duckdb"  # separate folders: separate NER caches, so both compute
     summary = _ingest(inbox, in_workers)
-    pool = ner_workers._pool
+    pool = ner_workers.working()
     assert pool is not None and pool.size == 2
 
     monkeypatch.setenv("AKHBAR_NER_PROCESSES", "1")
@@ -54,10 +54,10 @@ def test_workers_publish_the_same_tables_as_the_run_s_own_process(prefect_api, i
 
 def test_the_workers_stay_loaded_for_the_next_run(prefect_api, inbox, tmp_path, two_workers):
     first = _ingest(inbox, tmp_path / "a" / "akhbar.duckdb")
-    pids = ner_workers._pool.pids()
+    pids = ner_workers.working().pids()
     second = _ingest(inbox, tmp_path / "b" / "akhbar.duckdb")
     assert first.model_loaded and not second.model_loaded  # the workers' models, loaded once
-    assert ner_workers._pool.pids() == pids
+    assert ner_workers.working().pids() == pids
     assert {int(w.rsplit(":", 1)[1]) for w in second.ner_workers} <= set(pids)
 
 
@@ -85,7 +85,7 @@ def test_with_every_worker_gone_the_run_tags_in_its_own_process(prefect_api, inb
     assert summary.status == "succeeded" and summary.n_new == 5
     assert {int(w.rsplit(":", 1)[1]) for w in summary.ner_workers} == {os.getpid()}
     assert "NER runs in this process from now on" in caplog.text
-    assert ner_workers._gave_up and ner_workers.start_for(get_settings()) is None
+    assert ner_workers._slot.gave_up and ner_workers.start_for(get_settings()) is None
 
 
 def test_a_chunk_that_fails_in_a_worker_fails_the_run_as_in_process(prefect_api, inbox, warehouse_path,
