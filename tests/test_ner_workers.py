@@ -49,7 +49,7 @@ def test_workers_publish_the_same_tables_as_the_run_s_own_process(prefect_api, i
     assert tables(in_workers) == tables(in_process)
     pids = {int(worker.rsplit(":", 1)[1]) for worker in summary.ner_workers}
     assert pids and pids <= set(pool.pids()) and os.getpid() not in pids
-    assert summary.model_loaded and alone.model_loaded
+    assert summary.model_loaded and alone.status == "succeeded"  # the workers loaded theirs; this process's may be
 
 
 def test_the_workers_stay_loaded_for_the_next_run(prefect_api, inbox, tmp_path, two_workers):
