@@ -207,11 +207,13 @@ def load_knowledge_base(settings):
         if not kb_places.is_current(settings.places_kb):
             kb_places.build_places(settings.places_kb)
         stamp = _stamp(files)
-        if stamp not in _knowledge_bases:
+        # A missing file by its place alone: warehouses without imports of their own share one table here too.
+        key = tuple(entry if entry[1] is not None else None for entry in stamp)
+        if key not in _knowledge_bases:
             built = kb_cache.read_table(settings.kb_cache_dir, stamp)
             if built is not None:
                 _knowledge_bases.clear()
-                _knowledge_bases[stamp] = built
+                _knowledge_bases[key] = built
                 return built
             countries, bodies = _rows(settings.countries), _rows(settings.bodies)
             records = agency_records(_rows(settings.agencies)) + body_records(bodies, countries)
@@ -224,8 +226,8 @@ def load_knowledge_base(settings):
             build_indexes(table)
             kb_cache.write_table(settings.kb_cache_dir, stamp, table)
             _knowledge_bases.clear()
-            _knowledge_bases[stamp] = table
-        return _knowledge_bases[stamp]
+            _knowledge_bases[key] = table
+        return _knowledge_bases[key]
     except OSError as err:
         raise RegistryError(f"cannot read the knowledge base: {err.strerror or err}: {err.filename or ''}") from None
     except ValueError as err:

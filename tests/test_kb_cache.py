@@ -74,3 +74,9 @@ def test_a_damaged_copy_is_built_again_and_no_cache_means_none(tmp_path, fresh):
     intake._knowledge_bases.clear()
     intake.load_knowledge_base(get_settings(cache_dir=""))
     assert len(fresh) == 3 and get_settings(cache_dir="").kb_cache_dir is None
+
+
+def test_warehouses_without_imports_of_their_own_share_this_process_s_table(tmp_path, fresh):
+    one = intake.load_knowledge_base(get_settings(cache_dir=tmp_path, warehouse=tmp_path / "a" / "akhbar.duckdb"))
+    other = intake.load_knowledge_base(get_settings(cache_dir=tmp_path, warehouse=tmp_path / "b" / "akhbar.duckdb"))
+    assert other is one and len(fresh) == 1
