@@ -6,7 +6,7 @@ each tag 1.6× as fast (2 CPUs; the benchmark's two NER floors, one process and
 as the run tags, show it on each machine). So a run with new articles hands its
 NER chunks (``flows/annotate.py``'s ``stage_chunk``: NER or the NER cache,
 linking, rows, the staged Parquet) to worker processes, one per CPU up to four,
-each holding its own Stanza pipeline and knowledge base (about 500 MB); this
+each holding its own Stanza pipeline and knowledge base (about 670 MB); this
 process only waits for them, and does not load torch.
 
 The workers are this process's for its life (a warm ``akhbar serve`` worker
@@ -36,7 +36,7 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MAX_AUTO_WORKERS = 4  # memory: each worker holds the model and the knowledge base (about 500 MB)
+MAX_AUTO_WORKERS = 4  # memory: each worker holds the model and the knowledge base (about 670 MB)
 
 _slot = helper_process.OnePerProcess()  # its NerWorkers, for every run it makes
 
