@@ -75,6 +75,7 @@ stop, give_up = _slot.stop, _slot.give_up  # for a later run to start others; fo
 class _Job:
     request: tuple
     future: Future
+    requeued: bool = False  # its future already running: taken by a worker that died with it
 
 
 class NerWorkers:
@@ -91,6 +92,7 @@ class NerWorkers:
                          for _ in range(size)]
         self.loaded: list[Future] = [Future() for _ in range(size)]  # each worker's model, once it is loaded
         self._built = [0] * size  # each worker's Stanza pipelines, as last heard
+        self.chunks_done = [0] * size  # each worker's chunks answered, staged or raised
         self._threads = [threading.Thread(target=self._feed, args=(n, helper, loaded), daemon=True,
                                           name=f"akhbar-ner-worker-{n}")
                          for n, (helper, loaded) in enumerate(zip(self._helpers, self.loaded))]
@@ -129,11 +131,14 @@ class NerWorkers:
             return self._lost(helper, gone)
         reported = 0  # the pipelines this worker had built at its last chunk: its model's load counts with its first
         while (job := self._jobs.get()) is not None:
+            if not (job.requeued or job.future.set_running_or_notify_cancel()):  # its run failed meanwhile
+                continue
             try:
                 kind, value = helper.call("chunk", *job.request)
             except HelperGone as gone:
-                self._jobs.put(job)  # for another worker
+                self._jobs.put(_Job(job.request, job.future, requeued=True))  # for another worker
                 return self._lost(helper, gone)
+            self.chunks_done[n] += 1
             if kind == "raised":
                 job.future.set_exception(value)
                 continue
@@ -146,23 +151,35 @@ class NerWorkers:
         log.warning("an NER worker process cannot tag (%s)", gone)
         with self._lock:
             self._alive -= 1
-            if self._alive:
-                return
+            last = self._alive <= 0
+        if last:
+            self._fail_waiting(gone)
+
+    def _fail_waiting(self, gone: HelperGone) -> None:
+        """Every chunk still queued fails with ``gone`` (its task then tags it in the run's own process)."""
+        sentinels = 0
         while True:
             try:
                 job = self._jobs.get_nowait()
             except queue.Empty:
-                return
-            if job is not None:
+                break
+            if job is None:
+                sentinels += 1
+            elif job.requeued or job.future.set_running_or_notify_cancel():
                 job.future.set_exception(gone)
+        for _ in range(sentinels):  # still owed to the threads that have not seen theirs
+            self._jobs.put(None)
 
     def stop(self) -> None:
+        with self._lock:
+            self._alive = 0  # nothing is queued from now on
         for _ in self._threads:
             self._jobs.put(None)
         for helper in self._helpers:
             helper.stop()
         for thread in self._threads:
             thread.join(timeout=5)
+        self._fail_waiting(HelperGone("the NER workers were stopped"))
 
 
 # ------------------------------------------------------------------ in the worker

@@ -163,6 +163,7 @@ def annotate(new: list[Article], settings: Settings, staging: Staging, ingested_
     chunks = [(start // settings.ner_batch_articles, new[start:start + settings.ner_batch_articles])
               for start in range(0, len(new), settings.ner_batch_articles)]
     workers = ner_workers.start_for(settings) if needs_the_model(new, settings) else None
+    staged: list[Future] = []  # the NER workers' chunks
     if settings.task_runner == "dask":  # submitted all at once, for the workers to share
         # Not quote()d: Dask's runner hands a quoted argument to the task as the wrapper, not its contents.
         futures = [annotate_chunk.submit(part, chunk, settings, staging, ingested_at, seen) for part, chunk in chunks]
@@ -182,6 +183,8 @@ def annotate(new: list[Article], settings: Settings, staging: Staging, ingested_
             progress.advance(len(chunk))
     finally:
         progress.close()
+        for future in staged:  # after a failed chunk, the workers' chunks not yet begun are not begun
+            future.cancel()
     return totals
 
 

@@ -125,3 +125,30 @@ def test_a_batch_all_in_the_ner_cache_starts_no_worker(prefect_api, inbox, tmp_p
     summary = _ingest(inbox, again)
     assert summary.n_new == 5 and summary.ner_cached == 5 and not summary.model_loaded
     assert ner_workers.working() is None
+
+
+
+def test_a_chunk_cancelled_before_a_worker_takes_it_is_never_tagged(tmp_path):
+    """What a failed run does with its chunks not yet begun (``flows/tasks.py``)."""
+    from datetime import datetime, timezone
+
+    from core.settings import get_settings
+    from flows import intake
+    from warehouse.store import StagingArea
+
+    require_model()
+    settings = get_settings(warehouse=tmp_path / "wh" / "akhbar.duckdb")
+    article = intake.sample_article(settings)
+    staging = StagingArea(tmp_path / "staging").for_run("run-1")
+    pool = ner_workers.NerWorkers(1, settings)  # its one worker loads the model for seconds: every chunk waits
+    try:
+        first, second, third = (pool.submit(part, [article], settings, staging, datetime.now(timezone.utc))
+                                for part in range(3))
+        assert second.cancel() and third.cancel()
+        assert first.result(timeout=300).n_articles == 1
+        assert pool.submit(3, [article], settings, staging, datetime.now(timezone.utc)).result(timeout=300)
+    finally:
+        pool.stop()
+    assert pool.chunks_done == [2]  # the first and the last: the cancelled ones were never sent
+    assert sorted(p.name for p in (staging.root / "articles").iterdir()) == ["part-00000.parquet",
+                                                                            "part-00003.parquet"]
