@@ -162,7 +162,9 @@ def annotate(new: list[Article], settings: Settings, staging: Staging, ingested_
     progress = Progress(len(new), logger)
     chunks = [(start // settings.ner_batch_articles, new[start:start + settings.ner_batch_articles])
               for start in range(0, len(new), settings.ner_batch_articles)]
-    workers = ner_workers.start_for(settings) if needs_the_model(new, settings) else None
+    # Only text the NER cache does not hold needs a model, here or in workers (checked only if there are to be any).
+    workers = ner_workers.start_for(settings) if ner_workers.wanted(settings) and needs_the_model(new, settings) \
+        else None
     staged: list[Future] = []  # the NER workers' chunks
     if settings.task_runner == "dask":  # submitted all at once, for the workers to share
         # Not quote()d: Dask's runner hands a quoted argument to the task as the wrapper, not its contents.

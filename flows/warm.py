@@ -49,7 +49,7 @@ class RunReport:
     state: str  # COMPLETED, FAILED, CRASHED...
     pid: int
     pipelines_built: int  # Stanza pipelines the worker (and its NER workers) built in its life
-    rss_mb: float  # the worker's resident memory after the run, its gate helper's included
+    rss_mb: float  # the worker's resident memory after the run, its gate helper's and NER workers' included
     seconds: float
     message: str = ""
     n_new: int | None = None  # from the run's summary, when it returned one
