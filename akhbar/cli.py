@@ -61,20 +61,23 @@ def _run_flow(**params):
     """Run the ingest flow; print its summary; exit 1 when the run failed."""
     from flows.schedule import temporary_server
 
-    _start_gate_helper(get_settings(**{k: params.get(k) for k in ("inbox", "warehouse")}))
+    _start_helpers(get_settings(**{k: params.get(k) for k in ("inbox", "warehouse")}))
     with temporary_server() as started:
         _run_ingest(temporary=started is not None, **params)
 
 
-def _start_gate_helper(settings) -> None:
+def _start_helpers(settings) -> None:
     """Great Expectations loads for the gate in a helper process from the command's start, beside Prefect's
-    import and server, intake and NER (``expectations/gate_helper.py``); the flow starts one only once it
-    knows the run has new articles, later than this."""
+    import and server, intake and NER (``expectations/gate_helper.py``); so does the model in the first NER
+    worker when the sources hold files written since the last run (``flows/ner_workers.py``). The flow starts
+    them only once it knows the run has new articles, later than this."""
     from core.collector import kept_for_the_process
 
     with kept_for_the_process():  # what the flow imports later anyway (pyarrow, DuckDB, the gate's module)
         from expectations import gate_helper
+        from flows import ner_workers
     gate_helper.start_for(settings)
+    ner_workers.start_early(settings)
 
 
 def _run_ingest(temporary: bool = False, **params):

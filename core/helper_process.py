@@ -2,15 +2,26 @@
 
 A new interpreter, not multiprocessing's spawn: spawn would first run this process's main script again, and
 a user's script that runs a flow without an ``if __name__ == "__main__"`` guard would run it twice. The
-helper runs ``python -m <module> <fd> <args...>`` with one end of a socket pair as ``fd``; messages are
-pickled tuples ``(kind, value)``, answered in order. Its first message says it is ready (or why it is not).
+helper runs ``python -m <module> <fds> <args...>`` with one end of a socket pair as the first of ``fds``;
+messages are pickled tuples ``(kind, value)``, answered in order. Its first message says it is ready (or why it
+is not).
+
+Helpers that would each load the same large state (the NER workers' model) can be *siblings*: one new
+interpreter loads it, then forks the others (Linux), which share its pages and never load it themselves. Their
+socket pairs are made here and handed to the first helper with its own (the rest of ``fds``), so each sibling
+has a pipe of its own to this process, and is watched by its pid (it is not this process's child). A forked
+sibling's first message is ``("ready", <its pid>)``.
+
 Used by the gate's helper (``expectations/gate_helper.py``) and the NER workers (``flows/ner_workers.py``).
 """
 
 from __future__ import annotations
 
 import atexit
+import gc
 import os
+import select
+import signal
 import socket
 import subprocess
 import sys
@@ -25,23 +36,44 @@ class HelperGone(RuntimeError):
     """The helper cannot do its work: it did not start, it died, or it failed on this request."""
 
 
-class HelperProcess:
-    """One helper process and the pipe to it."""
+def can_fork() -> bool:
+    """Whether helpers here can be forked siblings: Linux only (elsewhere, forking a process that has loaded
+    native libraries such as torch is not safe)."""
+    return sys.platform == "linux" and hasattr(os, "pidfd_open")
 
-    def __init__(self, module: str, *args: str, env: dict[str, str] | None = None):
+
+class HelperProcess:
+    """One helper process and the pipe to it; ``siblings``: that many more, forked by it (:attr:`siblings`)."""
+
+    def __init__(self, module: str, *args: str, env: dict[str, str] | None = None, siblings: int = 0):
         ours, theirs = socket.socketpair()
-        with theirs:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", module, str(theirs.fileno()), *args], pass_fds=[theirs.fileno()],
+        pairs = [socket.socketpair() for _ in range(siblings)]
+        fds = [theirs.fileno(), *(their.fileno() for _, their in pairs)]
+        try:
+            self.process: subprocess.Popen | ForkedProcess = subprocess.Popen(
+                [sys.executable, "-m", module, ",".join(map(str, fds)), *args], pass_fds=fds,
                 env={**os.environ, **(env or {}), "PYTHONPATH": _import_path()})
+        finally:
+            for sock in [theirs, *(their for _, their in pairs)]:
+                sock.close()
         self._conn = Connection(ours.detach())
         self._ready: Any = None
         self.is_ready = False
+        self.siblings = [HelperProcess._forked(own) for own, _ in pairs]
+
+    @classmethod
+    def _forked(cls, own: socket.socket) -> "HelperProcess":
+        helper = cls.__new__(cls)
+        helper.process, helper._conn = ForkedProcess(), Connection(own.detach())
+        helper._ready, helper.is_ready, helper.siblings = None, False, []
+        return helper
 
     def ready(self) -> Any:
         """The helper's answer to starting (waits for it); raises :class:`HelperGone` if it could not start."""
         if not self.is_ready:
             self._ready = self.receive()
+            if isinstance(self.process, ForkedProcess):
+                self.process.found(self._ready)
             self.is_ready = True
         return self._ready
 
@@ -80,6 +112,46 @@ class HelperProcess:
             self.process.wait()
 
 
+class ForkedProcess:
+    """A sibling helper forked by another: watched through a pidfd, since it is not this process's child (its
+    exit code is not known here: -1 once it has ended). Before it has said its pid, the end of its pipe is what
+    tells that it is gone (whoever holds the other end, the first helper or the sibling, has ended)."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.returncode: int | None = None
+        self._pidfd: int | None = None
+
+    def found(self, pid: int) -> None:
+        self.pid = pid
+        try:
+            self._pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            self.returncode = -1
+
+    def poll(self) -> int | None:
+        if self.returncode is None and self._pidfd is not None and select.select([self._pidfd], [], [], 0)[0]:
+            self.returncode = -1
+            os.close(self._pidfd)
+            self._pidfd = None
+        return self.returncode
+
+    def wait(self, timeout: float) -> int:
+        if self._pidfd is not None and not select.select([self._pidfd], [], [], timeout)[0]:
+            raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout)
+        return self.poll() if self._pidfd is not None else -1
+
+    def terminate(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, signum: int) -> None:
+        if self._pidfd is not None and self.poll() is None:
+            signal.pidfd_send_signal(self._pidfd, signum)
+
+
 class OnePerProcess:
     """The helper this process keeps for its life, stopped as the process exits; after one has failed, the work
     is done in process and no helper is started again."""
@@ -112,7 +184,36 @@ def _import_path() -> str:
 
 def pipe_from(argv: list[str]) -> Connection:
     """The helper's end of the pipe, from its command line."""
-    return Connection(int(argv[1]))
+    return Connection(int(argv[1].split(",")[0]))
+
+
+def sibling_pipes(argv: list[str]) -> list[int]:
+    """The ends of its siblings' pipes, from the helper's command line: one sibling to fork for each."""
+    return [int(fd) for fd in argv[1].split(",")[1:]]
+
+
+def fork_siblings(conn: Connection, siblings: list[int]) -> Connection:
+    """Fork a sibling for each of ``siblings`` (pipe ends) once this helper has loaded what they share; the pipe
+    this process serves from then on: ``conn`` here, its own in each sibling, which has said its pid on it."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # siblings that end are reaped, not left as zombies
+    gc.collect()
+    gc.freeze()  # what is loaded stays in shared pages: a collection would write to every object's header
+    for own in siblings:
+        if os.fork() == 0:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            conn.close()
+            close_pipes([fd for fd in siblings if fd != own])
+            mine = Connection(own)
+            mine.send(("ready", os.getpid()))
+            return mine
+    close_pipes(siblings)
+    return conn
+
+
+def close_pipes(fds: Iterable[int]) -> None:
+    """Close pipe ends this helper holds for siblings it will not fork (they learn it from the end of it)."""
+    for fd in fds:
+        os.close(fd)
 
 
 def requests(conn: Connection) -> Iterator[tuple[str, list]]:

@@ -359,6 +359,25 @@ def collect(specs: list[SourceSpec], max_bytes: int,
     return collected
 
 
+def any_unseen_file(specs: list[SourceSpec], settled: set[tuple[str, int, int]], quarantined: set[str]) -> bool:
+    """Whether a file of these sources (the web's aside) is neither settled (path, size, mtime_ns, as
+    :func:`collect` skips it) nor quarantined: from the files' names and times alone, before anything is read,
+    a guess that a run will find new text in them."""
+    for spec in specs:
+        if spec.kind in WEB_KINDS:
+            continue
+        location = Path(spec.location)
+        for path in [location] if spec.kind == "file" else _files_in(location) if location.is_dir() else []:
+            label = str(path)
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            if (label, stat.st_size, stat.st_mtime_ns) not in settled and printable(label) not in quarantined:
+                return True
+    return False
+
+
 def reparse_quarantined(raw: bytes, source_path: str, fmt: str | None) -> tuple[list[RawItem], list[Rejection]]:
     """Parse a quarantined item's stored bytes again, as the format it came in.
 

@@ -10,8 +10,12 @@ each holding its own Stanza pipeline and knowledge base (about 670 MB); this
 process only waits for them, and does not load torch.
 
 The workers are this process's for its life (a warm ``akhbar serve`` worker
-keeps them across scheduled runs; a command stops them as it ends). Each is a
-new interpreter (``core/helper_process.py``). A worker that dies or cannot
+keeps them across scheduled runs; a command stops them as it ends). The first
+is a new interpreter (``core/helper_process.py``); on Linux it loads the model
+and the knowledge base, rehearses them, and forks the others, which share its
+memory pages and load nothing (a second load costs as much CPU as the first:
+about 3 s, on the cold run's critical path). Elsewhere each worker is a new
+interpreter that loads its own. A worker that dies or cannot
 load the model costs time, never a run: the other workers take its chunks, and
 with none left the run tags in its own process from then on. A chunk that
 fails in a worker (a full disk, say) raises here as it would have in process.
@@ -63,6 +67,25 @@ def start_for(settings: Settings) -> "NerWorkers | None":
     return _slot.current
 
 
+def start_early(settings: Settings) -> "NerWorkers | None":
+    """The workers started with a command, before its run knows whether it has text to tag: when its sources
+    hold a file its warehouse has neither settled nor quarantined. Their first seconds, loading the model, then
+    pass beside the command's own start, intake and selection, not after them. A guess (the file may hold only
+    copies of published articles): a wrong one costs a load beside the run."""
+    from flows import intake
+    from warehouse.store import Warehouse
+
+    if not wanted(settings) or _slot.current is not None:
+        return _slot.current
+    try:
+        specs = [intake.folder_source(settings.inbox)] if settings.inbox is not None \
+            else intake.load_sources(settings.sources)
+        settled, quarantined = Warehouse(settings.warehouse).files_seen()
+    except Exception:  # noqa: BLE001 (a writer holds the warehouse, or the run will report what is wrong)
+        return None
+    return start_for(settings) if intake.any_unseen_file(specs, settled, quarantined) else None
+
+
 def working() -> "NerWorkers | None":
     """This process's NER workers, if they were started."""
     return _slot.current
@@ -88,8 +111,12 @@ class NerWorkers:
         self.settings = settings.model_copy(update={"torch_threads": settings.torch_threads or threads})
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._lock, self._alive = threading.Lock(), size
-        self._helpers = [HelperProcess(__name__, env={"OMP_NUM_THREADS": str(self.settings.torch_threads)})
-                         for _ in range(size)]
+        env = {"OMP_NUM_THREADS": str(self.settings.torch_threads)}
+        if helper_process.can_fork():
+            first = HelperProcess(__name__, env=env, siblings=size - 1)
+            self._helpers = [first, *first.siblings]
+        else:
+            self._helpers = [HelperProcess(__name__, env=env) for _ in range(size)]
         self.loaded: list[Future] = [Future() for _ in range(size)]  # each worker's model, once it is loaded
         self._built = [0] * size  # each worker's Stanza pipelines, as last heard
         self.chunks_done = [0] * size  # each worker's chunks answered, staged or raised
@@ -119,7 +146,8 @@ class NerWorkers:
         """Stanza pipelines the workers have built, as last heard from each."""
         return sum(self._built)
 
-    def pids(self) -> list[int]:
+    def pids(self) -> list[int | None]:
+        """Each worker's pid (None for a forked one that has not started yet)."""
         return [helper.process.pid for helper in self._helpers]
 
     def _feed(self, n: int, helper: HelperProcess, loaded: Future) -> None:
@@ -185,20 +213,30 @@ class NerWorkers:
 # ------------------------------------------------------------------ in the worker
 
 
-def serve(conn) -> None:
-    """The worker: load the model when told which, then stage chunks until the pipe closes."""
+def serve(conn, siblings: list[int]) -> None:
+    """The worker: load the model when told which, then stage chunks until the pipe closes. ``siblings``: the
+    pipes of the workers to fork once the model is loaded (``core/helper_process.py``)."""
     helper_process.answer(conn, ("ready", os.getpid()))
-    from flows import annotate, intake, nlp
+    while conn is not None:
+        conn, siblings = _answer(conn, siblings), []
+    helper_process.leave()
+
+
+def _answer(conn, siblings: list[int]):
+    """Answer requests until the pipe closes (None), or until this process is a newly forked sibling: then its
+    own pipe, on which the sibling's requests wait."""
+    from flows import annotate, nlp
 
     for kind, arguments in helper_process.requests(conn):
         try:
             if kind == "load":
                 (settings,) = arguments
-                nlp.get_pipeline(nlp.ensure_model(settings), settings)
-                intake.load_knowledge_base(settings)
-                article = intake.sample_article(settings)
-                if article is not None:
-                    annotate.rehearse(settings, article)
+                _load(settings)
+                if siblings:
+                    siblings, forked = [], helper_process.fork_siblings(conn, siblings)
+                    if forked is not conn:
+                        nlp.pipelines_built = 0  # it built none: its model is the first worker's, shared
+                        return forked
                 helper_process.answer(conn, ("ok", nlp.pipelines_built))
             elif kind == "chunk":
                 try:
@@ -208,8 +246,28 @@ def serve(conn) -> None:
             else:
                 helper_process.answer(conn, ("error", f"unknown request {kind!r}"))
         except Exception as error:  # noqa: BLE001 (the run tags in its own process instead)
+            if siblings:  # none will be forked: their pipes' end tells the run
+                helper_process.close_pipes(siblings)
+                siblings = []
             helper_process.answer(conn, ("error", f"{kind}: {type(error).__name__}: {error}"))
-    helper_process.leave()
+    return None
+
+
+_rehearsed = False  # whether this process (or the worker it was forked from) has rehearsed
+
+
+def _load(settings) -> None:
+    """The model and the knowledge base (a forked worker finds them loaded), and once a sample article through
+    both: what they compile or build on first use is then ready before a run needs it."""
+    global _rehearsed
+    from flows import annotate, intake, nlp
+
+    nlp.get_pipeline(nlp.ensure_model(settings), settings)
+    intake.load_knowledge_base(settings)
+    article = None if _rehearsed else intake.sample_article(settings)
+    if article is not None:
+        annotate.rehearse(settings, article)
+    _rehearsed = True
 
 
 def _picklable(error: Exception) -> Exception:
@@ -223,4 +281,4 @@ def _picklable(error: Exception) -> Exception:
 
 
 if __name__ == "__main__":
-    serve(helper_process.pipe_from(sys.argv))
+    serve(helper_process.pipe_from(sys.argv), helper_process.sibling_pipes(sys.argv))

@@ -7,8 +7,11 @@ import os
 import signal
 import uuid
 
+import psutil
 import pytest
 
+from core import helper_process
+from core.helper_process import HelperGone
 from flows import ner_workers
 from tests.conftest import require_model
 from tests.test_dask import tables
@@ -152,3 +155,59 @@ def test_a_chunk_cancelled_before_a_worker_takes_it_is_never_tagged(tmp_path):
     assert pool.chunks_done == [2]  # the first and the last: the cancelled ones were never sent
     assert sorted(p.name for p in (staging.root / "articles").iterdir()) == ["part-00000.parquet",
                                                                             "part-00003.parquet"]
+
+
+@pytest.mark.skipif(not helper_process.can_fork(), reason="NER workers are forked from the first on Linux only")
+def test_the_other_workers_are_forked_from_the_first_and_share_its_model(two_workers):
+    from core.settings import get_settings
+
+    pool = ner_workers.start_for(get_settings())
+    pool.wait_loaded()
+    first, second = pool.pids()
+    assert psutil.Process(second).ppid() == first
+    assert pool.pipelines_built() == 1  # one model loaded for both
+
+
+@pytest.mark.skipif(not helper_process.can_fork(), reason="NER workers are forked from the first on Linux only")
+def test_a_first_worker_that_dies_before_forking_leaves_nothing_waiting(two_workers):
+    from core.settings import get_settings
+
+    pool = ner_workers.start_for(get_settings())
+    os.kill(pool.pids()[0], signal.SIGKILL)  # still loading the model: its sibling does not exist yet
+    with pytest.raises(HelperGone):
+        pool.wait_loaded()
+    assert all(loaded.exception(timeout=30) for loaded in pool.loaded)
+    with pytest.raises(HelperGone):  # a chunk given to them now fails at once, and is tagged in process
+        pool.submit().result(timeout=30)
+
+
+def test_a_model_the_workers_cannot_load_fails_every_worker(tmp_path, two_workers):
+    from core.settings import get_settings
+
+    settings = get_settings(stanza_resources_dir=tmp_path / "no-model", stanza_download="never")
+    pool = ner_workers.NerWorkers(2, settings)
+    try:
+        with pytest.raises(HelperGone, match="No Arabic Stanza model"):
+            pool.wait_loaded()
+        assert all(loaded.exception(timeout=30) for loaded in pool.loaded)
+    finally:
+        pool.stop()
+
+
+def test_a_command_starts_the_workers_early_only_for_files_its_warehouse_has_not_seen(prefect_api, inbox, tmp_path,
+                                                                                    two_workers):
+    from core.settings import get_settings
+
+    warehouse = tmp_path / "wh" / "akhbar.duckdb"
+    settings = get_settings(inbox=inbox, warehouse=warehouse)
+    assert ner_workers.start_early(settings) is not None  # no warehouse yet: every file is new
+    _ingest(inbox, warehouse)
+    ner_workers.stop()
+    assert ner_workers.start_early(settings) is None  # every file settled by that run
+    (inbox / "broken.txt").write_bytes(b"\x00\x01 not an article")
+    summary = _ingest(inbox, warehouse)
+    assert summary.n_new == 0 and ner_workers.working() is None  # the run itself needed no model
+    assert ner_workers.start_early(settings) is None  # a quarantined file is not new either
+    sample = next(p for p in sorted(inbox.glob("*.txt")) if p.name != "broken.txt")
+    (inbox / "later.txt").write_text(sample.read_text(encoding="utf-8") + "\nفقرة أخرى.\n", encoding="utf-8")
+    assert ner_workers.start_early(settings) is not None

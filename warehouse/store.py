@@ -299,6 +299,16 @@ class Warehouse:
             rows = con.execute("SELECT source_path, size, mtime_ns, n_items FROM inbox_files").fetchall()
         return {(p, s, m): n for p, s, m, n in rows}
 
+    def files_seen(self) -> tuple[set[tuple[str, int, int]], set[str]]:
+        """The inbox files runs settled (source_path, size, mtime_ns) and the paths they quarantined items of,
+        read read-only, before a run opens the warehouse as its writer; empty when there is no warehouse yet."""
+        if not self.path.exists():
+            return set(), set()
+        with connect(self.path, read_only=True) as con:
+            settled = set(con.execute("SELECT source_path, size, mtime_ns FROM inbox_files").fetchall())
+            quarantined = {path for (path,) in con.execute("SELECT DISTINCT source_path FROM quarantine").fetchall()}
+        return settled, quarantined
+
     def open_quarantine_ids(self) -> set[str]:
         """Items in quarantine now (the ``open_quarantine`` view)."""
         if not self.path.exists():
