@@ -239,6 +239,18 @@ def test_mid_score_is_reviewed_not_merged(table, surface, label, candidate, scor
     assert review.candidate_name == table.entities[candidate].name_ar
 
 
+def test_a_near_spelling_met_again_on_another_day_or_with_another_surface_resolves_the_same(table):
+    from datetime import date
+
+    first = resolve("Nazarbaiev", "PER", table, day=date(2024, 5, 1))
+    again = resolve("Nazarbaiev", "PER", table, day=date(2025, 1, 2), context=frozenset({"KZ"}))
+    quoted = resolve("«Nazarbaiev»", "PER", table)  # another surface, the same key
+    assert first.review is not None and (again.entity_id, again.review) == (first.entity_id, first.review)
+    assert (quoted.entity_id, quoted.review.candidate_id, quoted.review.score) == (
+        first.entity_id, first.review.candidate_id, first.review.score)
+    assert quoted.review.surface == "«Nazarbaiev»"  # the review shows what the text said
+
+
 def test_derived_adjective_is_reviewed_even_with_a_high_score(table):
     resolved = resolve("كازاخستانية", "ORG", table)  # real model output, sample 002
     assert resolved.entity_id.startswith("org:")

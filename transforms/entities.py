@@ -658,18 +658,11 @@ def _fuzzy(key: str, surface: str, label: str, table: AliasTable) -> Resolution 
     truncates a known alias (كازاخستانية, نزارباييفا) is a derived word or another
     person more often than a spelling, so it is reviewed, never merged.
     """
-    script = script_of(key)
-    if script == "mixed" or _letters(key) < MIN_FUZZY_LETTERS:
-        return None
-    keys, entity_ids = table.fuzzy_keys.get((script, label), ((), ()))
-    if not keys:
-        return None
-    best = process.extractOne(key, keys, scorer=fuzz.ratio, score_cutoff=REVIEW)
+    best = _nearest_alias(key, label, table)
     if best is None:
         return None
-    candidate_key, score, position = best
-    entity = table.entities[entity_ids[position]]
-    score = round(float(score), 1)
+    candidate_key, score, entity_id = best
+    entity = table.entities[entity_id]
     affix = key.startswith(candidate_key) or candidate_key.startswith(key)
     if score >= AUTO_MERGE and not affix:
         return Resolution(entity.entity_id, entity.type, key, "fuzzy", score)
@@ -680,6 +673,26 @@ def _fuzzy(key: str, surface: str, label: str, table: AliasTable) -> Resolution 
     )
     review = ReviewItem(surface, key, label, entity.entity_id, entity.name_ar, score, reason)
     return Resolution(local_entity_id(key, label), label, key, "new", 100.0, review)
+
+
+def _nearest_alias(key: str, label: str, table: AliasTable) -> tuple[str, float, str] | None:
+    """(alias key, score, entity id) of the closest fuzzy-ranked alias at or above REVIEW, or None; memoized per
+    table: the search is over every alias of the script and type, and resolve's own memo misses the same key
+    met on another day or beside other countries."""
+    memo = table.derived.setdefault("nearest_alias", {})
+    if (key, label) in memo:
+        return memo[key, label]
+    found = None
+    script = script_of(key)
+    keys, entity_ids = table.fuzzy_keys.get((script, label), ((), ()))
+    if script != "mixed" and _letters(key) >= MIN_FUZZY_LETTERS and keys:
+        best = process.extractOne(key, keys, scorer=fuzz.ratio, score_cutoff=REVIEW)
+        if best is not None:
+            found = (best[0], round(float(best[1]), 1), entity_ids[best[2]])
+    if len(memo) >= MAX_CACHED_RESOLUTIONS:
+        memo.clear()
+    memo[key, label] = found
+    return found
 
 
 def _translit(key: str, label: str, table: AliasTable) -> Resolution | None:

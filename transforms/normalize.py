@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -155,6 +156,7 @@ class Folded:
         return self.origin[start], self.origin[end - 1] + 1
 
 
+@lru_cache(maxsize=8)  # one article's text is folded by several passes in a row (dates, names, amounts, quotes)
 def fold(text: str) -> Folded:
     """NFKC, invisibles, tashkeel and tatweel dropped, alef/yeh/digits unified; whitespace kept.
 

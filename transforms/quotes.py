@@ -275,6 +275,8 @@ def find_quotes(text: str, mentions: Sequence[Mention], start: int = 0, end: int
 
 def _folded_positions(origin: Sequence[int], length: int) -> list[int]:
     """For each original index (and its end), the first folded index at or after it."""
+    if origin == range(length):  # folding kept every character where it was: the common case
+        return list(range(length + 1))
     back = [0] * (length + 1)
     at = len(origin)
     for original in range(length, -1, -1):
