@@ -192,10 +192,21 @@ def sibling_pipes(argv: list[str]) -> list[int]:
     return [int(fd) for fd in argv[1].split(",")[1:]]
 
 
-def fork_siblings(conn: Connection, siblings: list[int]) -> Connection:
-    """Fork a sibling for each of ``siblings`` (pipe ends) once this helper has loaded what they share; the pipe
-    this process serves from then on: ``conn`` here, its own in each sibling, which has said its pid on it."""
+def start_siblings(conn: Connection, siblings: list[int]) -> Connection:
+    """Start a sibling for each of ``siblings`` (pipe ends) once this helper has loaded what they share; the
+    pipe this process serves from then on: ``conn`` here, its own in each sibling, which says its pid on it.
+
+    Each sibling is forked, sharing what is loaded, if this process runs no thread but its own (a thread
+    holding a lock at the fork would leave it held forever in the copy); otherwise each is a new interpreter
+    running this helper's module, which loads its own.
+    """
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # siblings that end are reaped, not left as zombies
+    if not _single_threaded():
+        module = sys.modules["__main__"].__spec__.name  # a helper runs as ``python -m <module>``
+        for own in siblings:
+            subprocess.Popen([sys.executable, "-m", module, str(own)], pass_fds=[own])
+        close_pipes(siblings)
+        return conn
     gc.collect()
     gc.freeze()  # what is loaded stays in shared pages: a collection would write to every object's header
     for own in siblings:
@@ -208,6 +219,19 @@ def fork_siblings(conn: Connection, siblings: list[int]) -> Connection:
             return mine
     close_pipes(siblings)
     return conn
+
+
+# Threads a fork may leave behind: jemalloc's (pyarrow's allocator) handles fork itself.
+_FORK_SAFE_THREADS = frozenset({"jemalloc_bg_thd"})
+
+
+def _single_threaded() -> bool:
+    """Whether this process runs no thread but the one calling, apart from those that handle fork."""
+    try:
+        names = [Path(f"/proc/self/task/{task}/comm").read_text().strip() for task in os.listdir("/proc/self/task")]
+    except OSError:
+        return False
+    return sum(name not in _FORK_SAFE_THREADS for name in names) == 1
 
 
 def close_pipes(fds: Iterable[int]) -> None:

@@ -5,16 +5,15 @@ one process tag about 1.2× as fast as one, while two processes of one thread
 each tag 1.6× as fast (2 CPUs; the benchmark's two NER floors, one process and
 as the run tags, show it on each machine). So a run with new articles hands its
 NER chunks (``flows/annotate.py``'s ``stage_chunk``: NER or the NER cache,
-linking, rows, the staged Parquet) to worker processes, one per CPU up to four,
-each holding its own Stanza pipeline and knowledge base (about 670 MB); this
-process only waits for them, and does not load torch.
+linking, rows, the staged Parquet) to worker processes, one per CPU up to four;
+this process only waits for them, and does not load torch.
 
 The workers are this process's for its life (a warm ``akhbar serve`` worker
 keeps them across scheduled runs; a command stops them as it ends). The first
-is a new interpreter (``core/helper_process.py``); on Linux it loads the model
-and the knowledge base, rehearses them, and forks the others, which share its
-memory pages and load nothing (a second load costs as much CPU as the first:
-about 3 s, on the cold run's critical path). Elsewhere each worker is a new
+is a new interpreter (``core/helper_process.py``) that loads the model and the
+knowledge base (about 620 MB); on Linux it then forks the others, which share
+those pages and load nothing: a second load would cost as much CPU as the first
+(about 3 s, on a cold run's critical path). Elsewhere each worker is a new
 interpreter that loads its own. A worker that dies or cannot
 load the model costs time, never a run: the other workers take its chunks, and
 with none left the run tags in its own process from then on. A chunk that
@@ -232,11 +231,12 @@ def _answer(conn, siblings: list[int]):
             if kind == "load":
                 (settings,) = arguments
                 _load(settings)
-                if siblings:
-                    siblings, forked = [], helper_process.fork_siblings(conn, siblings)
+                if siblings:  # before the rehearsal: tagging starts threads, and a fork wants none
+                    siblings, forked = [], helper_process.start_siblings(conn, siblings)
                     if forked is not conn:
                         nlp.pipelines_built = 0  # it built none: its model is the first worker's, shared
                         return forked
+                _rehearse(settings)
                 helper_process.answer(conn, ("ok", nlp.pipelines_built))
             elif kind == "chunk":
                 try:
@@ -253,17 +253,23 @@ def _answer(conn, siblings: list[int]):
     return None
 
 
-_rehearsed = False  # whether this process (or the worker it was forked from) has rehearsed
+_rehearsed = False
 
 
 def _load(settings) -> None:
-    """The model and the knowledge base (a forked worker finds them loaded), and once a sample article through
-    both: what they compile or build on first use is then ready before a run needs it."""
-    global _rehearsed
-    from flows import annotate, intake, nlp
+    """The model and the knowledge base (a forked worker finds them loaded)."""
+    from flows import intake, nlp
 
     nlp.get_pipeline(nlp.ensure_model(settings), settings)
     intake.load_knowledge_base(settings)
+
+
+def _rehearse(settings) -> None:
+    """Once, a sample article through the model and the rows: what they compile or build on first use is then
+    ready before a run needs it."""
+    global _rehearsed
+    from flows import annotate, intake
+
     article = None if _rehearsed else intake.sample_article(settings)
     if article is not None:
         annotate.rehearse(settings, article)
