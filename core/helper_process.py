@@ -7,10 +7,10 @@ messages are pickled tuples ``(kind, value)``, answered in order. Its first mess
 is not).
 
 Helpers that would each load the same large state (the NER workers' model) can be *siblings*: one new
-interpreter loads it, then forks the others (Linux), which share its pages and never load it themselves. Their
-socket pairs are made here and handed to the first helper with its own (the rest of ``fds``), so each sibling
-has a pipe of its own to this process, and is watched by its pid (it is not this process's child). A forked
-sibling's first message is ``("ready", <its pid>)``.
+interpreter loads it, then forks the others (Linux), which share its pages and never load it themselves
+(:func:`start_siblings`). Their socket pairs are made here and handed to the first helper with its own (the rest
+of ``fds``), so each sibling has a pipe of its own to this process, and is watched by its pid (it is not this
+process's child). A sibling's first message is ``("ready", <its pid>)``.
 
 Used by the gate's helper (``expectations/gate_helper.py``) and the NER workers (``flows/ner_workers.py``).
 """
@@ -43,14 +43,14 @@ def can_fork() -> bool:
 
 
 class HelperProcess:
-    """One helper process and the pipe to it; ``siblings``: that many more, forked by it (:attr:`siblings`)."""
+    """One helper process and the pipe to it; ``siblings``: that many more, started by it (:attr:`siblings`)."""
 
     def __init__(self, module: str, *args: str, env: dict[str, str] | None = None, siblings: int = 0):
         ours, theirs = socket.socketpair()
         pairs = [socket.socketpair() for _ in range(siblings)]
         fds = [theirs.fileno(), *(their.fileno() for _, their in pairs)]
         try:
-            self.process: subprocess.Popen | ForkedProcess = subprocess.Popen(
+            self.process: subprocess.Popen | SiblingProcess = subprocess.Popen(
                 [sys.executable, "-m", module, ",".join(map(str, fds)), *args], pass_fds=fds,
                 env={**os.environ, **(env or {}), "PYTHONPATH": _import_path()})
         finally:
@@ -59,12 +59,12 @@ class HelperProcess:
         self._conn = Connection(ours.detach())
         self._ready: Any = None
         self.is_ready = False
-        self.siblings = [HelperProcess._forked(own) for own, _ in pairs]
+        self.siblings = [HelperProcess._sibling(own) for own, _ in pairs]
 
     @classmethod
-    def _forked(cls, own: socket.socket) -> "HelperProcess":
+    def _sibling(cls, own: socket.socket) -> "HelperProcess":
         helper = cls.__new__(cls)
-        helper.process, helper._conn = ForkedProcess(), Connection(own.detach())
+        helper.process, helper._conn = SiblingProcess(), Connection(own.detach())
         helper._ready, helper.is_ready, helper.siblings = None, False, []
         return helper
 
@@ -72,7 +72,7 @@ class HelperProcess:
         """The helper's answer to starting (waits for it); raises :class:`HelperGone` if it could not start."""
         if not self.is_ready:
             self._ready = self.receive()
-            if isinstance(self.process, ForkedProcess):
+            if isinstance(self.process, SiblingProcess):
                 self.process.found(self._ready)
             self.is_ready = True
         return self._ready
@@ -112,10 +112,10 @@ class HelperProcess:
             self.process.wait()
 
 
-class ForkedProcess:
-    """A sibling helper forked by another: watched through a pidfd, since it is not this process's child (its
-    exit code is not known here: -1 once it has ended). Before it has said its pid, the end of its pipe is what
-    tells that it is gone (whoever holds the other end, the first helper or the sibling, has ended)."""
+class SiblingProcess:
+    """A sibling helper, started by the first: watched through a pidfd, since it is not this process's child
+    (its exit code is not known here: -1 once it has ended). Before it has said its pid, the end of its pipe is
+    what tells that it is gone (whoever holds the other end, the first helper or the sibling, has ended)."""
 
     def __init__(self) -> None:
         self.pid: int | None = None
@@ -188,7 +188,7 @@ def pipe_from(argv: list[str]) -> Connection:
 
 
 def sibling_pipes(argv: list[str]) -> list[int]:
-    """The ends of its siblings' pipes, from the helper's command line: one sibling to fork for each."""
+    """The ends of its siblings' pipes, from the helper's command line: one sibling to start for each."""
     return [int(fd) for fd in argv[1].split(",")[1:]]
 
 
