@@ -69,7 +69,7 @@ def _run_flow(**params):
 def _start_helpers(settings) -> None:
     """Great Expectations loads for the gate in a helper process from the command's start, beside Prefect's
     import and server, intake and NER (``expectations/gate_helper.py``); so does the model in the first NER
-    worker when the sources hold files written since the last run (``flows/ner_workers.py``). The flow starts
+    worker when the sources hold a file the warehouse has not seen (``flows/ner_workers.py``). The flow starts
     them only once it knows the run has new articles, later than this."""
     from core.collector import kept_for_the_process
 

@@ -146,7 +146,7 @@ class NerWorkers:
         return sum(self._built)
 
     def pids(self) -> list[int | None]:
-        """Each worker's pid (None for a forked one that has not started yet)."""
+        """Each worker's pid (None for a sibling that has not said it yet)."""
         return [helper.process.pid for helper in self._helpers]
 
     def _feed(self, n: int, helper: HelperProcess, loaded: Future) -> None:
@@ -214,7 +214,7 @@ class NerWorkers:
 
 def serve(conn, siblings: list[int]) -> None:
     """The worker: load the model when told which, then stage chunks until the pipe closes. ``siblings``: the
-    pipes of the workers to fork once the model is loaded (``core/helper_process.py``)."""
+    pipes of the workers to start once the model is loaded (``core/helper_process.py``)."""
     helper_process.answer(conn, ("ready", os.getpid()))
     while conn is not None:
         conn, siblings = _answer(conn, siblings), []
@@ -222,8 +222,8 @@ def serve(conn, siblings: list[int]) -> None:
 
 
 def _answer(conn, siblings: list[int]):
-    """Answer requests until the pipe closes (None), or until this process is a newly forked sibling: then its
-    own pipe, on which the sibling's requests wait."""
+    """Answer requests until the pipe closes (None), or until this process is a sibling just forked from the
+    first worker: then its own pipe, on which its requests wait."""
     from flows import annotate, nlp
 
     for kind, arguments in helper_process.requests(conn):
