@@ -361,8 +361,9 @@ def collect(specs: list[SourceSpec], max_bytes: int,
 
 def any_unseen_file(specs: list[SourceSpec], settled: set[tuple[str, int, int]], quarantined: set[str]) -> bool:
     """Whether a file of these sources (the web's aside) is neither settled (path, size, mtime_ns, as
-    :func:`collect` skips it) nor quarantined: from the files' names and times alone, before anything is read,
-    a guess that a run will find new text in them."""
+    :func:`collect` skips it) nor quarantined, whole or an item of it (``file.jsonl#L3``): from the files'
+    names and times alone, before anything is read, a guess that a run will find new text in them."""
+    quarantined = quarantined | {label.rpartition("#")[0] for label in quarantined if "#" in label}
     for spec in specs:
         if spec.kind in WEB_KINDS:
             continue

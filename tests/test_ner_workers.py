@@ -211,3 +211,21 @@ def test_a_command_starts_the_workers_early_only_for_files_its_warehouse_has_not
     sample = next(p for p in sorted(inbox.glob("*.txt")) if p.name != "broken.txt")
     (inbox / "later.txt").write_text(sample.read_text(encoding="utf-8") + "\nفقرة أخرى.\n", encoding="utf-8")
     assert ner_workers.start_early(settings) is not None
+
+
+def test_a_file_is_unseen_unless_settled_as_it_is_or_quarantined_whole_or_by_an_item(tmp_path):
+    from flows import intake
+
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    settled_file, changed, lines, broken = (folder / name for name in ("a.txt", "b.txt", "c.jsonl", "d.html"))
+    for path in (settled_file, changed, lines, broken):
+        path.write_text("نص", encoding="utf-8")
+    stamp = {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in (settled_file, changed)}
+    settled = {(path, size, mtime) for path, (size, mtime) in stamp.items()}
+    quarantined = {f"{lines}#L3", str(broken)}
+    specs = [intake.folder_source(folder)]
+    assert not intake.any_unseen_file(specs, settled, quarantined)
+    changed.write_text("نص أطول", encoding="utf-8")  # its size no longer the settled one
+    assert intake.any_unseen_file(specs, settled, quarantined)
+    assert intake.any_unseen_file([intake.folder_source(tmp_path / "elsewhere")], settled, quarantined) is False
