@@ -118,6 +118,7 @@ class NerWorkers:
             self._helpers = [HelperProcess(__name__, env=env) for _ in range(size)]
         self.loaded: list[Future] = [Future() for _ in range(size)]  # each worker's model, once it is loaded
         self._built = [0] * size  # each worker's Stanza pipelines, as last heard
+        self._reported = 0  # the pipelines built in all of them, as told with the chunks answered so far
         self.chunks_done = [0] * size  # each worker's chunks answered, staged or raised
         self._threads = [threading.Thread(target=self._feed, args=(n, helper, loaded), daemon=True,
                                           name=f"akhbar-ner-worker-{n}")
@@ -156,7 +157,8 @@ class NerWorkers:
         except HelperGone as gone:
             loaded.set_exception(gone)
             return self._lost(helper, gone)
-        reported = 0  # the pipelines this worker had built at its last chunk: its model's load counts with its first
+        if n:  # a sibling's chunks wait for the first worker's answer, which counts the model they share
+            self.loaded[0].exception()
         while (job := self._jobs.get()) is not None:
             if not (job.requeued or job.future.set_running_or_notify_cancel()):  # its run failed meanwhile
                 continue
@@ -169,8 +171,10 @@ class NerWorkers:
             if kind == "raised":
                 job.future.set_exception(value)
                 continue
-            value.new_pipelines, reported = value.pipelines_in_worker - reported, value.pipelines_in_worker
-            self._built[n] = reported
+            with self._lock:  # what was built since the last chunk answered (a model's load: with the next one)
+                self._built[n] = value.pipelines_in_worker
+                built = self.pipelines_built()
+                value.new_pipelines, self._reported = built - self._reported, built
             job.future.set_result(value)
 
     def _lost(self, helper: HelperProcess, gone: HelperGone) -> None:

@@ -113,6 +113,7 @@ def test_akhbar_run_tags_in_workers_and_leaves_no_process(prefect_api, inbox, wa
     assert run.returncode == 0, run.stderr
     assert "5 seen, 5 new, 0 skipped, 0 failed" in run.stdout
     assert "NER in 2 worker processes" in run.stderr + run.stdout
+    assert "loaded this run: yes" in run.stdout  # by the first worker, whichever tagged
     assert "cannot tag" not in run.stderr + run.stdout and "leaked" not in run.stderr
     assert _processes_marked(mark) == []
 
@@ -229,3 +230,24 @@ def test_a_file_is_unseen_unless_settled_as_it_is_or_quarantined_whole_or_by_an_
     changed.write_text("نص أطول", encoding="utf-8")  # its size no longer the settled one
     assert intake.any_unseen_file(specs, settled, quarantined)
     assert intake.any_unseen_file([intake.folder_source(tmp_path / "elsewhere")], settled, quarantined) is False
+
+
+def test_the_model_s_load_counts_once_with_the_first_chunk_whichever_worker_tags_it(tmp_path, two_workers):
+    from datetime import datetime, timezone
+
+    from core.settings import get_settings
+    from flows import intake
+    from warehouse.store import StagingArea
+
+    settings = get_settings(warehouse=tmp_path / "wh" / "akhbar.duckdb")
+    article = intake.sample_article(settings)
+    staging = StagingArea(tmp_path / "staging").for_run("run-1")
+    pool = ner_workers.NerWorkers(2, settings)
+    try:
+        pool.wait_loaded()
+        chunks = [pool.submit(part, [article], settings, staging, datetime.now(timezone.utc)).result(timeout=300)
+                  for part in range(4)]
+    finally:
+        pool.stop()
+    assert [chunk.new_pipelines for chunk in chunks] == [pool.pipelines_built(), 0, 0, 0]
+    assert pool.pipelines_built() == (1 if helper_process.can_fork() else 2)
