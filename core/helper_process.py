@@ -201,8 +201,11 @@ def start_siblings(conn: Connection, siblings: list[int]) -> Connection:
     running this helper's module, which loads its own.
     """
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # siblings that end are reaped, not left as zombies
-    if not _single_threaded():
+    threads = _other_threads()
+    if threads:
         module = sys.modules["__main__"].__spec__.name  # a helper runs as ``python -m <module>``
+        print(f"{module}: siblings started as new interpreters, not forked: other threads running "
+              f"({', '.join(threads)})", file=sys.stderr, flush=True)
         for own in siblings:
             subprocess.Popen([sys.executable, "-m", module, str(own)], pass_fds=[own])
         close_pipes(siblings)
@@ -225,13 +228,15 @@ def start_siblings(conn: Connection, siblings: list[int]) -> Connection:
 _FORK_SAFE_THREADS = frozenset({"jemalloc_bg_thd"})
 
 
-def _single_threaded() -> bool:
-    """Whether this process runs no thread but the one calling, apart from those that handle fork."""
+def _other_threads() -> list[str]:
+    """The names of the threads this process runs besides the calling one, apart from those that handle fork
+    (an unreadable thread list counts as one)."""
     try:
         names = [Path(f"/proc/self/task/{task}/comm").read_text().strip() for task in os.listdir("/proc/self/task")]
-    except OSError:
-        return False
-    return sum(name not in _FORK_SAFE_THREADS for name in names) == 1
+    except OSError as error:
+        return [f"unknown: {error}"]
+    names.remove(Path("/proc/thread-self/comm").read_text().strip())
+    return [name for name in names if name not in _FORK_SAFE_THREADS]
 
 
 def close_pipes(fds: Iterable[int]) -> None:
