@@ -234,6 +234,15 @@ def load_knowledge_base(settings):
         raise RegistryError(f"the knowledge base: {err}") from None
 
 
+def sources_of(settings) -> list[SourceSpec]:
+    """The sources a run with these settings reads: its ``--inbox`` folder, or the sources registry."""
+    if settings.inbox is not None:
+        if not settings.inbox.is_dir():
+            raise FileNotFoundError(f"inbox folder not found: {settings.inbox} (set --inbox or AKHBAR_INBOX)")
+        return [folder_source(settings.inbox)]
+    return load_sources(settings.sources)
+
+
 def folder_source(folder: Path) -> SourceSpec:
     """An ad-hoc folder (``--inbox``), read like a registry folder source."""
     return SourceSpec("inbox", "folder", str(folder.resolve()))

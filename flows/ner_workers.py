@@ -77,8 +77,7 @@ def start_early(settings: Settings) -> "NerWorkers | None":
     if not wanted(settings) or _slot.current is not None:
         return _slot.current
     try:
-        specs = [intake.folder_source(settings.inbox)] if settings.inbox is not None \
-            else intake.load_sources(settings.sources)
+        specs = intake.sources_of(settings)
         settled, quarantined = Warehouse(settings.warehouse).files_seen()
     except Exception:  # noqa: BLE001 (a writer holds the warehouse, or the run will report what is wrong)
         return None

@@ -75,11 +75,7 @@ def settle_leftovers(resources: Resources, logger) -> None:
 
 def sources_for(settings: Settings) -> tuple[list[SourceSpec], str]:
     """The sources a run reads, and how to describe them in the run record."""
-    if settings.inbox is not None:
-        if not settings.inbox.is_dir():
-            raise FileNotFoundError(f"inbox folder not found: {settings.inbox} (set --inbox or AKHBAR_INBOX)")
-        return [intake.folder_source(settings.inbox)], str(settings.inbox)
-    return intake.load_sources(settings.sources), str(settings.sources)
+    return intake.sources_of(settings), str(settings.inbox if settings.inbox is not None else settings.sources)
 
 
 @task(cache_policy=NO_CACHE)

@@ -198,7 +198,8 @@ class AliasTable:
     that have it, so that ``بان كيمون`` finds ``بان كي مون``.
     ``fuzzy_keys`` holds, per (script, NER label), the keys of entities of a
     compatible type with a parallel tuple of their entity ids, ready for
-    ``rapidfuzz.process.extractOne``. ``cache`` memoizes :func:`resolve`;
+    ``rapidfuzz.process.extractOne``. ``cache`` memoizes :func:`resolve` and its
+    nearest-alias search (bounded, :data:`MAX_CACHED_RESOLUTIONS`);
     ``derived`` holds indexes other modules build from the table once
     (the gazetteer pass's name index, the transliteration index).
     Compared and hashed by identity: two loads of the same CSV are two tables.
@@ -219,7 +220,7 @@ class AliasTable:
     bodies: dict[tuple[str, str], str] = field(default_factory=dict)
     generic: dict[str, str] = field(default_factory=dict)
     ambiguous: set[str] = field(default_factory=set)  # names that are common words too (seeds/ambiguous_names.csv)
-    cache: dict[tuple, "Resolution"] = field(default_factory=dict, repr=False)
+    cache: dict[tuple, object] = field(default_factory=dict, repr=False)
     derived: dict[str, object] = field(default_factory=dict, repr=False)
 
 
@@ -679,20 +680,29 @@ def _nearest_alias(key: str, label: str, table: AliasTable) -> tuple[str, float,
     """(alias key, score, entity id) of the closest fuzzy-ranked alias at or above REVIEW, or None; memoized per
     table: the search is over every alias of the script and type, and resolve's own memo misses the same key
     met on another day or beside other countries."""
-    memo = table.derived.setdefault("nearest_alias", {})
-    if (key, label) in memo:
-        return memo[key, label]
-    found = None
+    return _memoized(table, ("nearest alias", key, label), lambda: _search_nearest_alias(key, label, table))
+
+
+def _search_nearest_alias(key: str, label: str, table: AliasTable) -> tuple[str, float, str] | None:
     script = script_of(key)
     keys, entity_ids = table.fuzzy_keys.get((script, label), ((), ()))
-    if script != "mixed" and _letters(key) >= MIN_FUZZY_LETTERS and keys:
-        best = process.extractOne(key, keys, scorer=fuzz.ratio, score_cutoff=REVIEW)
-        if best is not None:
-            found = (best[0], round(float(best[1]), 1), entity_ids[best[2]])
-    if len(memo) >= MAX_CACHED_RESOLUTIONS:
-        memo.clear()
-    memo[key, label] = found
-    return found
+    if script == "mixed" or _letters(key) < MIN_FUZZY_LETTERS or not keys:
+        return None
+    best = process.extractOne(key, keys, scorer=fuzz.ratio, score_cutoff=REVIEW)
+    return None if best is None else (best[0], round(float(best[1]), 1), entity_ids[best[2]])
+
+
+_NOT_FOUND = object()
+
+
+def _memoized(table: AliasTable, memo: tuple, compute):
+    """``compute()``, memoized on the table under ``memo`` (None answers too)."""
+    cached = table.cache.get(memo, _NOT_FOUND)
+    if cached is _NOT_FOUND:
+        if len(table.cache) >= MAX_CACHED_RESOLUTIONS:
+            table.cache.clear()
+        cached = table.cache[memo] = compute()
+    return cached
 
 
 def _translit(key: str, label: str, table: AliasTable) -> Resolution | None:
@@ -805,12 +815,8 @@ def resolve(surface: str, label: str, table: AliasTable, *, day: date | None = N
     """
     if label not in ENTITY_TYPES:
         raise ValueError(f"unknown NER label {label!r}; expected one of {ENTITY_TYPES}")
-    memo = (surface, label, day, context, dateline)
-    cached = table.cache.get(memo)
-    if cached is None:
-        if len(table.cache) >= MAX_CACHED_RESOLUTIONS:
-            table.cache.clear()
-        cached = table.cache[memo] = _resolve(surface, label, table, day, context, dateline)
+    cached = _memoized(table, (surface, label, day, context, dateline),
+                       lambda: _resolve(surface, label, table, day, context, dateline))
     if cached.method == "new" and seen:
         bare = _without_proclitic(cached.key, seen)
         if bare is not None:
