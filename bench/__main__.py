@@ -27,7 +27,6 @@ offline_model_environment(os.environ)  # before anything reads the model's folde
 
 import core.prefect_env  # noqa: E402,F401  (before prefect)
 from bench.corpus import SAMPLES, corpus_bodies, write_corpus  # noqa: E402
-from bench.crawl import figures as crawl_figures  # noqa: E402
 from bench.noop import trivial_flow_seconds  # noqa: E402
 from bench.model_load import figures as model_load_figures  # noqa: E402
 from bench.warm import figures as warm_figures  # noqa: E402
@@ -372,6 +371,13 @@ def query_latencies(path: Path) -> dict[str, float]:
     done = subprocess.run([sys.executable, "-m", "bench.queries", str(path)], capture_output=True, text=True,
                           cwd=PROJECT_ROOT, check=True)
     return json.loads(done.stdout)
+
+
+def crawl_figures(delay: float) -> list[tuple[str, str, str, bool | None]]:
+    """``bench/crawl.py``'s rows, measured in a process of its own (its memory figure traces every thread)."""
+    done = subprocess.run([sys.executable, "-m", "bench.crawl", "--delay", str(delay), "--json"],
+                          capture_output=True, text=True, cwd=PROJECT_ROOT, check=True)
+    return [tuple(row) for row in json.loads(done.stdout)]
 
 
 def main() -> None:
