@@ -121,7 +121,8 @@ def is_current(path: Path) -> bool:
 
 def arabic_names(path: Path) -> list[str]:
     """Every Arabic name of every place of the artifact (the dateline gazetteer needs no more)."""
-    column = pq.ParquetFile(path).read(columns=["names_ar"]).column("names_ar").to_pylist()
+    # No thread: Arrow's pools (reads ahead, columns at once) would start threads in a process that may fork next (flows/ner_workers.py).
+    column = pq.ParquetFile(path, pre_buffer=False).read(columns=["names_ar"], use_threads=False).column("names_ar").to_pylist()
     return [name for names in column for name in names]
 
 
@@ -129,7 +130,8 @@ def read_places(path: Path) -> list[Place]:
     """The places of the artifact, built first if it is missing or was made by other versions."""
     if not is_current(path):
         build_places(path)
-    columns = pq.ParquetFile(path).read().to_pydict()  # (read_table would import pandas through pyarrow.dataset)
+    # (read_table would import pandas through pyarrow.dataset); one thread, as arabic_names reads
+    columns = pq.ParquetFile(path, pre_buffer=False).read(use_threads=False).to_pydict()
     names = [f.name for f in fields(Place)]
     lists = {"names_ar", "names_latin", "trusted_ar"}
     return [Place(*(tuple(value) if name in lists else value for name, value in zip(names, row)))

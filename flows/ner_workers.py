@@ -11,10 +11,12 @@ this process only waits for them, and does not load torch.
 The workers are this process's for its life (a warm ``akhbar serve`` worker
 keeps them across scheduled runs; a command stops them as it ends). The first
 is a new interpreter (``core/helper_process.py``) that loads the model and the
-knowledge base (about 620 MB); on Linux it then forks the others, which share
-those pages and load nothing: a second load would cost as much CPU as the first
-(about 3 s, on a cold run's critical path). Elsewhere each worker is a new
-interpreter that loads its own. A worker that dies or cannot
+knowledge base (about 620 MB) and rehearses a sample article; on Linux it then
+forks the others, which share those pages and load nothing: a second load would
+cost as much CPU as the first (about 3 s, on a cold run's critical path). Until
+the fork it runs on one thread, Arrow's and torch's pools unstarted (a fork
+copies no thread but the caller). Elsewhere each worker is a new interpreter
+that loads its own. A worker that dies or cannot
 load the model costs time, never a run: the other workers take its chunks, and
 with none left the run tags in its own process from then on. A chunk that
 fails in a worker (a full disk, say) raises here as it would have in process.
@@ -110,7 +112,8 @@ class NerWorkers:
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._lock, self._alive = threading.Lock(), size
         env = {"OMP_NUM_THREADS": str(self.settings.torch_threads)}
-        if helper_process.can_fork():
+        if helper_process.can_fork() and size > 1:
+            env["OMP_NUM_THREADS"] = "1"  # until its siblings are forked: see _answer
             first = HelperProcess(__name__, env=env, siblings=size - 1)
             self._helpers = [first, *first.siblings]
         else:
@@ -233,13 +236,17 @@ def _answer(conn, siblings: list[int]):
         try:
             if kind == "load":
                 (settings,) = arguments
-                _load(settings)
-                if siblings:  # before the rehearsal: tagging starts threads, and a fork wants none
+                # Loaded and rehearsed before the siblings are forked, so that they share what that loads and
+                # compiles; on one torch thread until then, as torch's pool would be threads a fork refuses.
+                before_fork = settings.model_copy(update={"torch_threads": 1}) if siblings else settings
+                _load(before_fork)
+                _rehearse(before_fork)
+                if siblings:
                     siblings, forked = [], helper_process.start_siblings(conn, siblings)
                     if forked is not conn:
                         nlp.pipelines_built = 0  # it built none: its model is the first worker's, shared
                         return forked
-                _rehearse(settings)
+                _tag_on_threads(settings.torch_threads)
                 helper_process.answer(conn, ("ok", nlp.pipelines_built))
             elif kind == "chunk":
                 try:
@@ -265,6 +272,14 @@ def _load(settings) -> None:
 
     nlp.get_pipeline(nlp.ensure_model(settings), settings)
     intake.load_knowledge_base(settings)
+
+
+def _tag_on_threads(n: int | None) -> None:
+    """Torch's threads from now on (None: as they are)."""
+    if n:
+        import torch
+
+        torch.set_num_threads(n)
 
 
 def _rehearse(settings) -> None:
