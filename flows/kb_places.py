@@ -121,8 +121,9 @@ def is_current(path: Path) -> bool:
 
 def arabic_names(path: Path) -> list[str]:
     """Every Arabic name of every place of the artifact (the dateline gazetteer needs no more)."""
-    # No thread: Arrow's pools (reads ahead, columns at once) would start threads in a process that may fork next (flows/ner_workers.py).
-    column = pq.ParquetFile(path, pre_buffer=False).read(columns=["names_ar"], use_threads=False).column("names_ar").to_pylist()
+    # Without Arrow's threads (reading ahead, columns at once): an NER worker reads this before it forks.
+    table = pq.ParquetFile(path, pre_buffer=False).read(columns=["names_ar"], use_threads=False)
+    column = table.column("names_ar").to_pylist()
     return [name for names in column for name in names]
 
 
@@ -130,7 +131,7 @@ def read_places(path: Path) -> list[Place]:
     """The places of the artifact, built first if it is missing or was made by other versions."""
     if not is_current(path):
         build_places(path)
-    # (read_table would import pandas through pyarrow.dataset); one thread, as arabic_names reads
+    # Not read_table, which would import pandas through pyarrow.dataset; without threads, as arabic_names reads.
     columns = pq.ParquetFile(path, pre_buffer=False).read(use_threads=False).to_pydict()
     names = [f.name for f in fields(Place)]
     lists = {"names_ar", "names_latin", "trusted_ar"}
