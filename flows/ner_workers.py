@@ -246,7 +246,7 @@ def _answer(conn, siblings: list[int]):
                     if forked is not conn:
                         nlp.pipelines_built = 0  # it built none: its model is the first worker's, shared
                         return forked
-                _tag_on_threads(settings.torch_threads)
+                nlp.use_torch_threads(settings.torch_threads)
                 helper_process.answer(conn, ("ok", nlp.pipelines_built))
             elif kind == "chunk":
                 try:
@@ -272,14 +272,6 @@ def _load(settings) -> None:
 
     nlp.get_pipeline(nlp.ensure_model(settings), settings)
     intake.load_knowledge_base(settings)
-
-
-def _tag_on_threads(n: int | None) -> None:
-    """Torch's threads from now on (None: as they are)."""
-    if n:
-        import torch
-
-        torch.set_num_threads(n)
 
 
 def _rehearse(settings) -> None:

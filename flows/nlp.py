@@ -206,6 +206,14 @@ def devices_used() -> tuple[str, ...]:
     return tuple(sorted({pipeline.device for pipeline in _pipelines.values()}))
 
 
+def use_torch_threads(n: int | None) -> None:
+    """Torch's threads from now on (None or 0: as they are, torch's default)."""
+    if n:
+        import torch
+
+        torch.set_num_threads(n)
+
+
 def get_pipeline(info: ModelInfo, settings: Settings) -> NerPipeline:
     """The process-wide pipeline for this model, built on first use."""
     if not _pipelines:  # the process's first: torch, Stanza and the model are kept for its life
@@ -220,14 +228,11 @@ def _get_pipeline(info: ModelInfo, settings: Settings) -> NerPipeline:
     key = (str(info.resources_dir), info.processors, info.segmenter, settings.ner_batch_size, device)
     with _lock:
         if key not in _pipelines:
-            import torch
-
             from flows.model_load import fast_model_loading
 
             stanza = import_stanza()
 
-            if settings.torch_threads:
-                torch.set_num_threads(settings.torch_threads)
+            use_torch_threads(settings.torch_threads)
             with fast_model_loading(settings.model_cache_dir, info.resources_dir):
                 pipeline = stanza.Pipeline(
                     LANG,
