@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from functools import lru_cache
 from typing import Iterable, Mapping
@@ -138,6 +138,16 @@ def _within(valid_from: date | None, valid_to: date | None, day: date) -> bool:
     return (valid_from is None or valid_from <= day) and (valid_to is None or day < valid_to)
 
 
+def _pickled_as_arguments(cls):
+    """A frozen slotted dataclass pickled as the arguments of its constructor. Dataclasses' own pickling looks
+    the fields up again for every object: reading a cached knowledge base (about 74,000 of these) took about
+    twice as long."""
+    names = tuple(f.name for f in fields(cls))
+    cls.__reduce__ = lambda self: (cls, tuple(getattr(self, name) for name in names))
+    return cls
+
+
+@_pickled_as_arguments
 @dataclass(frozen=True, slots=True)  # tens of thousands in a knowledge base
 class Entity:
     entity_id: str
@@ -155,6 +165,7 @@ class Entity:
     longitude: float | None = None
 
 
+@_pickled_as_arguments
 @dataclass(frozen=True, slots=True)
 class AliasClaim:
     """One alias as claimed by one entity; dated claims hold only for their period.
