@@ -23,7 +23,7 @@ from flows import intake, nlp
 from flows.ner_cache import NerCache
 from transforms.amounts import amount_rows
 from transforms.articles import Article
-from transforms.entities import AliasTable
+from transforms.entities import AliasTable, Entity
 from transforms.kb_mentions import (Span, dateline_places, is_team_sport_story, mention_rows, merged_spans,
                                     metadata_spans)
 from transforms.linking import link_mentions
@@ -46,6 +46,9 @@ class ChunkResult:
     pipelines_in_worker: int = 0  # Stanza pipelines that process has built so far
     new_pipelines: int = 0  # of those, built for this chunk (an NER worker's count its model's load)
     devices: tuple[str, ...] = ()  # where that process's pipelines run
+    # The knowledge base's entries of the entities the chunk's mentions link to: the run's entity totals take
+    # their names and facts from these, and the run's own process need not read the knowledge base.
+    entities: dict[str, Entity] = field(default_factory=dict)
 
 
 @dataclass
@@ -61,6 +64,7 @@ class NerTotals:
     workers: dict[str, int] = field(default_factory=dict)  # worker → Stanza pipelines it built
     new_pipelines: int = 0  # Stanza pipelines built for these chunks
     devices: set[str] = field(default_factory=set)  # where the model ran (cpu, cuda)
+    entities: dict[str, Entity] = field(default_factory=dict)  # as in ChunkResult
 
     def add(self, result: ChunkResult) -> None:
         self.workers[result.worker] = max(self.workers.get(result.worker, 0), result.pipelines_in_worker)
@@ -72,6 +76,7 @@ class NerTotals:
         self.ner_cached += result.ner_cached
         self.new_pipelines += result.new_pipelines
         self.rejected += result.rejected
+        self.entities.update(result.entities)
 
     @property
     def expected_rows(self) -> dict[str, int]:
@@ -127,6 +132,7 @@ class StagedRows:
     quotes: list[dict] = field(default_factory=list)
     n_mentions: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    entities: dict[str, Entity] = field(default_factory=dict)  # the linked ones the knowledge base knows
 
     def write(self, staging: Staging, part: int) -> None:
         staging.write_rows("articles", part, self.articles)
@@ -201,6 +207,8 @@ def rows_of(annotated: list[tuple[Article, object]], settings: Settings,
     staged.articles = [article_row_of(article, n_sentences, n_tokens, per_article[article.article_id])
                        for article, n_sentences, n_tokens in counted]
     staged.n_mentions = len(staged.linked.mentions)
+    staged.entities = {m["entity_id"]: table.entities[m["entity_id"]] for m in staged.linked.mentions
+                       if m["entity_id"] in table.entities}
     return staged
 
 
@@ -228,6 +236,7 @@ def stage_chunk(part: int, articles: list[Article], settings: Settings, staging:
     result.article_ids = [row["article_id"] for row in staged.articles]
     result.n_sentences = len(staged.sentences)
     result.n_mentions = staged.n_mentions
+    result.entities = staged.entities
     result.worker = f"{socket.gethostname()}:{os.getpid()}"
     result.pipelines_in_worker = nlp.pipelines_built
     result.new_pipelines = nlp.pipelines_built - built_before

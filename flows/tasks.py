@@ -35,6 +35,7 @@ from flows.resources import Resources
 from flows.summary import RunSummary
 from transforms import dedup
 from transforms.articles import Article, articles_from_items
+from transforms.entities import Entity
 from transforms.rejection import Rejection
 from transforms.selection import Selection, orphan_rejections, set_aside_near_copies, set_aside_orphans, \
     set_aside_repeats
@@ -234,9 +235,10 @@ def stage_copies(staging: Staging, selection: Selection, ingested_at: datetime, 
 
 
 @task(cache_policy=NO_CACHE)
-def stage_entity_totals(settings: Settings, resources: Resources, staging: Staging) -> None:
-    """The running totals of every entity the staged mentions name, staged beside them."""
-    stage_entities(staging, resources.warehouse, intake.load_knowledge_base(settings), staging.run_id)
+def stage_entity_totals(resources: Resources, staging: Staging, known_entities: dict[str, Entity]) -> None:
+    """The running totals of every entity the staged mentions name, staged beside them; ``known_entities``: the
+    knowledge base's entries of those it knows, as the NER chunks found them (``flows/annotate.ChunkResult``)."""
+    stage_entities(staging, resources.warehouse, known_entities, staging.run_id)
 
 
 @task(cache_policy=NO_CACHE)
@@ -276,11 +278,13 @@ def validate_staging(settings: Settings, resources: Resources, staging: Staging,
 class StagingGate:
     """The quality gate as the publish policy (``expectations.policy``) asks for it, as Prefect tasks."""
 
-    def __init__(self, settings: Settings, resources: Resources, labels: tuple[str, ...]):
+    def __init__(self, settings: Settings, resources: Resources, labels: tuple[str, ...],
+                 known_entities: dict[str, Entity] | None = None):
         self.settings, self.resources, self.labels = settings, resources, labels
+        self.known_entities = known_entities or {}
 
     def stage_totals(self, staging: Staging) -> None:
-        stage_entity_totals(self.settings, self.resources, staging)
+        stage_entity_totals(self.resources, staging, quote(self.known_entities))
         stage_story_groups(self.resources, staging)
 
     def validate(self, staging: Staging, expected: dict[str, int]) -> GateResult:

@@ -7,6 +7,7 @@ import os
 import signal
 import uuid
 
+import duckdb
 import psutil
 import pytest
 
@@ -39,10 +40,20 @@ def _ingest(inbox, warehouse):
 
 def test_workers_publish_the_same_tables_as_the_run_s_own_process(prefect_api, inbox, tmp_path, two_workers,
                                                                    monkeypatch):
+    from core.settings import get_settings
+    from flows import intake
+
+    monkeypatch.setattr(intake, "_knowledge_bases", {})
     in_workers = tmp_path / "workers" / "akhbar.duckdb"  # separate folders: separate NER caches, so both compute
     summary = _ingest(inbox, in_workers)
     pool = ner_workers.working()
     assert pool is not None and pool.size == 2
+    # The workers linked the mentions and sent the knowledge base's entries along: this process read none.
+    assert intake._knowledge_bases == {}
+    with duckdb.connect(str(in_workers), read_only=True) as con:
+        entities = dict(con.execute("SELECT entity_id, in_alias_table FROM entities").fetchall())
+    known = intake.load_knowledge_base(get_settings()).entities
+    assert any(entities.values()) and entities == {entity_id: entity_id in known for entity_id in entities}
 
     monkeypatch.setenv("AKHBAR_NER_PROCESSES", "1")
     in_process = tmp_path / "in-process" / "akhbar.duckdb"

@@ -15,10 +15,12 @@ replaced articles' published rows left out (:func:`stage_entities_replacing`).
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import duckdb
 import pyarrow as pa
 
-from transforms.entities import AliasTable
+from transforms.entities import AliasTable, Entity
 from warehouse.store import Staging, Warehouse
 from warehouse.views import ARTICLE_DAY
 
@@ -112,14 +114,15 @@ def _latest(*days):
     return max(days) if days else None
 
 
-def entity_rows(batch: list[dict], published: dict[str, dict], table: AliasTable, run_id: str) -> list[dict]:
-    """New running totals per entity; names, QIDs and places' GeoNames facts from the knowledge base when it
-    knows the entity."""
+def entity_rows(batch: list[dict], published: dict[str, dict], known_entities: Mapping[str, Entity],
+                run_id: str) -> list[dict]:
+    """New running totals per entity; names, QIDs and places' GeoNames facts from the knowledge base's entry
+    (``known_entities``) when it knows the entity."""
     rows = []
     for totals in batch:
         entity_id = totals["entity_id"]
         before = published.get(entity_id, {})
-        known = table.entities.get(entity_id)
+        known = known_entities.get(entity_id)
         rows.append({
             "entity_id": entity_id,
             "type": known.type if known else totals["label"],
@@ -141,11 +144,12 @@ def entity_rows(batch: list[dict], published: dict[str, dict], table: AliasTable
     return rows
 
 
-def stage_entities(staging: Staging, warehouse: Warehouse, table: AliasTable, run_id: str) -> int:
-    """(Re)write the batch's ``entities`` part from what is staged now; returns its row count."""
+def stage_entities(staging: Staging, warehouse: Warehouse, known_entities: Mapping[str, Entity], run_id: str) -> int:
+    """(Re)write the batch's ``entities`` part from what is staged now; returns its row count.
+    ``known_entities``: the knowledge base's entries of the entities the staged mentions link to, at least."""
     batch = _batch_totals(staging)
     published = _published(warehouse, [b["entity_id"] for b in batch])
-    rows = entity_rows(batch, published, table, run_id)
+    rows = entity_rows(batch, published, known_entities, run_id)
     staging.write_rows("entities", 0, rows)
     return len(rows)
 
@@ -165,6 +169,6 @@ def stage_entities_replacing(staging: Staging, warehouse: Warehouse, table: Alia
             batch = [dict(zip(columns, row)) for row in cursor.fetchall()]
             con.register("batch", pa.table({"entity_id": pa.array([b["entity_id"] for b in batch], type=pa.string())}))
             names = {i: {"name_ar": n} for i, n in con.execute(NAMES_SQL).fetchall()}
-    rows = entity_rows(batch, names, table, run_id)  # names only: the totals are whole already
+    rows = entity_rows(batch, names, table.entities, run_id)  # names only: the totals are whole already
     staging.write_rows("entities", 0, rows)
     return len(rows)
