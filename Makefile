@@ -13,14 +13,20 @@ ifeq ($(origin STANZA_RESOURCES_DIR), undefined)
   endif
 endif
 
-.PHONY: install run test evaluate bench fuzz clean-warehouse
+.PHONY: install bytecode run test evaluate bench fuzz clean-warehouse
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed bytecode
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet "$(TORCH)" -e ".[test]"
 	touch $@
+
+# The project's own modules compiled ahead. Python writes them on first import, unless PYTHONDONTWRITEBYTECODE
+# is set (as on some CI machines): then every new process (each command, NER worker and gate helper) compiled
+# them again, about 0.1 s of CPU each. Only what changed is compiled again; hidden folders (.venv) are left.
+bytecode: $(VENV)/.installed
+	$(BIN)/python -m compileall -q -x '/\.' .
 
 run: install
 	$(BIN)/akhbar run
