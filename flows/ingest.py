@@ -116,7 +116,8 @@ def _ingest(settings: Settings, resources: Resources, run: Run, retry_items: lis
     outcome = GateOutcome(published=totals.expected_rows)
     if totals.n_articles:
         faults.at("staged")
-        gate = StagingGate(settings, resources, model.labels if model else ENTITY_TYPES, totals.entities)
+        gate = StagingGate(settings, resources, model.labels if model else ENTITY_TYPES,
+                           known_entities=totals.entities)
         outcome = gate_batch(staging, gate, selection, totals.article_ids, totals.expected_rows,
                              resources.held_back_dir(run.run_id), clock)
         rejected += outcome.rejected

@@ -278,10 +278,10 @@ def validate_staging(settings: Settings, resources: Resources, staging: Staging,
 class StagingGate:
     """The quality gate as the publish policy (``expectations.policy``) asks for it, as Prefect tasks."""
 
-    def __init__(self, settings: Settings, resources: Resources, labels: tuple[str, ...],
-                 known_entities: dict[str, Entity] | None = None):
+    def __init__(self, settings: Settings, resources: Resources, labels: tuple[str, ...], *,
+                 known_entities: dict[str, Entity]):
         self.settings, self.resources, self.labels = settings, resources, labels
-        self.known_entities = known_entities or {}
+        self.known_entities = known_entities  # the NER chunks' (NerTotals.entities)
 
     def stage_totals(self, staging: Staging) -> None:
         stage_entity_totals(self.resources, staging, quote(self.known_entities))
@@ -292,7 +292,11 @@ class StagingGate:
 
 
 class ReplacingGate(StagingGate):
-    """The same gate for a batch that replaces published articles (``akhbar reprocess``)."""
+    """The same gate for a batch that replaces published articles (``akhbar reprocess``), whose totals count the
+    replaced articles' entities too: it reads the knowledge base whole."""
+
+    def __init__(self, settings: Settings, resources: Resources, labels: tuple[str, ...]):
+        super().__init__(settings, resources, labels, known_entities={})
 
     def stage_totals(self, staging: Staging) -> None:
         stage_replacing_entity_totals(self.settings, self.resources, staging)
