@@ -114,7 +114,8 @@ def warm_up(parameters: dict[str, Any]) -> dict[str, float]:
     # So do the NER workers (flows/ner_workers.py), which tag every run's chunks; without them, the model is here.
     tagging_here = not _ner_workers_loaded(ner_workers.start_for(settings))
     lap("model")
-    intake.load_knowledge_base(settings)
+    if tagging_here:  # else the workers link the mentions, and send the entities' entries with their rows
+        intake.load_knowledge_base(settings)
     intake.load_places(settings)
     intake.load_agency_rules(settings.agencies)
     lap("knowledge base")
