@@ -56,6 +56,12 @@ def wanted(settings: Settings) -> int:
     return min(cpus, MAX_AUTO_WORKERS) if cpus >= 2 else 0
 
 
+def torch_threads_each(settings: Settings, size: int) -> int:
+    """Torch threads of each of ``size`` worker processes: the settings' number, else the CPUs shared out (one
+    each, up to 4 CPUs by default): the processes are the parallelism, and torch's own threads scale worse."""
+    return settings.torch_threads or max(1, (os.cpu_count() or 1) // size)
+
+
 def start_for(settings: Settings) -> "NerWorkers | None":
     """This process's NER workers, started now (each loading the model) if these settings want them."""
     n = wanted(settings)
@@ -106,9 +112,7 @@ class NerWorkers:
 
     def __init__(self, size: int, settings: Settings):
         self.size = size
-        threads = max(1, (os.cpu_count() or 1) // size)
-        # One torch thread each by default: the processes are the parallelism (torch's own threads scale worse).
-        self.settings = settings.model_copy(update={"torch_threads": settings.torch_threads or threads})
+        self.settings = settings.model_copy(update={"torch_threads": torch_threads_each(settings, size)})
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._lock, self._alive = threading.Lock(), size
         env = {"OMP_NUM_THREADS": str(self.settings.torch_threads)}
