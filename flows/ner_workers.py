@@ -58,7 +58,7 @@ def wanted(settings: Settings) -> int:
 
 def torch_threads_each(settings: Settings, size: int) -> int:
     """Torch threads of each of ``size`` worker processes: the settings' number, else the CPUs shared out (one
-    each, up to 4 CPUs by default): the processes are the parallelism, and torch's own threads scale worse."""
+    each on up to 4 CPUs): the processes are the parallelism, and torch's own threads scale worse."""
     return settings.torch_threads or max(1, (os.cpu_count() or 1) // size)
 
 
