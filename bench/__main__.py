@@ -12,6 +12,7 @@ import gc
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -398,7 +399,7 @@ def main() -> None:
     settings = get_settings()
     results = Results()
     work = Path(tempfile.mkdtemp(prefix="akhbar-bench-"))
-    print(f"working in {work}; {os.cpu_count()} CPUs, Python {platform.python_version()}", flush=True)
+    print(f"working in {work} (removed at the end, kept if the bench fails); {os.cpu_count()} CPUs, Python {platform.python_version()}", flush=True)
     corpus = work / "corpus"
     write_corpus(corpus, args.articles, SAMPLES)
     bodies = corpus_bodies(corpus)
@@ -494,7 +495,7 @@ def main() -> None:
     from bench.gate_floor import measure as gate_floor  # imports Great Expectations: only after its import was timed
 
     base_seconds = statistics.mean(sizes[0][1].e2e)
-    floor = gate_floor(work / "e2e" / "run0" / "akhbar.duckdb")
+    floor = gate_floor(work / "e2e" / "run0" / "akhbar.duckdb", work=work / "gate-floor")
     results.add(f"gate over that warehouse's {floor.articles} articles restaged as one batch (best of 5)",
                 f"{floor.gate_seconds:.3f} s")
     results.add(f"its floor: the audit frames + Batch.validate of its {floor.expectations} expectations "
@@ -558,6 +559,7 @@ def main() -> None:
 
     if args.write:
         write_markdown(results, args)
+    shutil.rmtree(work, ignore_errors=True)  # several GB, the 100,000-article warehouse most of it
 
 
 def scales(args) -> list[int]:
