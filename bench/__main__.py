@@ -399,7 +399,8 @@ def main() -> None:
     settings = get_settings()
     results = Results()
     work = Path(tempfile.mkdtemp(prefix="akhbar-bench-"))
-    print(f"working in {work} (removed at the end, kept if the bench fails); {os.cpu_count()} CPUs, Python {platform.python_version()}", flush=True)
+    print(f"working in {work} (removed at the end, kept if the bench fails); {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}", flush=True)
     corpus = work / "corpus"
     write_corpus(corpus, args.articles, SAMPLES)
     bodies = corpus_bodies(corpus)
