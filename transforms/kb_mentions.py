@@ -65,17 +65,17 @@ class Span:
     hint: str | None = None  # a known name inside a span the knowledge base does not know, to link it by
 
 
-class _Token(NamedTuple):  # a tuple: an article makes thousands
-    start: int  # offsets into the text the tokens were taken from
-    end: int
-    key: str
+class _Tokens(NamedTuple):  # one text's word tokens as three lists: an article has thousands of words
+    starts: list[int]  # offsets into the text the tokens were taken from
+    ends: list[int]
+    keys: list[str]
 
 
 # ------------------------------------------------------------------ tokens and the name index
 
 
 @lru_cache(maxsize=8)  # one article's body is read by several passes in a row (names, credit, sport words)
-def _tokens(text: str) -> tuple[_Token, ...]:
+def _tokens(text: str) -> _Tokens:
     """Word tokens with the letters :func:`transforms.entities.entity_key` gives them, and their offsets."""
     folded = fold(text)
     lowered = folded.text.lower()
@@ -85,17 +85,18 @@ def _tokens(text: str) -> tuple[_Token, ...]:
     words = _TOKEN.findall(lowered)
     # Each word is at the first place it occurs after the one before: the characters the pattern skipped
     # cannot start a word. (findall and str.find are about twice as fast as a match object per word.)
-    starts, at, find = [], 0, lowered.find
+    starts, ends, at, find = [], [], 0, lowered.find
     for word in words:
         at = find(word, at)
         starts.append(at)
         at += len(word)
+        ends.append(at)
     keys = [_APOSTROPHES.sub("", w) for w in words] if _APOSTROPHES.search(lowered) else words
     origin = folded.origin  # Folded.original_span, inlined: tokens are never empty
-    if origin == range(len(text)):  # folding kept every character where it was
-        return tuple(_Token(start, start + len(word), key) for start, word, key in zip(starts, words, keys))
-    return tuple(_Token(origin[start], origin[start + len(word) - 1] + 1, key)
-                 for start, word, key in zip(starts, words, keys))
+    if origin != range(len(text)):  # folding moved characters: offsets back into the text
+        starts = [origin[start] for start in starts]
+        ends = [origin[end - 1] + 1 for end in ends]
+    return _Tokens(starts, ends, keys)
 
 
 def _key_tokens(key: str) -> tuple[str, ...]:
@@ -151,8 +152,9 @@ def _first_token_forms(token: str) -> tuple[str, ...]:
     return (token, *_remainders(token))
 
 
-def _joined(text: str, tokens: Sequence[_Token], first: int, count: int) -> bool:
-    return all(_JOINER.match(text[tokens[i].end:tokens[i + 1].start]) for i in range(first, first + count - 1))
+def _joined(text: str, tokens: _Tokens, first: int, count: int) -> bool:
+    starts, ends = tokens.starts, tokens.ends
+    return all(_JOINER.match(text[ends[i]:starts[i + 1]]) for i in range(first, first + count - 1))
 
 
 # Words that say a place's name follows: بالعاصمة العُمانية مسقط, في مدينة الخبر, محافظة البصرة.
@@ -161,12 +163,12 @@ PLACE_WORDS = frozenset(entity_key(w) for w in (
     "إقليم", "إمارة", "جزيرة", "ميناء"))
 
 
-def _after_place_word(text: str, tokens: Sequence[_Token], position: int, adjectives: Mapping[str, str]) -> bool:
+def _after_place_word(text: str, tokens: _Tokens, position: int, adjectives: Mapping[str, str]) -> bool:
     """Whether the token before (a nisba adjective between them allowed) is a place word."""
     before = position - 1
-    if before >= 0 and _word_forms(tokens[before].key) & adjectives.keys():
+    if before >= 0 and _word_forms(tokens.keys[before]) & adjectives.keys():
         before -= 1
-    return before >= 0 and bool(set(_first_token_forms(tokens[before].key)) & PLACE_WORDS) and _joined(
+    return before >= 0 and bool(set(_first_token_forms(tokens.keys[before])) & PLACE_WORDS) and _joined(
         text, tokens, before, position - before + 1)
 
 
@@ -187,34 +189,41 @@ def gazetteer_spans(text: str, table: AliasTable, offset: int = 0) -> list[tuple
 def _scan(text: str, index: ScanIndex, offset: int = 0,
           adjectives: Mapping[str, str] | None = None) -> list[tuple[int, int, str]]:
     tokens = _tokens(text)
-    keys = [t.key for t in tokens]
+    keys = tokens.keys
     adjectives = adjectives or {}
-    found, position = [], 0
-    while position < len(tokens):
+    # The index's entries for each distinct word of the text, in _first_token_forms order: most words begin no
+    # name, and are looked up once, not at each of their places.
+    entries_of = {}
+    for key in set(keys):
+        entries = [index[form] for form in _first_token_forms(key) if form in index]
+        if entries:
+            entries_of[key] = entries
+    found, after = [], 0  # after: the first position a name may begin at (names do not overlap)
+    for position, key in enumerate(keys):
+        if position < after or key not in entries_of:
+            continue
         best = None
-        for form in _first_token_forms(keys[position]):
-            for count, by_rest in index.get(form, ()):
+        for by_count in entries_of[key]:
+            for count, by_rest in by_count:
                 if best is not None and count <= best[0]:
                     break
-                if position + count > len(tokens):
+                if position + count > len(keys):
                     continue
                 candidates = by_rest.get(tuple(keys[position + 1:position + count]))
                 if not candidates or not _joined(text, tokens, position, count):
                     continue
-                span = (tokens[position].start, tokens[position + count - 1].end)
-                for kind, key in candidates:
+                span = (tokens.starts[position], tokens.ends[position + count - 1])
+                for kind, name in candidates:
                     if kind == "bracketed" and not _bracketed(text, *span):
                         continue
                     if kind == "placed" and not _after_place_word(text, tokens, position, adjectives):
                         continue
-                    best = (count, span, key)
+                    best = (count, span, name)
                     break
-        if best is None:
-            position += 1
-            continue
-        count, (s, e), key = best
-        found.append((offset + s, offset + e, key))
-        position += count
+        if best is not None:
+            count, (s, e), name = best
+            found.append((offset + s, offset + e, name))
+            after = position + count
     return found
 
 
@@ -397,8 +406,8 @@ def is_team_sport_story(text: str) -> bool:
     """Whether a story reports on national teams: a national team named and at least :data:`MIN_SPORT_WORDS`
     distinct words of football reporting (then ``المغرب`` and ``مصر`` are teams, not countries)."""
     words = set()
-    for token in _tokens(text):
-        words.update(_first_token_forms(token.key))
+    for key in set(_tokens(text).keys):
+        words.update(_first_token_forms(key))
     return bool(words & _TEAM_WORDS) and len(words & _SPORT_WORDS) >= MIN_SPORT_WORDS
 
 

@@ -249,7 +249,7 @@ def find_quotes(text: str, mentions: Sequence[Mention], start: int = 0, end: int
     ``mentions``: the article's mentions, offsets into ``text``."""
     end = len(text) if end is None else end
     folded = fold(text)
-    back = _folded_positions(folded.origin, len(text))
+    back = _FoldedPositions(folded.origin, len(text))
     in_folded = sorted((Mention(back[m.start], back[m.end], m.label, m.index, m.entity_id) for m in mentions
                         if m.label in SPEAKER_LABELS), key=lambda m: (m.start, m.end))
     context = _Context(text, folded.text, folded.origin, back, in_folded, [m.start for m in in_folded],
@@ -273,17 +273,21 @@ def find_quotes(text: str, mentions: Sequence[Mention], start: int = 0, end: int
     return quotes
 
 
-def _folded_positions(origin: Sequence[int], length: int) -> list[int]:
-    """For each original index (and its end), the first folded index at or after it."""
-    if origin == range(length):  # folding kept every character where it was: the common case
-        return list(range(length + 1))
-    back = [0] * (length + 1)
-    at = len(origin)
-    for original in range(length, -1, -1):
-        while at > 0 and origin[at - 1] >= original:
-            at -= 1
-        back[original] = at
-    return back
+class _FoldedPositions(Sequence[int]):
+    """For each original index (and its end), the first folded index at or after it. A quote reads a few of
+    them, so each is found when asked (``origin`` only grows), not all of an article's made at once."""
+
+    def __init__(self, origin: Sequence[int], length: int):
+        self.origin, self.length = origin, length
+        self.kept = origin == range(length)  # folding kept every character where it was: the common case
+
+    def __getitem__(self, original: int) -> int:  # type: ignore[override]
+        if not 0 <= original <= self.length:
+            raise IndexError(original)
+        return original if self.kept else bisect.bisect_left(self.origin, original)
+
+    def __len__(self) -> int:
+        return self.length + 1
 
 
 def _sentence_bounds(folded: str, at: int, limit: int) -> tuple[int, int]:
