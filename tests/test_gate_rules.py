@@ -220,6 +220,47 @@ def test_gates_of_two_warehouses_in_one_process_keep_to_their_own_folders(tmp_pa
 
 
 @pytest.mark.slow  # renders Data Docs
+def test_a_new_process_writes_the_suites_pages_only_when_they_are_not_those_of_its_suites(tmp_path, lead,
+                                                                                     monkeypatch):
+    from great_expectations.data_context.data_context.abstract_data_context import AbstractDataContext
+
+    from expectations import gate as gate_module
+
+    rendered, render = [], AbstractDataContext.build_data_docs
+
+    def recorded(self, **kwargs):
+        rendered.append(sorted(getattr(r, "name", None) or "result" for r in kwargs["resource_identifiers"]))
+        return render(self, **kwargs)
+
+    monkeypatch.setattr(AbstractDataContext, "build_data_docs", recorded)
+    a = article(lead, 2)
+    rows = ([a], [sentence(a)], [mention(a, "أستانا", 0), mention(a, "توكاييف", 1, "PER")])
+    staging = stage(tmp_path, *rows)
+    suite_pages = tmp_path / "docs" / "expectations"
+
+    def gate_in_a_new_process(run_id: str):
+        monkeypatch.setattr(gate_module, "_contexts", type(gate_module._contexts)())  # what a process builds once
+        rendered.clear()
+        result = run_gate(store.Staging(staging.root, run_id), store.Warehouse(tmp_path / "wh.duckdb"),
+                          tmp_path / "gx", tmp_path / "docs", counts(*rows), LABELS, now=NOW)
+        assert result.success and result.data_docs_index is not None
+        return [name for call in rendered for name in call if name != "result"]
+
+    every_suite = sorted(gate_module.CHECKED_TABLES)
+    assert sorted(gate_in_a_new_process("run-1")) == every_suite  # a new site: every suite's page
+    written = (suite_pages / "articles.html").stat().st_mtime_ns
+    assert gate_in_a_new_process("run-2") == []  # the same suites: only the results' pages and the index
+    assert (suite_pages / "articles.html").stat().st_mtime_ns == written
+    assert "run-2" in (tmp_path / "docs" / "index.html").read_text(encoding="utf-8")
+
+    (suite_pages / "quotes.html").unlink()  # a page lost: all written again
+    assert sorted(gate_in_a_new_process("run-3")) == every_suite and (suite_pages / "quotes.html").exists()
+    (suite_pages / ".akhbar-suites").write_text("other rules")  # other suites (or renderer) than the pages'
+    assert sorted(gate_in_a_new_process("run-4")) == every_suite
+    assert gate_in_a_new_process("run-5") == []
+
+
+@pytest.mark.slow  # renders Data Docs
 def test_data_docs_index_lists_a_bounded_number_of_results(tmp_path, lead, monkeypatch):
     from expectations import gate as gate_module
 
