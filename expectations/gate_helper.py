@@ -187,7 +187,8 @@ def serve(conn: Connection, context_dir: Path, data_docs_dir: Path) -> None:
     answer(conn, ready)
     if ready[0] != "ready":
         _leave()
-    # The suites' pages once the run knows it can count on the helper (a gate waits for them).
+    # The suites' pages, unless they are those of these suites already, once the run knows it can count on the
+    # helper (a gate waits for them).
     _pages[data_docs_dir] = gate.build_pages(context_dir, data_docs_dir, [])
     for kind, arguments in helper_process.requests(conn):
         try:
