@@ -36,7 +36,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, Iterable, Mapping, NamedTuple, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple
 
 from transforms.entities import (AliasTable, ENTITY_TYPES, _ARTICLE, _LETTER_VARIANTS, _remainders, entity_key,
                                  resolve, skeleton_index)
