@@ -135,8 +135,8 @@ VIEWS: dict[str, str] = {
             FROM members m JOIN article_entities ae USING (article_id)
             GROUP BY ALL
         ),
-        top_named AS (
-            SELECT story_id, max_by(e.name_ar, n.mentions, 5) AS entities
+        top_named AS (  -- ties go by entity id: the same five names every time the query runs
+            SELECT story_id, max_by(e.name_ar, (n.mentions, e.entity_id), 5) AS entities
             FROM named n JOIN entities e USING (entity_id)
             GROUP BY story_id
         )
