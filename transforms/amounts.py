@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Mapping, Sequence
 
-from transforms.normalize import fold
+from transforms.normalize import fold, word_starts
 
 UNITS = ("currency", "percent", "tonne", "kilogram", "kilometre", "square_kilometre", "metre", "square_metre",
          "cubic_metre", "barrel", "container", "megawatt", "gigawatt", "kilowatt_hour", "hectare", "feddan",
@@ -220,13 +220,7 @@ def find_amounts(text: str, names: CurrencyNames) -> list[Amount]:
     """Every amount in ``text``, in order, with offsets into ``text`` itself."""
     folded = fold(text)
     words = _TOKEN.findall(folded.text)
-    # Each word is at the first place it occurs after the one before: the pattern skips only whitespace.
-    # (findall and str.find are about twice as fast as a match object per word.)
-    starts, at, find = [], 0, folded.text.find
-    for word in words:
-        at = find(word, at)
-        starts.append(at)
-        at += len(word)
+    starts = word_starts(folded.text, words)  # the pattern skips only whitespace
     amounts: list[Amount] = []
     after = 0  # amounts do not overlap: the first word the next may begin at
     for i in [i for i, word in enumerate(words) if _may_begin(word)]:

@@ -180,3 +180,17 @@ def fold(text: str) -> Folded:
 def fold_text(text: str) -> str:
     """:func:`fold` without the way back."""
     return text.translate(_FOLDED_CHARS)
+
+
+def word_starts(text: str, words: Sequence[str]) -> list[int]:
+    """Where each of ``words`` (a pattern's ``findall`` over ``text``, in order) begins in ``text``.
+
+    Each word is at the first place it occurs after the one before, when the characters the pattern skipped
+    cannot be part of a word. (``findall`` and ``str.find`` are about twice as fast as a match object per word.)
+    """
+    starts, at, find = [], 0, text.find
+    for word in words:
+        at = find(word, at)
+        starts.append(at)
+        at += len(word)
+    return starts
