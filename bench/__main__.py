@@ -147,8 +147,14 @@ def plain_stanza():
         info = nlp.ensure_model(settings)
         _plain.append(stanza.Pipeline(nlp.LANG, dir=str(info.resources_dir), processors=",".join(info.processors),
                                       download_method=None, ner_batch_size=settings.ner_batch_size,
-                                      logging_level="WARN", use_gpu=False))
+                                      logging_level="WARN", use_gpu=bare_stanza_device() == "cuda"))
     return _plain[0]
+
+
+def bare_stanza_device() -> str:
+    """Where bare Stanza runs: where akhbar's own runs do (``AKHBAR_DEVICE``), so that the two are compared on
+    one device."""
+    return nlp.resolve_device(get_settings().device)
 
 
 def sweep_batching(bodies: list[str], repeats: int = 3) -> list[tuple[int, int, int, float]]:
@@ -489,6 +495,9 @@ def main() -> None:
         results.add(f"NER stage / bare Stanza{label}", f"{run.stage('ner') / bare_seconds:.2f}×")
         results.add(f"everything but the NER stage{label} (Prefect's own flow cost included)",
                     f"{e2e_seconds - run.stage('ner'):.2f} s")
+    devices = sorted({s.device or "none" for _, run in sizes for s in run.summaries})
+    results.add(f"NER device (AKHBAR_DEVICE={settings.device}): akhbar's runs, as each run row records it / "
+                "bare Stanza and the floors", f"{', '.join(devices)} / {bare_stanza_device()}")
     smallest = gate_break_even(sizes)
     results.add("smallest run whose gate is under 5% (linear fit of gate and run seconds over the sizes above)",
                 f"about {smallest:.0f} articles" if smallest else "none (the gate grows as fast as the run)")
