@@ -39,6 +39,13 @@ def answers(prefect_api, tmp_path_factory):
               GROUP BY ALL) JOIN stories st USING (story_id)
         GROUP BY st.title""")
     results["_most_named"] = dict(most_named.rows)
+    for table, sql in (("_amounts", "SELECT a.article_id, a.amount_index, a.sentence_index, a.value, a.unit, a.currency, "
+                                    "coalesce(r.published_date, CAST(r.ingested_at AS DATE)) AS day "
+                                    "FROM amounts a JOIN articles r USING (article_id)"),
+                       ("_mentions", "SELECT article_id, sentence_index, entity_id FROM mentions "
+                                     "WHERE entity_id IS NOT NULL")):
+        found = run_query(warehouse, sql)
+        results[table] = [dict(zip(found.columns, row)) for row in found.rows]
     return results
 
 
@@ -113,6 +120,24 @@ def test_amounts_answer_with_their_values_and_the_entities_beside_them(answers):
     assert largest[0]["entities"]
     china = answers["Money named in the same sentence as China, by month"]
     assert china and all(r["total_value"] >= r["largest_value"] > 0 for r in china)
+
+
+def test_money_beside_china_by_month_counts_each_amount_once_in_its_sentence(answers):
+    """Computed here from the amounts and mentions tables: an amount counts for China when China is named in its
+    sentence (anywhere in the article for a headline amount, which has no sentence), once however often."""
+    beside: dict[tuple, list] = {}
+    for amount in answers["_amounts"]:
+        named = {m["entity_id"] for m in answers["_mentions"] if m["article_id"] == amount["article_id"]
+                 and amount["sentence_index"] in (None, m["sentence_index"])}
+        if "china" in named and amount["unit"] == "currency":
+            month = amount["day"].replace(day=1)
+            beside.setdefault((month, amount["currency"]), []).append(amount)
+    expected = {key: (len(found), len({a["article_id"] for a in found}), max(a["value"] for a in found))
+                for key, found in beside.items()}
+    china = answers["Money named in the same sentence as China, by month"]
+    assert {(r["month"], r["currency"]): (r["amounts"], r["articles"], r["largest_value"]) for r in china} == expected
+    for r in china:
+        assert r["total_value"] == pytest.approx(sum(a["value"] for a in beside[(r["month"], r["currency"])]))
 
 
 def test_quotes_answer_who_said_what_and_about_whom(answers):

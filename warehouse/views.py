@@ -64,30 +64,36 @@ VIEWS: dict[str, str] = {
         JOIN entities a ON a.entity_id = p.entity_a
         JOIN entities b ON b.entity_id = p.entity_b
     """,
-    # Each amount with its article's day, title and credited agency, and the entities named in its sentence
-    # (in the whole article when it stands in the headline, before the first sentence).
+    # Each amount × each entity named in its sentence (in the whole article when the amount stands in the headline,
+    # before the first sentence): the one place that says which entities an amount is named beside.
+    "amount_entities": """
+        SELECT DISTINCT x.article_id, x.amount_index, n.entity_id
+        FROM amounts x
+        JOIN mentions n ON n.article_id = x.article_id AND n.entity_id IS NOT NULL
+                       AND (x.sentence_index IS NULL OR n.sentence_index = x.sentence_index)
+    """,
+    # Each amount with its article's day, title and credited agency, and its entities (amount_entities). The list
+    # is a subquery, not a grouping of every amount's columns: "the largest sums" then sorts amounts, not groups.
     "amounts_in_context": f"""
-        WITH named AS (
-            SELECT DISTINCT article_id, sentence_index, entity_id FROM mentions WHERE entity_id IS NOT NULL
-        )
         SELECT x.article_id, x.amount_index, x.text, x.value, x.unit, x.currency, x.scale, x.qualifier, x.upper,
                x.sentence_index, x.start_char, x.end_char,
                {ARTICLE_DAY} AS day, CAST(date_trunc('month', {ARTICLE_DAY}) AS DATE) AS month,
                {ARTICLE_DAY_SOURCE} AS day_source, a.title, a.agency, a.source_id,
-               list(DISTINCT n.entity_id ORDER BY n.entity_id) FILTER (WHERE n.entity_id IS NOT NULL) AS entities
+               (SELECT list(ae.entity_id ORDER BY ae.entity_id) FROM amount_entities ae
+                WHERE ae.article_id = x.article_id AND ae.amount_index = x.amount_index) AS entities
         FROM amounts x
         JOIN articles a USING (article_id)
-        LEFT JOIN named n ON n.article_id = x.article_id
-                         AND (x.sentence_index IS NULL OR n.sentence_index = x.sentence_index)
-        GROUP BY ALL
     """,
-    # entity × month × unit and currency: the amounts named in the same sentence as the entity
-    "amounts_by_entity_month": """
-        SELECT e.entity_id, e.type, e.name_ar, e.name_en, c.month, c.unit, c.currency,
-               count(*) AS amounts, count(DISTINCT c.article_id) AS articles,
-               sum(c.value) AS total_value, max(c.value) AS largest_value, c.day_source
-        FROM (SELECT *, unnest(entities) AS entity_id FROM amounts_in_context) c
-        JOIN entities e USING (entity_id)
+    # entity × month × unit and currency: the amounts named in the same sentence as the entity (a join, not an
+    # unnest of amounts_in_context, so that a filter on the entity reaches the mentions first)
+    "amounts_by_entity_month": f"""
+        SELECT e.entity_id, e.type, e.name_ar, e.name_en, CAST(date_trunc('month', {ARTICLE_DAY}) AS DATE) AS month,
+               x.unit, x.currency, count(*) AS amounts, count(DISTINCT x.article_id) AS articles,
+               sum(x.value) AS total_value, max(x.value) AS largest_value, {ARTICLE_DAY_SOURCE} AS day_source
+        FROM amount_entities ae
+        JOIN amounts x USING (article_id, amount_index)
+        JOIN articles a USING (article_id)
+        JOIN entities e ON e.entity_id = ae.entity_id
         GROUP BY ALL
     """,
     # Each quote with its speaker (their canonical entity when the speaker is a mention), its article's day, title,
