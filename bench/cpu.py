@@ -63,6 +63,13 @@ def processes(root: int) -> dict[int, tuple[str, float]]:
     return found
 
 
+def prefect_apis(marker: str) -> dict[int, tuple[str, float]]:
+    """The Prefect API processes whose command line holds ``marker`` (an akhbar local API names its state file,
+    under its ``PREFECT_HOME``): pid → (role, CPU-seconds so far), a baseline for :class:`Sampler`."""
+    return {pid: reading for pid, reading in processes(os.getpid()).items()
+            if reading[0] == "Prefect API" and marker in _command(pid)}
+
+
 def snapshot(root: int | None = None) -> dict[str, float]:
     """CPU-seconds so far, by role, of ``root`` (this process by default) and the processes of :func:`processes`."""
     totals = {"run": 0.0, **{role: 0.0 for role in ROLES}, OTHER: 0.0}
@@ -93,7 +100,8 @@ class Sampler:
         self._root = 0
 
     def start(self, root: int, baseline: dict[int, tuple[str, float]] | None = None) -> "Sampler":
-        """Sample ``root``'s tree; ``baseline``: :func:`processes` read before ``root`` started."""
+        """Sample ``root``'s tree; ``baseline``: processes read before ``root`` started, its Prefect API's
+        among them (:func:`prefect_apis`), which are sampled too."""
         self._root = root
         for pid, (role, used) in (baseline or {}).items():
             self._first[pid] = used

@@ -49,11 +49,12 @@ def cold_cli(corpus: Path, earlier: Path, work: Path) -> dict[str, float]:
     whose command starts and stops its own server (``AKHBAR_LOCAL_API_IDLE_SECONDS=0``)."""
     from flows.local_api import stop_local_api
 
-    env = _environment(work / "prefect-cold")
+    home = work / "prefect-cold"
+    env = _environment(home)
     seconds: dict = {"new, API up CPU": []}
 
     def run(name: str, warehouse: str, inbox: Path = corpus, **extra: str) -> None:
-        baseline = cpu.processes(os.getpid())  # the shared API's CPU so far, if it is up
+        baseline = cpu.prefect_apis(str(home))  # the command's shared API so far, if it is up
         started = time.perf_counter()
         command = subprocess.Popen([str(AKHBAR), "run", "--inbox", str(inbox), "--warehouse",
                                     str(work / warehouse / "akhbar.duckdb")],
@@ -74,7 +75,7 @@ def cold_cli(corpus: Path, earlier: Path, work: Path) -> dict[str, float]:
         api_up = [f"cold-{i}" for i in (2, 3, 4)]
         for warehouse in api_up:
             run("earlier run", warehouse, earlier, AKHBAR_LOCAL_API_IDLE_SECONDS="600")
-        stop_local_api(work / "prefect-cold")
+        stop_local_api(home)
         run("new", "cold", AKHBAR_LOCAL_API_IDLE_SECONDS="600")
         noops = []
         for _ in range(3):
@@ -87,7 +88,7 @@ def cold_cli(corpus: Path, earlier: Path, work: Path) -> dict[str, float]:
             ups.append(seconds["new, API up"])
         seconds["new, API up"], seconds["new, API up runs"] = statistics.median(ups), ups
     finally:
-        stop_local_api(work / "prefect-cold")
+        stop_local_api(home)
     run("no-op, own server", "cold", AKHBAR_LOCAL_API_IDLE_SECONDS="0")
     return seconds
 
