@@ -169,12 +169,12 @@ def figures(articles: int = 60, runs: int = 200) -> list[tuple[str, str, str, bo
     median_run = sorted(full, key=lambda r: r.seconds)[len(full) // 2]
     noop = statistics.median(warm["no-op"])
     growth = warm["memory"][runs] / warm["memory"][10]
-    # NER in its workers: one model, loaded by the first and shared by those forked from it (Linux), else one
-    # each; or in the worker itself.
     cold_cpu = cold["new, API up CPU"]
     cold_cpu_mean = {role: statistics.mean(run[role] for run in cold_cpu) for role in cold_cpu[0]}
     cpus = os.cpu_count() or 1
     cold_least = sum(cold_cpu_mean.values()) / cpus
+    # NER in its workers: one model, loaded by the first and shared by those forked from it (Linux), else one
+    # each; or in the worker itself.
     workers = ner_workers.wanted(get_settings())
     pipelines = 1 if not workers or helper_process.can_fork() else workers
     return [

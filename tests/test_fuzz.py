@@ -28,6 +28,7 @@ EXAMPLES = int(os.environ.get("AKHBAR_FUZZ_EXAMPLES", "40"))
 fuzz = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 GOOD = sample_text("001")
 
+
 @pytest.fixture(scope="module", autouse=True)
 def no_prefect_events_websocket():
     """No websocket of Prefect's events worker left open by earlier tests while examples are drawn: its keepalive
