@@ -19,7 +19,7 @@ from pathlib import Path
 ROLES = {"NER workers": ("flows.ner_workers",), "gate helper": ("expectations.gate_helper",),
          "Prefect API": ("flows.local_api", "prefect.server.api.server:create_app")}
 OTHER = "other"
-_TICKS = os.sysconf("SC_CLK_TCK")
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # /proc is Linux's: elsewhere nothing is read
 
 
 def _stat(pid: int) -> tuple[int, float] | None:
