@@ -39,8 +39,8 @@ def answers(prefect_api, tmp_path_factory):
               GROUP BY ALL) JOIN stories st USING (story_id)
         GROUP BY st.title""")
     results["_most_named"] = dict(most_named.rows)
-    for table, sql in (("_amounts", "SELECT a.article_id, a.amount_index, a.sentence_index, a.value, a.unit, a.currency, "
-                                    "coalesce(r.published_date, CAST(r.ingested_at AS DATE)) AS day "
+    for table, sql in (("_amounts", "SELECT a.article_id, a.amount_index, a.sentence_index, a.value, a.unit, "
+                                    "a.currency, coalesce(r.published_date, CAST(r.ingested_at AS DATE)) AS day "
                                     "FROM amounts a JOIN articles r USING (article_id)"),
                        ("_mentions", "SELECT article_id, sentence_index, entity_id FROM mentions "
                                      "WHERE entity_id IS NOT NULL")):
