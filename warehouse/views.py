@@ -9,6 +9,7 @@ undated articles can be left out. Columns are only ever added, at the end.
 from __future__ import annotations
 
 ARTICLE_DAY = "coalesce(a.published_date, CAST(a.ingested_at AS DATE))"
+ARTICLE_MONTH = f"CAST(date_trunc('month', {ARTICLE_DAY}) AS DATE)"
 ARTICLE_DAY_SOURCE = "CASE WHEN a.published_date IS NULL THEN 'ingested' ELSE 'published_date' END"
 # The outlet an article counts for: its URL's host, else the agency it credits, else the source it came in by.
 ARTICLE_OUTLET = ("coalesce(nullif(regexp_extract(a.url, '^[A-Za-z]+://(?:www\\.)?([^/:?#]+)', 1), ''), a.agency, "
@@ -19,7 +20,7 @@ VIEWS: dict[str, str] = {
     "entity_timeline": f"""
         SELECT e.entity_id, e.type, e.name_ar, e.name_en, e.wikidata_qid,
                {ARTICLE_DAY} AS day,
-               CAST(date_trunc('month', {ARTICLE_DAY}) AS DATE) AS month,
+               {ARTICLE_MONTH} AS month,
                sum(ae.mention_count) AS mentions,
                count(*) AS articles,
                {ARTICLE_DAY_SOURCE} AS day_source
@@ -77,7 +78,7 @@ VIEWS: dict[str, str] = {
     "amounts_in_context": f"""
         SELECT x.article_id, x.amount_index, x.text, x.value, x.unit, x.currency, x.scale, x.qualifier, x.upper,
                x.sentence_index, x.start_char, x.end_char,
-               {ARTICLE_DAY} AS day, CAST(date_trunc('month', {ARTICLE_DAY}) AS DATE) AS month,
+               {ARTICLE_DAY} AS day, {ARTICLE_MONTH} AS month,
                {ARTICLE_DAY_SOURCE} AS day_source, a.title, a.agency, a.source_id,
                (SELECT list(ae.entity_id ORDER BY ae.entity_id) FROM amount_entities ae
                 WHERE ae.article_id = x.article_id AND ae.amount_index = x.amount_index) AS entities
@@ -87,7 +88,7 @@ VIEWS: dict[str, str] = {
     # entity × month × unit and currency: the amounts named in the same sentence as the entity (a join, not an
     # unnest of amounts_in_context, so that a filter on the entity reaches the mentions first)
     "amounts_by_entity_month": f"""
-        SELECT e.entity_id, e.type, e.name_ar, e.name_en, CAST(date_trunc('month', {ARTICLE_DAY}) AS DATE) AS month,
+        SELECT e.entity_id, e.type, e.name_ar, e.name_en, {ARTICLE_MONTH} AS month,
                x.unit, x.currency, count(*) AS amounts, count(DISTINCT x.article_id) AS articles,
                sum(x.value) AS total_value, max(x.value) AS largest_value, {ARTICLE_DAY_SOURCE} AS day_source
         FROM amount_entities ae
@@ -102,7 +103,7 @@ VIEWS: dict[str, str] = {
         SELECT q.article_id, q.quote_index, q.kind, q.text, q.verb, q.start_char, q.end_char,
                q.speaker_text, q.speaker_via, q.speaker_entity_id,
                s.name_ar AS speaker_name_ar, s.name_en AS speaker_name_en, s.type AS speaker_type,
-               {ARTICLE_DAY} AS day, CAST(date_trunc('month', {ARTICLE_DAY}) AS DATE) AS month,
+               {ARTICLE_DAY} AS day, {ARTICLE_MONTH} AS month,
                {ARTICLE_DAY_SOURCE} AS day_source, a.title, a.agency, a.source_id,
                list(DISTINCT m.entity_id ORDER BY m.entity_id)
                    FILTER (WHERE m.entity_id IS NOT NULL AND m.entity_id IS DISTINCT FROM q.speaker_entity_id)
@@ -120,7 +121,7 @@ VIEWS: dict[str, str] = {
         SELECT DISTINCT e.entity_id, e.type, e.name_ar, e.name_en,
                q.speaker_entity_id, s.name_ar AS speaker_name_ar, s.name_en AS speaker_name_en, q.speaker_text,
                q.speaker_via, q.kind, q.text, q.verb, {ARTICLE_DAY} AS day,
-               CAST(date_trunc('month', {ARTICLE_DAY}) AS DATE) AS month, {ARTICLE_DAY_SOURCE} AS day_source,
+               {ARTICLE_MONTH} AS month, {ARTICLE_DAY_SOURCE} AS day_source,
                a.title, a.agency, a.source_id, q.article_id, q.quote_index
         FROM quotes q
         JOIN mentions m ON m.article_id = q.article_id AND m.start_char >= q.start_char AND m.end_char <= q.end_char
