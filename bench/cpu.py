@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import Iterable
 
 # A helper process runs as ``python -m <module>`` (core/helper_process.py); a forked NER worker keeps its
 # parent's command line. The Prefect API is akhbar's shared one, or the temporary server Prefect starts itself
@@ -22,13 +23,13 @@ OTHER = "other"
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # /proc is Linux's: elsewhere nothing is read
 
 
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, CPU-seconds used so far) of a process, None if it is gone."""
+def _cpu(pid: int) -> float | None:
+    """CPU-seconds a process has used so far (user + system), None if it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS  # ppid, utime + stime
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
 
 
 def _command(pid: int) -> str:
@@ -42,23 +43,35 @@ def _role(command: str) -> str:
     return next((role for role, markers in ROLES.items() if any(m in command for m in markers)), OTHER)
 
 
+def _tree(root: int) -> list[int]:
+    """``root`` and its descendants, found through each thread's ``/proc/PID/task/TID/children`` (only the tree
+    is read, so a sampler takes little of the CPU it measures)."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                todo += map(int, Path(f"/proc/{pid}/task/{task}/children").read_text().split())
+            except OSError:
+                pass
+    return found
+
+
 def processes(root: int) -> dict[int, tuple[str, float]]:
     """``root`` (role ``run``), its descendants and the Prefect API wherever it was started (a shared one
     outlives the command that started it): pid → (role, CPU-seconds so far)."""
-    stats = {int(p.name): s for p in Path("/proc").iterdir() if p.name.isdigit() and (s := _stat(int(p.name)))}
-    children: dict[int, list[int]] = {}
-    for pid, (parent, _) in stats.items():
-        children.setdefault(parent, []).append(pid)
     found: dict[int, tuple[str, float]] = {}
-    if root in stats:
-        found[root] = ("run", stats[root][1])
-    todo = [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found[child] = (_role(_command(child)), stats[child][1])
-            todo.append(child)
-    for pid, (_, used) in stats.items():
-        if pid not in found and _role(_command(pid)) == "Prefect API":
+    for pid in _tree(root):
+        if (used := _cpu(pid)) is not None:
+            found[pid] = ("run" if pid == root else _role(_command(pid)), used)
+    others = (int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and int(p.name) not in found)
+    for pid in others:
+        if _role(_command(pid)) == "Prefect API" and (used := _cpu(pid)) is not None:
             found[pid] = ("Prefect API", used)
     return found
 
@@ -70,12 +83,17 @@ def prefect_apis(marker: str) -> dict[int, tuple[str, float]]:
             if reading[0] == "Prefect API" and marker in _command(pid)}
 
 
+def _by_role(readings: Iterable[tuple[str, float]]) -> dict[str, float]:
+    """CPU-seconds summed by role, every role present."""
+    totals = {"run": 0.0, **{role: 0.0 for role in ROLES}, OTHER: 0.0}
+    for role, used in readings:
+        totals[role] += used
+    return totals
+
+
 def snapshot(root: int | None = None) -> dict[str, float]:
     """CPU-seconds so far, by role, of ``root`` (this process by default) and the processes of :func:`processes`."""
-    totals = {"run": 0.0, **{role: 0.0 for role in ROLES}, OTHER: 0.0}
-    for role, used in processes(root or os.getpid()).values():
-        totals[role] = totals.get(role, 0.0) + used
-    return totals
+    return _by_role(processes(root or os.getpid()).values())
 
 
 def used_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
@@ -87,8 +105,7 @@ def used_between(before: dict[str, float], after: dict[str, float]) -> dict[str,
 class Sampler:
     """CPU-seconds by role of a command's process tree while it runs, read every ``interval`` seconds: each
     process's last reading counts, so helpers that end before the command does are counted too (but for their
-    last ``interval``). Processes already running when sampling starts count from there. Each reading walks
-    only the tree (``/proc/PID/task/TID/children``), so sampling takes little of the CPU it measures."""
+    last ``interval``). Processes already running when sampling starts count from there."""
 
     def __init__(self, interval: float = 0.05):
         self.interval = interval
@@ -111,34 +128,18 @@ class Sampler:
         self._thread.start()
         return self
 
-    def _tree(self) -> list[int]:
-        found, todo = [], [self._root]
-        while todo:
-            pid = todo.pop()
-            found.append(pid)
-            try:
-                tasks = os.listdir(f"/proc/{pid}/task")
-            except OSError:
-                continue
-            for task in tasks:
-                try:
-                    todo += map(int, Path(f"/proc/{pid}/task/{task}/children").read_text().split())
-                except OSError:
-                    pass
-        return found + self._api
-
     def _loop(self) -> None:
         while True:
-            for pid in self._tree():
-                stat = _stat(pid)
-                if stat is None:
+            for pid in _tree(self._root) + self._api:
+                used = _cpu(pid)
+                if used is None:
                     continue
                 self._first.setdefault(pid, 0.0)
                 # A process's role is its command line's, read until it has one: before its exec it has its
                 # parent's, and once it has ended (unreaped), none.
                 role = self._last[pid][0] if pid in self._last and self._last[pid][0] != OTHER else \
                     "run" if pid == self._root else _role(_command(pid))
-                self._last[pid] = (role, stat[1])
+                self._last[pid] = (role, used)
             if self._stop.wait(self.interval):
                 return
 
@@ -146,10 +147,7 @@ class Sampler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        totals = {"run": 0.0, **{role: 0.0 for role in ROLES}, OTHER: 0.0}
-        for pid, (role, used) in self._last.items():
-            totals[role] = totals.get(role, 0.0) + max(0.0, used - self._first[pid])
-        return totals
+        return _by_role((role, max(0.0, used - self._first[pid])) for pid, (role, used) in self._last.items())
 
 
 def floor_bound(floor_seconds: float, cpu_seconds: float, cpus: int) -> float:
